@@ -1,0 +1,138 @@
+import { FORMAT_EXTENSIONS, type Dataset, type FileFormat, type Registry } from './datasets';
+import { InvalidObjectKeyError, NoDatasetMatchError } from './errors';
+
+/** A dataset partition: values in the dataset's declared key order. */
+export interface Partition {
+  /** Ordered [key, value] pairs, e.g. [['year','2024'],['month','01'],['day','15']]. */
+  readonly values: ReadonlyArray<readonly [string, string]>;
+  /** Hive path of the partition, e.g. `year=2024/month=01/day=15`. */
+  readonly path: string;
+}
+
+export interface ParsedKey {
+  /** The decoded object key. */
+  readonly key: string;
+  readonly dataset: Dataset;
+  readonly partition: Partition;
+  readonly fileName: string;
+  readonly format: FileFormat;
+}
+
+/**
+ * Decodes a key exactly as S3 encodes it in event notifications: form-encoding, so `+` is a space
+ * and `%2B` a plus; `%XX` sequences are UTF-8.
+ */
+export function decodeS3Key(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch (error) {
+    throw new InvalidObjectKeyError(raw, 'bad-encoding', 'not valid URL-encoded UTF-8', { cause: error });
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+export const partitionPath = (values: Partition['values']): string =>
+  values.map(([k, v]) => `${k}=${v}`).join('/');
+
+/**
+ * Maps decoded object keys to (dataset, partition). Datasets are matched by longest landing prefix;
+ * the rest of the key must be exactly `k1=v1/.../kn=vn/<file>` in the dataset's declared key order.
+ */
+export class KeyParser {
+  private readonly byLongestPrefix: readonly Dataset[];
+  private readonly patterns: ReadonlyMap<string, ReadonlyArray<RegExp | undefined>>;
+
+  constructor(registry: Registry) {
+    this.byLongestPrefix = [...registry.datasets].sort(
+      (a, b) => b.landing.prefix.length - a.landing.prefix.length,
+    );
+    this.patterns = new Map(
+      registry.datasets.map((d) => [
+        d.name,
+        d.partitionKeys.map((k) => (k.pattern ? new RegExp(k.pattern) : undefined)),
+      ]),
+    );
+  }
+
+  /** The dataset whose landing prefix is the longest prefix of `key`, if any. */
+  matchDataset(key: string): Dataset | undefined {
+    return this.byLongestPrefix.find((d) => key.startsWith(d.landing.prefix));
+  }
+
+  /** Parses a *decoded* key. Throws NoDatasetMatchError or InvalidObjectKeyError. */
+  parse(key: string): ParsedKey {
+    if (CONTROL_CHARS.test(key))
+      throw new InvalidObjectKeyError(key, 'bad-encoding', 'contains control characters');
+    const segments = key.split('/');
+    if (segments.some((s) => s === '..' || s === '.')) {
+      throw new InvalidObjectKeyError(key, 'traversal', 'contains a "." or ".." segment');
+    }
+    const dataset = this.matchDataset(key);
+    if (!dataset) throw new NoDatasetMatchError(key);
+
+    const rest = key.slice(dataset.landing.prefix.length).split('/');
+    const declared = dataset.partitionKeys;
+    if (rest.some((s, i) => s === '' && i < rest.length - 1)) {
+      throw new InvalidObjectKeyError(key, 'empty-segment', 'contains an empty path segment ("//")');
+    }
+    if (rest[rest.length - 1] === '') {
+      throw new InvalidObjectKeyError(key, 'not-a-file', 'ends with "/" (a folder marker, not a data file)');
+    }
+    const patterns = this.patterns.get(dataset.name) ?? [];
+    const values: Array<readonly [string, string]> = [];
+    for (const [i, keyDef] of declared.entries()) {
+      const segment = rest[i];
+      const expected = declared.map((k) => `${k.name}=…`).join('/');
+      if (segment === undefined || i === rest.length - 1) {
+        throw new InvalidObjectKeyError(
+          key,
+          'missing-partition',
+          `dataset "${dataset.name}" expects ${expected}/<file> after "${dataset.landing.prefix}", ` +
+            `partition key "${keyDef.name}" is missing`,
+        );
+      }
+      const eq = segment.indexOf('=');
+      const name = eq < 0 ? segment : segment.slice(0, eq);
+      if (eq < 0 || name !== keyDef.name) {
+        throw new InvalidObjectKeyError(
+          key,
+          'unexpected-partition-key',
+          `segment "${segment}" found where "${keyDef.name}=…" was expected (${expected})`,
+        );
+      }
+      const value = segment.slice(eq + 1);
+      const pattern = patterns[i];
+      if (value === '' || (pattern && !pattern.test(value))) {
+        throw new InvalidObjectKeyError(
+          key,
+          'invalid-partition-value',
+          `value "${value}" of partition key "${keyDef.name}" does not match ${keyDef.pattern ?? 'a non-empty value'}`,
+        );
+      }
+      values.push([keyDef.name, value]);
+    }
+    if (rest.length > declared.length + 1) {
+      throw new InvalidObjectKeyError(
+        key,
+        'nested-below-partition',
+        `files must sit directly in the partition folder, found "${rest.slice(declared.length, -1).join('/')}/" below it`,
+      );
+    }
+    const fileName = rest[declared.length] ?? '';
+    const lower = fileName.toLowerCase();
+    const format = dataset.landing.formats.find((f) =>
+      FORMAT_EXTENSIONS[f].some((ext) => lower.endsWith(ext)),
+    );
+    if (!format) {
+      const accepted = dataset.landing.formats.flatMap((f) => FORMAT_EXTENSIONS[f]).join(', ');
+      throw new InvalidObjectKeyError(
+        key,
+        'unsupported-format',
+        `file "${fileName}" is not one of dataset "${dataset.name}"'s formats (${accepted})`,
+      );
+    }
+    return { key, dataset, partition: { values, path: partitionPath(values) }, fileName, format };
+  }
+}

@@ -1,0 +1,46 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RunInput } from '../domain/run';
+import type { RunStarter, StartResult } from '../ports';
+
+export interface LocalExecutionRecord {
+  readonly name: string;
+  readonly executionArn: string;
+  readonly input: RunInput;
+  readonly startedAt: string;
+}
+
+export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:medallion-pipeline';
+
+/**
+ * The local twin of StartExecution: names are unique (a second start of a name reports
+ * `already-started`, like ExecutionAlreadyExists), every start is appended to `executions.jsonl`,
+ * and `run` (the local pipeline runtime) is handed the execution.
+ */
+export class LocalRunStarter implements RunStarter {
+  private readonly names = new Set<string>();
+
+  constructor(
+    private readonly journal: string,
+    private readonly run: (execution: LocalExecutionRecord) => void = () => undefined,
+  ) {
+    try {
+      for (const line of readFileSync(journal, 'utf8').split('\n')) {
+        if (line.trim()) this.names.add((JSON.parse(line) as LocalExecutionRecord).name);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  async start({ name, input }: { name: string; input: RunInput }): Promise<StartResult> {
+    const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+    if (this.names.has(name)) return { outcome: 'already-started', executionArn };
+    this.names.add(name);
+    const record: LocalExecutionRecord = { name, executionArn, input, startedAt: new Date().toISOString() };
+    mkdirSync(dirname(this.journal), { recursive: true });
+    appendFileSync(this.journal, `${JSON.stringify(record)}\n`);
+    this.run(record);
+    return { outcome: 'started', executionArn };
+  }
+}

@@ -1,0 +1,102 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Deterministic sample orders (seeded), as the shop platform exports them. */
+
+/** mulberry32: small, fast, seeded. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface OrderRow {
+  order_id: string | null;
+  customer_id: string | null;
+  status: string;
+  amount: number | null;
+  currency: string;
+  country: string;
+  items: number;
+  updated_at: string;
+}
+
+const STATUSES = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'];
+const CURRENCIES = ['EUR', 'EUR', 'EUR', 'USD', 'GBP'];
+const COUNTRIES = ['DE', 'FR', 'NL', 'ES', 'IT', 'US', 'GB'];
+
+/** Rows of one day; `badRatio` of them break one declared rule each. */
+export function sampleOrders(options: {
+  date: string;
+  records: number;
+  badRatio?: number;
+  seed?: number;
+  firstId?: number;
+}): OrderRow[] {
+  const rand = seededRandom(options.seed ?? 42);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
+  const rows: OrderRow[] = [];
+  const day = Date.parse(`${options.date}T00:00:00Z`);
+  for (let i = 0; i < options.records; i++) {
+    const row: OrderRow = {
+      order_id: `ORD-${String((options.firstId ?? 0) + i + 1).padStart(8, '0')}`,
+      customer_id: `C${String(Math.floor(rand() * 50000)).padStart(6, '0')}`,
+      status: pick(STATUSES),
+      amount: Math.round(rand() * 50000) / 100,
+      currency: pick(CURRENCIES),
+      country: pick(COUNTRIES),
+      items: 1 + Math.floor(rand() * 8),
+      updated_at: new Date(day + Math.floor(rand() * 86_400_000))
+        .toISOString()
+        .replace('T', ' ')
+        .replace('Z', ''),
+    };
+    if (rand() < (options.badRatio ?? 0)) {
+      switch (Math.floor(rand() * 4)) {
+        case 0:
+          row.amount = -row.items;
+          break;
+        case 1:
+          row.currency = 'XXX';
+          break;
+        case 2:
+          row.customer_id = null;
+          break;
+        default:
+          row.order_id = `BAD-${i}`;
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+const COLUMNS: ReadonlyArray<keyof OrderRow> = [
+  'order_id',
+  'customer_id',
+  'status',
+  'amount',
+  'currency',
+  'country',
+  'items',
+  'updated_at',
+];
+
+export const toJsonLines = (rows: readonly OrderRow[]): string =>
+  rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+export const toCsv = (rows: readonly OrderRow[]): string =>
+  [
+    COLUMNS.join(','),
+    ...rows.map((r) => COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))).join(',')),
+  ].join('\n') + '\n';
+
+export function writeFile(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content);
+}
