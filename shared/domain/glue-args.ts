@@ -1,0 +1,68 @@
+import type { Stage } from './datasets';
+import { manifestKey, zoneKey } from './layout';
+
+/**
+ * The Glue job argument contract: what the state machine passes to every stage's job (Glue on AWS,
+ * the DuckDB runner locally) and what the job scripts read with getResolvedOptions (without `--`).
+ * Locations are URIs: `s3://bucket/key/` on AWS, `file:///abs/path/` locally.
+ */
+export const GLUE_ARGS = {
+  dataset: '--dataset',
+  stage: '--stage',
+  /** The pipeline run id: the Step Functions execution name. */
+  runId: '--run_id',
+  partitionPath: '--partition_path',
+  /** JSON array of the partition values in declared key order, e.g. ["2024","01","15"]. */
+  partitionValues: '--partition_values',
+  sourceLocation: '--source_location',
+  targetLocation: '--target_location',
+  quarantineLocation: '--quarantine_location',
+  manifestLocation: '--manifest_location',
+  /** The compiled dataset (definition + generated SQL), see `medallion compile`. */
+  datasetPlan: '--dataset_plan',
+} as const;
+
+export type GlueArgName = keyof typeof GLUE_ARGS;
+
+/** Where a stage reads from: landing for bronze, the previous zone otherwise. */
+export function stageSourceKey(
+  stage: Stage,
+  dataset: string,
+  landingPrefix: string,
+  partitionPath: string,
+): string {
+  switch (stage) {
+    case 'bronze':
+      return `${landingPrefix}${partitionPath}/`;
+    case 'silver':
+      return zoneKey('bronze', dataset, partitionPath);
+    case 'gold':
+      return zoneKey('silver', dataset, partitionPath);
+  }
+}
+
+/** The arguments of one stage's job run; `lakeRoot` is `s3://bucket/` or `file:///abs/lake/`. */
+export function glueArguments(p: {
+  lakeRoot: string;
+  planLocation: string;
+  dataset: string;
+  landingPrefix: string;
+  stage: Stage;
+  runId: string;
+  partitionPath: string;
+  partitionValues: readonly string[];
+}): Record<string, string> {
+  const root = p.lakeRoot.endsWith('/') ? p.lakeRoot : `${p.lakeRoot}/`;
+  return {
+    [GLUE_ARGS.dataset]: p.dataset,
+    [GLUE_ARGS.stage]: p.stage,
+    [GLUE_ARGS.runId]: p.runId,
+    [GLUE_ARGS.partitionPath]: p.partitionPath,
+    [GLUE_ARGS.partitionValues]: JSON.stringify(p.partitionValues),
+    [GLUE_ARGS.sourceLocation]: root + stageSourceKey(p.stage, p.dataset, p.landingPrefix, p.partitionPath),
+    [GLUE_ARGS.targetLocation]: root + zoneKey(p.stage, p.dataset, p.partitionPath),
+    [GLUE_ARGS.quarantineLocation]: root + zoneKey('quarantine', p.dataset, p.partitionPath),
+    [GLUE_ARGS.manifestLocation]: root + manifestKey(p.dataset, p.stage, p.runId),
+    [GLUE_ARGS.datasetPlan]: p.planLocation,
+  };
+}
