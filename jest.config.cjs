@@ -11,6 +11,8 @@ module.exports = {
   },
   // middy and a few AWS helpers ship ESM only: let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // middy's package exports only an `import` condition, which jest's CommonJS resolver cannot see.
+  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   testTimeout: 30000,
 };

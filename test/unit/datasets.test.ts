@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseRegistry, type DatasetSource } from '../../shared/domain/datasets';
+import { DatasetConfigError } from '../../shared/domain/errors';
+import { shippedRegistry } from '../helpers/registry';
+
+const ordersYaml = readFileSync(join(process.cwd(), 'datasets', 'orders', 'dataset.yml'), 'utf8');
+const goldSql = readFileSync(join(process.cwd(), 'datasets', 'orders', 'gold.sql'), 'utf8');
+const source = (
+  text: string,
+  folder = 'orders',
+  files: Record<string, string> = { 'gold.sql': goldSql },
+): DatasetSource => ({
+  folder,
+  file: `datasets/${folder}/dataset.yml`,
+  text,
+  files,
+});
+
+const problemsOf = (sources: DatasetSource[]): readonly string[] => {
+  try {
+    parseRegistry(sources);
+  } catch (error) {
+    if (error instanceof DatasetConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the registry to be rejected');
+};
+
+describe('dataset registry', () => {
+  it('accepts the shipped datasets, with defaults filled in', () => {
+    const registry = shippedRegistry();
+    const orders = registry.get('orders');
+
+    expect(orders.landing.prefix).toBe('landing/shop/orders/');
+    expect(orders.partitionKeys.map((k) => k.name)).toEqual(['year', 'month', 'day']);
+    expect(orders.stages.silver.glueJob).toBe('medallion-silver');
+    expect(orders.stages.bronze.arguments).toEqual({});
+    expect(orders.quarantine.spike).toEqual({ lookback: 14, k: 3, minRecords: 100 });
+    expect(orders.goldSql).toContain('FROM silver');
+  });
+
+  it('reports every problem at once, each naming the file and the field', () => {
+    const broken = ordersYaml
+      .replace('prefix: landing/shop/orders/', 'prefix: /landing/shop/orders')
+      .replace('onSpike: alert', 'onSpike: page-everyone\n  colour: red')
+      .replace('maxRatio: 0.05', 'maxRatio: 5');
+
+    const problems = problemsOf([source(broken)]);
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^datasets\/orders\/dataset\.yml: landing\.prefix: /),
+        expect.stringMatching(/^datasets\/orders\/dataset\.yml: quarantine\.onSpike: /),
+        expect.stringMatching(/^datasets\/orders\/dataset\.yml: quarantine: .*\(colour\)/),
+        expect.stringMatching(/^datasets\/orders\/dataset\.yml: quarantine\.maxRatio: /),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+  });
+
+  it('checks references between fields: rule columns, dedup key, gold SQL file, folder name', () => {
+    const broken = ordersYaml
+      .replace('{ column: currency, check: accepted_values', '{ column: curency, check: accepted_values')
+      .replace('orderBy: updated_at', 'orderBy: changed_at')
+      .replace('name: orders', 'name: sales');
+
+    const problems = problemsOf([source(broken, 'orders', {})]);
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('rules[4].column: unknown column "curency"'),
+        expect.stringContaining('dedup.orderBy: unknown column "changed_at"'),
+        expect.stringContaining('gold.sql: file "gold.sql" not found'),
+        expect.stringContaining('name: must equal its folder name "orders"'),
+      ]),
+    );
+  });
+
+  it('rejects two datasets on the same landing prefix and names both', () => {
+    const twin = ordersYaml.replace('name: orders', 'name: orders_copy');
+
+    const problems = problemsOf([source(ordersYaml), source(twin, 'orders_copy')]);
+
+    expect(problems).toEqual([expect.stringContaining('"landing/shop/orders/" is already used by orders')]);
+  });
+
+  it('names the file of a YAML syntax error', () => {
+    const problems = problemsOf([source('name: orders\n  landing: [unclosed')]);
+
+    expect(problems[0]).toMatch(/^datasets\/orders\/dataset\.yml: YAML: /);
+  });
+
+  it('rejects Glue reserved job arguments', () => {
+    const broken = ordersYaml.replace("--enable-auto-scaling: 'true'", "--JOB_NAME: 'mine'");
+
+    expect(problemsOf([source(broken)])).toEqual([
+      expect.stringContaining('stages.gold.arguments: must not set Glue reserved'),
+    ]);
+  });
+});
