@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { compile } from './compile';
 import { demo } from './demo';
 
 const USAGE = `medallion — run the medallion lake pipeline on this machine
@@ -7,6 +8,7 @@ Usage: medallion <command> [options]
 
 Commands:
   demo        Land sample orders in the local lake and run them through the real landing handler
+  compile     Compile every dataset (definition + generated SQL) into the plan the Glue jobs read
 
 Run "medallion <command> --help" for a command's options.`;
 
@@ -15,6 +17,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'demo':
       return demo(rest);
+    case 'compile':
+      return compile(rest);
     case undefined:
     case '--help':
     case '-h':

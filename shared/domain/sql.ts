@@ -1,0 +1,193 @@
+import { ruleName, type Dataset, type Rule } from './datasets';
+import { DatasetConfigError } from './errors';
+
+/**
+ * Turns a dataset's declared schema and rules into the SQL that both engines run: DuckDB locally and
+ * Spark SQL 3.5 (Glue 5) on AWS execute the very same text.
+ *
+ * The subset both accept: TRY_CAST, CAST(x AS STRING), TRIM, NULLIF, CASE, IN, concat_ws (skips
+ * NULLs in both), ROW_NUMBER() OVER (... ORDER BY ... DESC NULLS LAST), unquoted lower_snake_case
+ * identifiers. Two real differences, handled without a second text:
+ * - regex matching is `regexp_like` (Spark ≥ 3.2); DuckDB only has `regexp_matches`, so the DuckDB
+ *   side defines `regexp_like` as a macro first (DUCKDB_PRELUDE). Both search (unanchored): patterns
+ *   anchor themselves with ^ and $.
+ * - string literals: Spark unescapes backslashes and has no '' escape, DuckDB does the opposite. So
+ *   literals holding `\` or `'` are refused at compile time (write [0-9] rather than \d, [.] for \.).
+ * Integer casts are guarded by a pattern because the engines disagree on '5.5' (DuckDB rounds,
+ * Spark truncates): here it is a type failure in both.
+ */
+
+export const PLAN_VERSION = 1;
+
+/** Run once per DuckDB connection before any plan SQL. */
+export const DUCKDB_PRELUDE = 'CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)';
+
+/** Columns the bronze stage adds to every landed row. */
+export const INGESTED_AT = '_ingested_at';
+export const SOURCE_FILE = '_source_file';
+/** Comma-separated names of the failed checks; NULL when the row is clean. */
+export const QUARANTINE_REASONS = '_quarantine_reasons';
+
+export interface DatasetSql {
+  readonly silver: { readonly validate: string; readonly clean: string; readonly quarantine: string };
+  readonly gold: { readonly select: string };
+}
+
+/** The compiled plan (`medallion compile`): what `--dataset_plan` points to. */
+export interface DatasetPlan {
+  readonly version: typeof PLAN_VERSION;
+  readonly dataset: Dataset;
+  readonly sql: DatasetSql;
+}
+
+const NUMERIC = /^(int|bigint|double|decimal\(\d+,\d+\))$/;
+const INTEGER = /^(int|bigint)$/;
+
+/** Quarantine reason of a value that does not parse as its declared type. */
+export const typeReason = (column: string): string => `${column}_type`;
+/** Quarantine reason of a missing value in a column declared `nullable: false`. */
+export const requiredReason = (column: string): string => `${column}_required`;
+
+const raw = (column: string): string => `_raw_${column}`;
+
+function literal(value: string, field: string, problems: string[]): string {
+  if (value.includes('\\') || value.includes("'")) {
+    problems.push(
+      `${field}: contains ${value.includes('\\') ? 'a backslash' : 'a single quote'}, which DuckDB and Spark SQL read differently in string literals (use a character class such as [0-9] or [.] instead of \\d or \\.)`,
+    );
+  }
+  return `'${value}'`;
+}
+
+/** The typed value of a bronze column (bronze holds what landed; JSON may already carry types). */
+function typedExpr(column: string, type: string): string {
+  const text = `CAST(${column} AS STRING)`;
+  if (type === 'string') return `NULLIF(${text}, '')`;
+  const trimmed = `NULLIF(TRIM(${text}), '')`;
+  const sqlType = type.toUpperCase();
+  if (INTEGER.test(type)) {
+    return `CASE WHEN regexp_like(TRIM(${text}), '^[+-]?[0-9]+$') THEN TRY_CAST(TRIM(${text}) AS ${sqlType}) END`;
+  }
+  return `TRY_CAST(${trimmed} AS ${sqlType})`;
+}
+
+function ruleFailure(rule: Rule, type: string, file: string, index: number, problems: string[]): string {
+  const c = rule.column;
+  switch (rule.check) {
+    case 'not_null':
+      return `${c} IS NULL`;
+    case 'range': {
+      if (!NUMERIC.test(type))
+        problems.push(`${file}: rules[${index}]: a range needs a numeric column, "${c}" is ${type}`);
+      const parts: string[] = [];
+      if (rule.min !== undefined) parts.push(`${c} < ${String(rule.min)}`);
+      if (rule.max !== undefined) parts.push(`${c} > ${String(rule.max)}`);
+      return `${c} IS NOT NULL AND (${parts.join(' OR ')})`;
+    }
+    case 'accepted_values': {
+      const values = rule.values
+        .map((v, i) => literal(v, `${file}: rules[${index}].values[${i}]`, problems))
+        .join(', ');
+      const text = type === 'string' ? c : `CAST(${c} AS STRING)`;
+      return `${c} IS NOT NULL AND ${text} NOT IN (${values})`;
+    }
+    case 'pattern':
+      return `${c} IS NOT NULL AND NOT regexp_like(CAST(${c} AS STRING), ${literal(rule.pattern, `${file}: rules[${index}].pattern`, problems)})`;
+  }
+}
+
+const indent = (lines: readonly string[], by = '  '): string => lines.map((l) => by + l).join(',\n');
+
+/** The gold SELECT as written by the data engineer, minus trailing semicolons and blank lines. */
+export function goldSelect(goldSql: string): string {
+  return goldSql.replace(/[\s;]+$/u, '').trim();
+}
+
+/**
+ * Generates the silver and gold SQL of a dataset. Throws a DatasetConfigError naming every rule or
+ * column that cannot be expressed in the shared SQL subset.
+ */
+export function compileDatasetSql(dataset: Dataset): DatasetSql {
+  const file = `datasets/${dataset.folder}/dataset.yml`;
+  const problems: string[] = [];
+  const types = new Map(dataset.columns.map((c) => [c.name, c.type]));
+  const notNullRules = new Set(dataset.rules.filter((r) => r.check === 'not_null').map((r) => r.column));
+
+  const checks: Array<{ reason: string; failure: string }> = [];
+  for (const column of dataset.columns) {
+    const rawText = `NULLIF(TRIM(${raw(column.name)}), '')`;
+    if (column.type !== 'string')
+      checks.push({
+        reason: typeReason(column.name),
+        failure: `${rawText} IS NOT NULL AND ${column.name} IS NULL`,
+      });
+    if (!column.nullable && !notNullRules.has(column.name))
+      checks.push({ reason: requiredReason(column.name), failure: `${rawText} IS NULL` });
+  }
+  dataset.rules.forEach((rule, i) => {
+    checks.push({
+      reason: ruleName(rule),
+      failure: ruleFailure(rule, types.get(rule.column) ?? 'string', file, i, problems),
+    });
+  });
+  const seen = new Set<string>();
+  for (const { reason } of checks) {
+    if (seen.has(reason))
+      problems.push(`${file}: rules: the quarantine reason "${reason}" is produced twice (rename a rule)`);
+    seen.add(reason);
+  }
+  if (problems.length > 0) throw new DatasetConfigError(problems);
+
+  const columns = dataset.columns.map((c) => c.name);
+  const lineage = [INGESTED_AT, SOURCE_FILE];
+
+  const validate = [
+    'SELECT',
+    '  t.*,',
+    "  NULLIF(concat_ws(',',",
+    checks.map((c) => `    CASE WHEN ${c.failure} THEN '${c.reason}' END`).join(',\n'),
+    `  ), '') AS ${QUARANTINE_REASONS}`,
+    'FROM (',
+    '  SELECT',
+    indent(
+      [
+        ...dataset.columns.map((c) => `${typedExpr(c.name, c.type)} AS ${c.name}`),
+        ...columns.map((c) => `CAST(${c} AS STRING) AS ${raw(c)}`),
+        ...lineage,
+      ],
+      '    ',
+    ),
+    '  FROM bronze',
+    ') t',
+  ].join('\n');
+
+  const cleanColumns = [...columns, ...lineage];
+  const clean = dataset.dedup
+    ? [
+        'SELECT',
+        indent(cleanColumns),
+        'FROM (',
+        '  SELECT',
+        indent([...cleanColumns], '    ') + ',',
+        `    ROW_NUMBER() OVER (PARTITION BY ${dataset.dedup.key.join(', ')} ORDER BY ${dataset.dedup.orderBy} DESC NULLS LAST, ${INGESTED_AT} DESC, ${SOURCE_FILE} DESC) AS _row_number`,
+        '  FROM validated',
+        `  WHERE ${QUARANTINE_REASONS} IS NULL`,
+        ') d',
+        'WHERE _row_number = 1',
+      ].join('\n')
+    : ['SELECT', indent(cleanColumns), 'FROM validated', `WHERE ${QUARANTINE_REASONS} IS NULL`].join('\n');
+
+  const quarantine = [
+    'SELECT',
+    indent([...columns.map((c) => `${raw(c)} AS ${c}`), ...lineage, QUARANTINE_REASONS]),
+    'FROM validated',
+    `WHERE ${QUARANTINE_REASONS} IS NOT NULL`,
+  ].join('\n');
+
+  return { silver: { validate, clean, quarantine }, gold: { select: goldSelect(dataset.goldSql) } };
+}
+
+/** The compiled plan of a dataset, as `medallion compile` writes it. */
+export function compilePlan(dataset: Dataset): DatasetPlan {
+  return { version: PLAN_VERSION, dataset, sql: compileDatasetSql(dataset) };
+}

@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRegistry, type Dataset } from '../../shared/domain/datasets';
+import { DatasetConfigError } from '../../shared/domain/errors';
+import { compileDatasetSql, compilePlan, type DatasetPlan } from '../../shared/domain/sql';
+import { Duck } from '../../shared/local/duck';
+import { shippedRegistry } from '../helpers/registry';
+
+const orders = (): Dataset => shippedRegistry().get('orders');
+
+/** Runs the plan's silver SQL over literal bronze rows (all text, as bronze holds them). */
+async function runSilver(dataset: Dataset, bronzeRows: Array<Record<string, string | null>>) {
+  const sql = compileDatasetSql(dataset);
+  const duck = await Duck.open();
+  try {
+    const columns = [...dataset.columns.map((c) => c.name), '_ingested_at', '_source_file'];
+    const values = bronzeRows
+      .map(
+        (row) =>
+          `(${columns.map((c) => (row[c] === null || row[c] === undefined ? 'NULL::VARCHAR' : `'${row[c]}'`)).join(', ')})`,
+      )
+      .join(',\n');
+    await duck.run(`CREATE TABLE bronze AS SELECT * FROM (VALUES ${values}) AS v(${columns.join(', ')})`);
+    await duck.run(`CREATE TABLE validated AS ${sql.silver.validate}`);
+    const clean = await duck.rows(`SELECT * FROM (${sql.silver.clean}) ORDER BY order_id`);
+    const quarantine = await duck.rows(`SELECT * FROM (${sql.silver.quarantine}) ORDER BY _source_file`);
+    return { clean, quarantine };
+  } finally {
+    duck.close();
+  }
+}
+
+const row = (over: Record<string, string | null>): Record<string, string | null> => ({
+  order_id: 'ORD-00000001',
+  customer_id: 'C000001',
+  status: 'paid',
+  amount: '10.50',
+  currency: 'EUR',
+  country: 'DE',
+  items: '2',
+  updated_at: '2024-01-15 10:00:00',
+  _ingested_at: '2024-01-15 11:00:00',
+  _source_file: 'a.jsonl',
+  ...over,
+});
+
+describe('generated silver SQL (run in DuckDB)', () => {
+  test('clean rows are typed and keep the latest version per dedup key', async () => {
+    // Prepare: two versions of one order, one other order
+    const bronze = [
+      row({ status: 'placed', updated_at: '2024-01-15 09:00:00', _source_file: 'f1' }),
+      row({ status: 'shipped', updated_at: '2024-01-15 12:00:00', _source_file: 'f2' }),
+      row({ order_id: 'ORD-00000002', amount: '5', _source_file: 'f3' }),
+    ];
+    // Act
+    const { clean, quarantine } = await runSilver(orders(), bronze);
+    // Assess
+    expect(quarantine).toEqual([]);
+    expect(clean.map((r) => [r['order_id'], r['status']])).toEqual([
+      ['ORD-00000001', 'shipped'],
+      ['ORD-00000002', 'paid'],
+    ]);
+    expect(clean[1]).toMatchObject({ amount: '5.00', items: 2, updated_at: '2024-01-15 10:00:00' });
+  });
+
+  test('each failed check is named in _quarantine_reasons and raw values are kept', async () => {
+    const bronze = [
+      row({ order_id: 'BAD-1', _source_file: 'q1' }),
+      row({ amount: '-3', currency: 'XXX', _source_file: 'q2' }),
+      row({ amount: 'ten', _source_file: 'q3' }),
+      row({ items: '5.5', customer_id: null, _source_file: 'q4' }),
+      row({ updated_at: '', _source_file: 'q5' }),
+      row({ order_id: 'ORD-00000009', _source_file: 'ok' }),
+    ];
+    const { clean, quarantine } = await runSilver(orders(), bronze);
+    expect(clean.map((r) => r['order_id'])).toEqual(['ORD-00000009']);
+    expect(quarantine.map((r) => [r['_source_file'], r['_quarantine_reasons']])).toEqual([
+      ['q1', 'order_id_pattern'],
+      ['q2', 'amount_range,currency_accepted_values'],
+      ['q3', 'amount_type,amount_not_null'],
+      ['q4', 'items_type,customer_id_not_null'],
+      ['q5', 'updated_at_required'],
+    ]);
+    // the quarantined row keeps what landed, not the failed cast
+    expect(quarantine[2]).toMatchObject({ amount: 'ten' });
+  });
+
+  test('literals DuckDB and Spark read differently are refused, naming the rule', () => {
+    const dataset: Dataset = {
+      ...orders(),
+      rules: [{ column: 'order_id', check: 'pattern', pattern: '^ORD-\\d{8}$' }],
+    };
+    expect(() => compileDatasetSql(dataset)).toThrow(DatasetConfigError);
+    expect(() => compileDatasetSql(dataset)).toThrow(/rules\[0\]\.pattern: contains a backslash/);
+  });
+
+  test('a range on a text column is refused', () => {
+    const dataset: Dataset = { ...orders(), rules: [{ column: 'country', check: 'range', min: 1 }] };
+    expect(() => compileDatasetSql(dataset)).toThrow(/range needs a numeric column, "country" is string/);
+  });
+
+  test('the gold select is the dataset gold SQL without trailing semicolons', () => {
+    const registry = parseRegistry([
+      {
+        folder: 'orders',
+        file: 'datasets/orders/dataset.yml',
+        text: readFileSync(join(process.cwd(), 'datasets/orders/dataset.yml'), 'utf8'),
+        files: { 'gold.sql': 'SELECT country FROM silver;\n\n' },
+      },
+    ]);
+    expect(compileDatasetSql(registry.get('orders')).gold.select).toBe('SELECT country FROM silver');
+  });
+});
+
+describe('medallion compile', () => {
+  test('writes DIR/<dataset>.json with the definition and the SQL', () => {
+    const out = mkdtempSync(join(tmpdir(), 'plans-'));
+    execFileSync('node', ['bin/medallion.cjs', 'compile', '--out', out], { stdio: 'pipe' });
+    const plan = JSON.parse(readFileSync(join(out, 'orders.json'), 'utf8')) as DatasetPlan;
+    expect(plan).toEqual(JSON.parse(JSON.stringify(compilePlan(orders()))));
+    expect(plan.version).toBe(1);
+    expect(plan.dataset.goldSql).toContain('FROM silver');
+    expect(Object.keys(plan.sql.silver)).toEqual(['validate', 'clean', 'quarantine']);
+  });
+
+  test('exits 2 without --out', () => {
+    expect(() => execFileSync('node', ['bin/medallion.cjs', 'compile'], { stdio: 'pipe' })).toThrow(
+      expect.objectContaining({ status: 2 }) as Error,
+    );
+  });
+});
