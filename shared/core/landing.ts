@@ -228,14 +228,12 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
         bytes: input.objects.bytes,
       });
     } catch (error) {
-      await deps.ledger
-        .release(claimed, executionName)
-        .catch((releaseError: unknown) =>
-          log.warn('Could not release ledger claims; they expire after the stale window', {
-            ...context,
-            error: describeError(releaseError).message,
-          }),
-        );
+      await deps.ledger.release(claimed, executionName).catch((releaseError: unknown) =>
+        log.warn('Could not release ledger claims; they expire after the stale window', {
+          ...context,
+          error: describeError(releaseError).message,
+        }),
+      );
       failGroup(
         error instanceof StartRunError
           ? error
