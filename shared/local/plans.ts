@@ -1,0 +1,36 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Dataset, Registry, Stage } from '../domain/datasets';
+import { glueArguments } from '../domain/glue-args';
+import { compilePlan } from '../domain/sql';
+import { fileUri } from './glue-runner';
+import type { LocalLake } from './lake';
+
+/** Where the local lake keeps the compiled dataset plans (the local twin of the artifacts bucket). */
+export const planPath = (lake: LocalLake, dataset: string): string => lake.system(`plans/${dataset}.json`);
+
+/** Compiles every dataset of the registry into the lake's plan folder (what `--dataset_plan` reads). */
+export function writePlans(lake: LocalLake, registry: Registry): void {
+  mkdirSync(lake.system('plans'), { recursive: true });
+  for (const dataset of registry.datasets)
+    writeFileSync(planPath(lake, dataset.name), `${JSON.stringify(compilePlan(dataset), null, 2)}\n`);
+}
+
+/** The Glue arguments of one stage run against the local lake. */
+export function localGlueArguments(
+  lake: LocalLake,
+  dataset: Dataset,
+  stage: Stage,
+  runId: string,
+  partition: { path: string; values: readonly string[] },
+): Record<string, string> {
+  return glueArguments({
+    lakeRoot: fileUri(lake.root),
+    planLocation: fileUri(planPath(lake, dataset.name), false),
+    dataset: dataset.name,
+    landingPrefix: dataset.landing.prefix,
+    stage,
+    runId,
+    partitionPath: partition.path,
+    partitionValues: partition.values,
+  });
+}
