@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Deterministic sample orders (seeded), as the shop platform exports them. */
@@ -30,18 +30,20 @@ const STATUSES = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'];
 const CURRENCIES = ['EUR', 'EUR', 'EUR', 'USD', 'GBP'];
 const COUNTRIES = ['DE', 'FR', 'NL', 'ES', 'IT', 'US', 'GB'];
 
-/** Rows of one day; `badRatio` of them break one declared rule each. */
-export function sampleOrders(options: {
+export interface SampleOptions {
   date: string;
   records: number;
   badRatio?: number;
   seed?: number;
   firstId?: number;
-}): OrderRow[] {
+}
+
+/** Rows of one day, generated lazily; `badRatio` of them break one declared rule each. */
+export function* orderRows(options: SampleOptions): Generator<OrderRow> {
   const rand = seededRandom(options.seed ?? 42);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
-  const rows: OrderRow[] = [];
   const day = Date.parse(`${options.date}T00:00:00Z`);
+  if (Number.isNaN(day)) throw new RangeError(`date "${options.date}" is not YYYY-MM-DD`);
   for (let i = 0; i < options.records; i++) {
     const row: OrderRow = {
       order_id: `ORD-${String((options.firstId ?? 0) + i + 1).padStart(8, '0')}`,
@@ -71,10 +73,11 @@ export function sampleOrders(options: {
           row.order_id = `BAD-${i}`;
       }
     }
-    rows.push(row);
+    yield row;
   }
-  return rows;
 }
+
+export const sampleOrders = (options: SampleOptions): OrderRow[] => [...orderRows(options)];
 
 const COLUMNS: ReadonlyArray<keyof OrderRow> = [
   'order_id',
@@ -87,16 +90,50 @@ const COLUMNS: ReadonlyArray<keyof OrderRow> = [
   'updated_at',
 ];
 
+const csvLine = (r: OrderRow): string => COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))).join(',');
+
 export const toJsonLines = (rows: readonly OrderRow[]): string =>
   rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 export const toCsv = (rows: readonly OrderRow[]): string =>
-  [
-    COLUMNS.join(','),
-    ...rows.map((r) => COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))).join(',')),
-  ].join('\n') + '\n';
+  [COLUMNS.join(','), ...rows.map(csvLine)].join('\n') + '\n';
 
 export function writeFile(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content);
+}
+
+/**
+ * Streams rows to a file (JSON lines or CSV) in buffered chunks: memory stays flat whatever the
+ * number of rows. Returns the number of rows and bytes written.
+ */
+export function writeRows(
+  path: string,
+  format: 'jsonl' | 'csv',
+  rows: Iterable<OrderRow>,
+  onProgress?: (rows: number) => void,
+): { rows: number; bytes: number } {
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  let buffer = format === 'csv' ? `${COLUMNS.join(',')}\n` : '';
+  let count = 0;
+  let bytes = 0;
+  const flush = () => {
+    bytes += writeSync(fd, buffer);
+    buffer = '';
+  };
+  try {
+    for (const row of rows) {
+      buffer += `${format === 'csv' ? csvLine(row) : JSON.stringify(row)}\n`;
+      count++;
+      if (buffer.length > 1 << 20) {
+        flush();
+        onProgress?.(count);
+      }
+    }
+    flush();
+  } finally {
+    closeSync(fd);
+  }
+  return { rows: count, bytes };
 }
