@@ -1,34 +1,43 @@
-import { parseArgs } from 'node:util';
 import { compile } from './compile';
 import { demo } from './demo';
+import { query } from './query';
+import { runs } from './runs';
+import { sample } from './sample';
 
 const USAGE = `medallion — run the medallion lake pipeline on this machine
 
 Usage: medallion <command> [options]
 
 Commands:
-  demo        Land sample orders in the local lake and run them through the real landing handler
+  demo        Run the whole pipeline on sample data in a fresh local lake (what "npm start" runs)
+  sample      Write a deterministic sample file into the landing folder
+  runs        List executions, or "runs show NAME" for one (the local Step Functions console)
+  query       Run SQL over the local lake: bronze/silver/gold/quarantine, catalog, metrics, alerts
   compile     Compile every dataset (definition + generated SQL) into the plan the Glue jobs read
 
-Run "medallion <command> --help" for a command's options.`;
+Run "medallion <command> --help" for a command's options.
+Exit codes: 0 success, 1 failure, 2 usage error.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  demo,
+  sample,
+  runs,
+  query,
+  compile,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'demo':
-      return demo(rest);
-    case 'compile':
-      return compile(rest);
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`Unknown command "${command}".\n\n${USAGE}`);
-      return 2;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
   }
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`Unknown command "${command}".\n\n${USAGE}`);
+    return 2;
+  }
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(
@@ -40,5 +49,3 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
-
-export { parseArgs };

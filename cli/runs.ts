@@ -1,0 +1,118 @@
+import { ExecutionHistoryStore, type ExecutionHistory } from '../shared/local/history';
+import { LocalLake } from '../shared/local/lake';
+import { parseCommand } from './args';
+import { ms, table } from './format';
+
+const HELP = `medallion runs — the executions of the local pipeline (the local Step Functions console).
+
+Usage:
+  medallion runs [--dataset D] [--status S] [--limit N] [--json]   list executions, newest first
+  medallion runs show NAME [--json]                                one execution: states, durations,
+                                                                   input, output, error and cause
+Options:
+  --dataset D    only this dataset
+  --status S     only RUNNING, SUCCEEDED, FAILED, ABORTED or TIMED_OUT
+  --limit N      at most N executions (default 50)
+  --lake DIR     lake folder (default: $MEDALLION_LAKE or .lake)
+  --json         print JSON
+  -h, --help     show this help
+
+Exit codes: 0 ok, 1 execution not found, 2 usage error.`;
+
+/** `Prepare → Bronze → Record bronze …`: the path an execution took. */
+export const pathOf = (h: ExecutionHistory): string =>
+  h.states.map((s) => (s.status === 'failed' || s.status === 'caught' ? `${s.name} ✗` : s.name)).join(' → ');
+
+export function showExecution(h: ExecutionHistory): string {
+  const lines = [
+    `${h.name}`,
+    `  status     ${h.status}${h.error ? `  (${h.error})` : ''}`,
+    `  dataset    ${h.dataset}  partition ${h.partition}  trigger ${h.trigger}`,
+    `  started    ${h.startedAt}  duration ${ms(h.durationMs)}`,
+    '',
+    table(
+      h.states.map((s) => ({
+        state: s.name,
+        type: s.type,
+        status: s.status,
+        duration: ms(s.durationMs),
+        retries: s.retries || '',
+        error: s.error ?? '',
+      })),
+    ),
+  ];
+  if (h.cause) lines.push('', `  cause: ${h.cause}`);
+  lines.push('', `  input:  ${JSON.stringify(h.input)}`);
+  if (h.output !== undefined) lines.push(`  output: ${JSON.stringify(h.output)}`);
+  return lines.join('\n');
+}
+
+export async function runs(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, HELP, {
+    dataset: { type: 'string' },
+    status: { type: 'string' },
+    limit: { type: 'string', default: '50' },
+    lake: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const store = new ExecutionHistoryStore(new LocalLake(values.lake).system('executions'));
+
+  if (positionals[0] === 'show') {
+    const name = positionals[1];
+    if (!name) {
+      console.error(`Give the execution name: medallion runs show NAME\n\n${HELP}`);
+      return 2;
+    }
+    const history = store.get(name);
+    if (!history) {
+      console.error(`No execution named "${name}" (see "medallion runs").`);
+      return 1;
+    }
+    console.log(values.json ? JSON.stringify(history, null, 2) : showExecution(history));
+    return 0;
+  }
+  if (positionals.length > 0) {
+    console.error(`Unknown argument "${positionals[0]}".\n\n${HELP}`);
+    return 2;
+  }
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) {
+    console.error(`--limit must be a positive integer.\n\n${HELP}`);
+    return 2;
+  }
+  const list = store
+    .list()
+    .filter(
+      (h) =>
+        (!values.dataset || h.dataset === values.dataset) && (!values.status || h.status === values.status),
+    )
+    .slice(0, limit);
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        list.map(({ input: _input, output: _output, ...h }) => h),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  console.log(
+    table(
+      list.map((h) => ({
+        name: h.name,
+        status: h.status,
+        trigger: h.trigger,
+        partition: `${h.dataset} ${h.partition}`,
+        started: h.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+        duration: ms(h.durationMs),
+        states: h.states.length,
+        error: h.error ?? '',
+      })),
+      80,
+    ),
+  );
+  return 0;
+}
