@@ -1,0 +1,155 @@
+"""The run manifest: Python twin of shared/domain/manifest.ts (manifestSchema). test/glue runs this
+module's output through the zod schema, and both validators over the same samples, so the two
+definitions cannot drift apart silently."""
+
+import json
+import re
+from datetime import date, datetime, timezone
+from typing import Iterable, List, Mapping, Optional
+
+from .args import JobArgs
+from .contract import MANIFEST_VERSION, STAGES
+from .errors import ManifestError
+
+KEYS = (
+    "version",
+    "dataset",
+    "stage",
+    "runId",
+    "jobRunId",
+    "startedAt",
+    "completedAt",
+    "recordsIn",
+    "recordsOut",
+    "recordsQuarantined",
+    "outputPartitions",
+    "quarantineLocation",
+)
+PARTITION_KEYS = ("table", "values", "location")
+# zod 4 z.iso.datetime(): seconds required, optional fraction, "Z" only (no offsets).
+ISO_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z$")
+
+
+def iso_now(now: Optional[datetime] = None) -> str:
+    """UTC instant formatted like JavaScript's Date.toISOString() (milliseconds, "Z")."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def output_partition(table: str, values: Iterable[str], location: str) -> dict:
+    return {"table": table, "values": list(values), "location": location}
+
+
+def build_manifest(
+    args: JobArgs,
+    *,
+    started_at: str,
+    completed_at: str,
+    records_in: int,
+    records_out: int,
+    records_quarantined: int,
+    output_partitions: List[dict],
+    quarantine_location: Optional[str],
+) -> dict:
+    """Builds and validates the manifest of one successful stage run."""
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "dataset": args.dataset,
+        "stage": args.stage,
+        "runId": args.run_id,
+        "jobRunId": args.job_run_id,
+        "startedAt": started_at,
+        "completedAt": completed_at,
+        "recordsIn": records_in,
+        "recordsOut": records_out,
+        "recordsQuarantined": records_quarantined,
+        "outputPartitions": output_partitions,
+        "quarantineLocation": quarantine_location,
+    }
+    validate_manifest(manifest)
+    return manifest
+
+
+def _nonempty(value) -> bool:
+    return isinstance(value, str) and len(value) >= 1
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _datetime(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    match = ISO_DATETIME.match(value)
+    if not match:
+        return False
+    try:
+        date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return False
+    return True
+
+
+def manifest_problems(manifest: object) -> List[str]:
+    """Every way `manifest` breaks the contract, as '<field>: <problem>' (empty when valid)."""
+    if not isinstance(manifest, Mapping):
+        return ["(root): must be an object"]
+    problems = []
+    unknown = sorted(set(manifest) - set(KEYS))
+    if unknown:
+        problems.append(f"(root): unknown keys {unknown}")
+    for key in KEYS:
+        if key not in manifest:
+            problems.append(f"{key}: missing")
+    get = manifest.get
+    if "version" in manifest and (get("version") != MANIFEST_VERSION or isinstance(get("version"), bool)):
+        problems.append(f"version: must be {MANIFEST_VERSION}")
+    for key in ("dataset", "runId", "jobRunId"):
+        if key in manifest and not _nonempty(get(key)):
+            problems.append(f"{key}: must be a non-empty string")
+    if "stage" in manifest and get("stage") not in STAGES:
+        problems.append(f"stage: must be one of {', '.join(STAGES)}")
+    for key in ("startedAt", "completedAt"):
+        if key in manifest and not _datetime(get(key)):
+            problems.append(f"{key}: must be an ISO-8601 UTC datetime like 2024-01-15T10:21:09.000Z")
+    for key in ("recordsIn", "recordsOut", "recordsQuarantined"):
+        if key in manifest and not _count(get(key)):
+            problems.append(f"{key}: must be an integer >= 0")
+    partitions = get("outputPartitions")
+    if "outputPartitions" in manifest:
+        if not isinstance(partitions, list):
+            problems.append("outputPartitions: must be a list")
+        else:
+            for i, p in enumerate(partitions):
+                where = f"outputPartitions[{i}]"
+                if not isinstance(p, Mapping):
+                    problems.append(f"{where}: must be an object")
+                    continue
+                extra = sorted(set(p) - set(PARTITION_KEYS))
+                if extra:
+                    problems.append(f"{where}: unknown keys {extra}")
+                for key in ("table", "location"):
+                    if not _nonempty(p.get(key)):
+                        problems.append(f"{where}.{key}: must be a non-empty string")
+                values = p.get("values")
+                if not isinstance(values, list) or not values or not all(_nonempty(v) for v in values):
+                    problems.append(f"{where}.values: must be a non-empty list of non-empty strings")
+    if "quarantineLocation" in manifest and get("quarantineLocation") is not None and not _nonempty(get("quarantineLocation")):
+        problems.append("quarantineLocation: must be a non-empty string or null")
+    counts = [get(k) for k in ("recordsIn", "recordsOut", "recordsQuarantined")]
+    if not problems and all(_count(c) for c in counts) and get("stage") != "gold":
+        if counts[1] + counts[2] > counts[0]:
+            problems.append("recordsOut: recordsOut + recordsQuarantined must not exceed recordsIn (rows were invented)")
+    return problems
+
+
+def validate_manifest(manifest: object) -> None:
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ManifestError("invalid run manifest: " + "; ".join(problems))
+
+
+def manifest_json(manifest: dict) -> str:
+    validate_manifest(manifest)
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,194 @@
+"""The three stages as engine-neutral flows. The Spark engine (sparkio.py) does the data work on Glue;
+the tests drive the same flows with a fake engine. A flow validates everything it can before it
+writes, reconciles row counts before it writes (no row may vanish unaccounted), writes the data,
+and writes the manifest last: a manifest exists only for a run whose outputs are complete."""
+
+import json
+import sys
+from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
+
+from .args import JobArgs, check_against_plan, parse_job_args
+from .contract import INGESTED_AT, QUARANTINE_REASONS, SOURCE_FILE
+from .errors import MedallionJobError, StageContractError
+from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, header_line
+from .manifest import build_manifest, iso_now, manifest_json, output_partition
+from .plan import Plan, parse_plan
+
+CORRUPT_RECORD = "_corrupt_record"
+# A validated row is clean when it has no failed rule (the plan's contract: NULL or empty reasons).
+CLEAN_ROW = f"{QUARANTINE_REASONS} IS NULL OR {QUARANTINE_REASONS} = ''"
+
+
+class Engine(Protocol):
+    """The data operations a stage needs; frames are opaque handles."""
+
+    def read_landing(
+        self, json_uris: Sequence[str], csv_groups: Sequence[Tuple[Sequence[str], Sequence[str]]], columns: Sequence[str], ingested_at: str
+    ): ...
+    def corrupt_records(self, frame) -> Tuple[int, List[str]]: ...
+    def drop(self, frame, column: str): ...
+    def read_parquet(self, uri: str, view: str): ...
+    def sql(self, text: str, label: str, view: Optional[str] = None): ...
+    def columns(self, frame) -> List[str]: ...
+    def count(self, frame, where: Optional[str] = None) -> int: ...
+    def distinct_count(self, frame, columns: Sequence[str], where: Optional[str] = None) -> int: ...
+    def write_parquet(self, frame, uri: str) -> None: ...
+
+
+def log(message: str, **fields) -> None:
+    """One JSON line per event on stdout (Glue sends it to CloudWatch Logs)."""
+    print(json.dumps({"message": message, **fields}, default=str), file=sys.stdout, flush=True)
+
+
+def reconcile_silver(
+    *, records_in: int, validated: int, valid: int, valid_keys: Optional[int], clean: int, quarantined: int
+) -> int:
+    """Checks that every bronze row is accounted for: clean, quarantined, or an older version of a
+    deduplicated key. Returns the number of superseded duplicates; raises when rows vanished or were
+    invented."""
+    if validated != records_in:
+        raise StageContractError(
+            f"sql.silver.validate returned {validated} row(s) for {records_in} bronze row(s): it must return every input row"
+        )
+    flagged = validated - valid
+    if quarantined != flagged:
+        raise StageContractError(
+            f"sql.silver.quarantine returned {quarantined} row(s) but sql.silver.validate flagged {flagged}: "
+            f"every row with {QUARANTINE_REASONS} must be quarantined exactly once"
+        )
+    expected_clean = valid if valid_keys is None else valid_keys
+    if clean != expected_clean:
+        what = "valid row(s)" if valid_keys is None else "distinct dedup key(s) among valid rows"
+        raise StageContractError(
+            f"sql.silver.clean returned {clean} row(s) for {expected_clean} {what}: rows would be "
+            f"{'dropped' if clean < expected_clean else 'invented'} silently"
+        )
+    return valid - clean
+
+
+def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
+    files, empty = classify(stores.list_files(args.source), plan.formats, args.source.uri)
+    json_uris = [f.uri for f in files if f.format == "jsonl"]
+    layouts = {}
+    for f in files:
+        if f.format == "csv":
+            head = stores.read_bytes(f.file.location, HEADER_PROBE_BYTES)
+            layouts[f.uri] = csv_layout(header_line(head, f.gzipped, f.uri), plan.column_names, f.uri)
+    groups = group_by_header(layouts)
+    for layout, uris in groups:
+        if layout.missing or layout.undeclared:
+            log("CSV header differs from the declared columns", files=uris, missing=list(layout.missing), undeclared=list(layout.undeclared))
+    log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f.location.uri for f in empty])
+
+    engine = engine_factory()
+    frame = engine.read_landing(json_uris, [(layout.header, uris) for layout, uris in groups], plan.column_names, started_at)
+    records_in = engine.count(frame)
+    corrupt, samples = engine.corrupt_records(frame)
+    if corrupt:
+        raise StageContractError(
+            f"{corrupt} of {records_in} landing record(s) could not be parsed (malformed JSON line or CSV row); "
+            f"nothing was written. Files: {', '.join(samples)}"
+        )
+    engine.write_parquet(engine.drop(frame, CORRUPT_RECORD), args.target.uri)
+    return build_manifest(
+        args,
+        started_at=started_at,
+        completed_at=now(),
+        records_in=records_in,
+        records_out=records_in,
+        records_quarantined=0,
+        output_partitions=[output_partition(plan.tables["bronze"], args.partition_values, args.target.uri)],
+        quarantine_location=None,
+    )
+
+
+def _require_columns(engine: Engine, frame, required: Sequence[str], what: str) -> None:
+    present = set(engine.columns(frame))
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise StageContractError(f"{what} lacks column(s) {missing} (has {sorted(present)})")
+
+
+def run_silver(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
+    engine = engine_factory()
+    bronze = engine.read_parquet(args.source.uri, view="bronze")
+    _require_columns(engine, bronze, [*plan.column_names, INGESTED_AT, SOURCE_FILE], f"bronze at {args.source.uri}")
+    records_in = engine.count(bronze)
+
+    validated = engine.sql(plan.validate_sql, "sql.silver.validate", view="validated")
+    _require_columns(engine, validated, [QUARANTINE_REASONS], "the result of sql.silver.validate")
+    clean = engine.sql(plan.clean_sql, "sql.silver.clean")
+    quarantine = engine.sql(plan.quarantine_sql, "sql.silver.quarantine")
+    _require_columns(engine, quarantine, [QUARANTINE_REASONS], "the result of sql.silver.quarantine")
+
+    valid = engine.count(validated, where=CLEAN_ROW)
+    counts = dict(
+        records_in=records_in,
+        validated=engine.count(validated),
+        valid=valid,
+        valid_keys=None if plan.dedup_key is None else engine.distinct_count(validated, plan.dedup_key, where=CLEAN_ROW),
+        clean=engine.count(clean),
+        quarantined=engine.count(quarantine),
+    )
+    duplicates = reconcile_silver(**counts)
+    log("Silver rows reconciled", **counts, duplicatesSuperseded=duplicates)
+
+    engine.write_parquet(clean, args.target.uri)
+    # Always rewritten, even when empty: a re-run must not leave an earlier run's rejects behind.
+    engine.write_parquet(quarantine, args.quarantine.uri)
+    partitions = [output_partition(plan.tables["silver"], args.partition_values, args.target.uri)]
+    if counts["quarantined"]:
+        partitions.append(output_partition(plan.tables["quarantine"], args.partition_values, args.quarantine.uri))
+    return build_manifest(
+        args,
+        started_at=started_at,
+        completed_at=now(),
+        records_in=records_in,
+        records_out=counts["clean"],
+        records_quarantined=counts["quarantined"],
+        output_partitions=partitions,
+        quarantine_location=args.quarantine.uri if counts["quarantined"] else None,
+    )
+
+
+def run_gold(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
+    engine = engine_factory()
+    silver = engine.read_parquet(args.source.uri, view="silver")
+    records_in = engine.count(silver)
+    gold = engine.sql(plan.gold_sql, "sql.gold.select")
+    records_out = engine.count(gold)
+    engine.write_parquet(gold, args.target.uri)
+    return build_manifest(
+        args,
+        started_at=started_at,
+        completed_at=now(),
+        records_in=records_in,
+        records_out=records_out,
+        records_quarantined=0,
+        output_partitions=[output_partition(plan.tables["gold"], args.partition_values, args.target.uri)],
+        quarantine_location=None,
+    )
+
+
+FLOWS: Dict[str, Callable] = {"bronze": run_bronze, "silver": run_silver, "gold": run_gold}
+
+
+def run_stage(stage: str, resolved: Mapping[str, object], engine_factory: Callable[[], Engine], stores, now: Callable[[], str] = iso_now) -> dict:
+    """Entry point of every job script: arguments, plan and layout are checked before the engine
+    (the Spark session) starts; the manifest is written only after the stage's outputs."""
+    started_at = now()
+    try:
+        args = parse_job_args(resolved, stage)
+        plan = parse_plan(stores.read_bytes(args.plan), args.plan.uri)
+        check_against_plan(args, plan)
+        log("Stage starting", stage=stage, dataset=args.dataset, runId=args.run_id, jobRunId=args.job_run_id,
+            partition=args.partition_path, source=args.source.uri, target=args.target.uri)
+        manifest = FLOWS[stage](args, plan, engine_factory, stores, started_at, now)
+        stores.write_text(args.manifest, manifest_json(manifest))
+    except MedallionJobError as error:
+        # Re-raised: Glue marks the run FAILED and shows this message as the JobRun ErrorMessage.
+        log("Stage failed", stage=stage, error=error.name, detail=str(error), retryable=error.retryable)
+        raise
+    log("Stage succeeded", manifest=args.manifest.uri, recordsIn=manifest["recordsIn"],
+        recordsOut=manifest["recordsOut"], recordsQuarantined=manifest["recordsQuarantined"])
+    return manifest

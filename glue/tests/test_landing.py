@@ -1,0 +1,97 @@
+import gzip
+import unittest
+
+from medallion_glue.errors import LandingDataError
+from medallion_glue.landing import HEADER_PROBE_BYTES, classify, csv_layout, file_format, group_by_header, header_line
+from medallion_glue.locations import Location
+from medallion_glue.storage import StoredFile
+
+FOLDER = "s3://lake/landing/shop/orders/year=2024/month=01/day=15/"
+DECLARED = ("order_id", "customer_id", "amount")
+
+
+def stored(name: str, size: int = 10) -> StoredFile:
+    return StoredFile(Location("s3", "lake", "landing/shop/orders/year=2024/month=01/day=15/" + name), size)
+
+
+class Classify(unittest.TestCase):
+    def test_formats_follow_the_landing_extensions(self):
+        self.assertEqual(file_format("orders batch 001.JSONL", ["jsonl", "csv"]), "jsonl")
+        self.assertEqual(file_format("feed.ndjson.gz", ["jsonl", "csv"]), "jsonl")
+        self.assertEqual(file_format("feed.csv.gz", ["jsonl", "csv"]), "csv")
+        self.assertIsNone(file_format("feed.csv", ["jsonl"]))
+        self.assertIsNone(file_format("feed.parquet", ["jsonl", "csv"]))
+
+    def test_readable_files_are_kept_and_empty_ones_skipped(self):
+        # Act
+        readable, empty = classify([stored("a.jsonl"), stored("b.csv"), stored("c.json", size=0)], ["jsonl", "csv"], FOLDER)
+        # Assess
+        self.assertEqual([(f.file.name, f.format) for f in readable], [("a.jsonl", "jsonl"), ("b.csv", "csv")])
+        self.assertEqual([f.name for f in empty], ["c.json"])
+
+    def test_a_stray_object_fails_the_run_naming_it(self):
+        # Bronze must not silently ignore data it was asked to ingest.
+        with self.assertRaises(LandingDataError) as caught:
+            classify([stored("a.jsonl"), stored("notes.txt"), stored("nested/")], ["jsonl", "csv"], FOLDER)
+        message = str(caught.exception)
+        self.assertIn("2 unreadable object(s)", message)
+        self.assertIn(FOLDER + "notes.txt: not one of the dataset's formats (.jsonl", message)
+        self.assertIn(FOLDER + "nested/: a folder below the partition", message)
+
+    def test_an_empty_partition_is_refused(self):
+        with self.assertRaisesRegex(LandingDataError, "no landing files in the run's partition"):
+            classify([], ["jsonl"], FOLDER)
+        with self.assertRaisesRegex(LandingDataError, "every landing file is empty"):
+            classify([stored("a.jsonl", size=0)], ["jsonl"], FOLDER)
+
+
+class CsvHeaders(unittest.TestCase):
+    def test_the_first_line_is_the_header_even_gzipped_or_with_a_bom(self):
+        text = "\ufefforder_id,customer_id\r\nORD-1,C1\n".encode("utf-8")
+        self.assertEqual(header_line(text, False, "a.csv"), "order_id,customer_id")
+        # A gzip prefix cut mid-stream still yields its first line.
+        compressed = gzip.compress(("order_id,amount\n" + "ORD-1,2\n" * 50000).encode())
+        self.assertEqual(header_line(compressed[:200], True, "a.csv.gz"), "order_id,amount")
+
+    def test_unreadable_headers_name_the_file(self):
+        with self.assertRaisesRegex(LandingDataError, "a.csv.gz: not a valid gzip file"):
+            header_line(b"order_id,amount\n", True, "a.csv.gz")
+        with self.assertRaisesRegex(LandingDataError, "b.csv: no end of line in the first"):
+            header_line(b"x" * HEADER_PROBE_BYTES, False, "b.csv")
+        with self.assertRaisesRegex(LandingDataError, "c.csv: the CSV header is not UTF-8"):
+            header_line(b"\xff\xfe\n", False, "c.csv")
+
+    def test_columns_are_matched_by_name_not_position(self):
+        # Act
+        layout = csv_layout(' Amount ,"order_id",extra', DECLARED, "a.csv")
+        # Assess
+        self.assertEqual(layout.header, ("amount", "order_id", "extra"))
+        self.assertEqual(layout.missing, ("customer_id",))
+        self.assertEqual(layout.undeclared, ("extra",))
+
+    def test_headers_that_cannot_be_mapped_fail(self):
+        cases = {
+            "": "empty CSV header line",
+            "order_id,,amount": "unnamed column\\(s\\) at position\\(s\\) \\[2\\]",
+            "order_id,ORDER_ID": "repeats column\\(s\\) \\['order_id'\\]",
+            "ORD-1,C1,12.50": "names none of the declared columns .* \\(is the header missing",
+        }
+        for line, message in cases.items():
+            with self.subTest(line=line), self.assertRaisesRegex(LandingDataError, "a.csv: (CSV header )?.*" + message):
+                csv_layout(line, DECLARED, "a.csv")
+
+    def test_files_sharing_a_header_are_read_together(self):
+        layouts = {
+            "s3://l/b.csv": csv_layout("order_id,amount", DECLARED, "b"),
+            "s3://l/a.csv": csv_layout("order_id,amount", DECLARED, "a"),
+            "s3://l/c.csv": csv_layout("amount,order_id", DECLARED, "c"),
+        }
+        groups = group_by_header(layouts)
+        self.assertEqual([(g.header, uris) for g, uris in groups], [
+            (("order_id", "amount"), ["s3://l/a.csv", "s3://l/b.csv"]),
+            (("amount", "order_id"), ["s3://l/c.csv"]),
+        ])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,220 @@
+import gzip
+import json
+import os
+import unittest
+
+from medallion_glue.errors import DatasetPlanError, JobArgumentError, LandingDataError, StageContractError
+from medallion_glue.manifest import manifest_problems
+from medallion_glue.stages import reconcile_silver, run_stage
+from medallion_glue.storage import Stores
+
+from .helpers import PARTITION, Clock, FakeEngine, LakeTestCase
+
+
+def no_s3():
+    raise AssertionError("a file:// run must not create an S3 client")
+
+
+class RecordingStores(Stores):
+    """Real local stores that note how many engine calls had happened when the manifest was written."""
+
+    def __init__(self, engine):
+        super().__init__(no_s3)
+        self.engine = engine
+        self.manifest_written_after = None
+
+    def write_text(self, location, text):
+        self.manifest_written_after = list(self.engine.calls)
+        super().write_text(location, text)
+
+
+def order(order_id, reasons=None, **extra):
+    return {"order_id": order_id, "_quarantine_reasons": reasons, **extra}
+
+
+class StageTestCase(LakeTestCase):
+    def run_stage(self, script_stage, engine, **override):
+        self.engine = engine
+        self.created = 0
+
+        def factory():
+            self.created += 1
+            return engine
+
+        self.stores = RecordingStores(engine)
+        return run_stage(script_stage, self.lake.args(script_stage, **override), factory, self.stores, Clock())
+
+    def manifest(self, stage):
+        with open(self.lake.manifest_path(stage)) as handle:
+            return json.load(handle)
+
+    def assertNoManifest(self, stage):
+        self.assertFalse(os.path.exists(self.lake.manifest_path(stage)), "a failed run must not leave a manifest")
+
+    def assertNothingWritten(self):
+        self.assertEqual([c for c in self.engine.calls if c[0] == "write_parquet"], [])
+
+
+class Bronze(StageTestCase):
+    def test_ingests_the_partition_files_and_writes_the_manifest_last(self):
+        # Prepare
+        a = self.lake.land("orders batch 1.jsonl", b'{"order_id": "ORD-00000001"}\n')
+        b = self.lake.land("feed-1.csv", b"order_id,amount\nORD-00000002,3\n")
+        c = self.lake.land("feed-2.csv.gz", gzip.compress(b"AMOUNT,Order_Id,extra\n4,ORD-00000003,x\n"))
+        engine = FakeEngine(landing_rows=[{"order_id": "1"}, {"order_id": "2"}, {"order_id": "3"}])
+        # Act
+        returned = self.run_stage("bronze", engine)
+        # Assess
+        read = engine.calls[0]
+        self.assertEqual(read[0], "read_landing")
+        self.assertEqual(read[1], [a])
+        self.assertEqual(read[2], [(("order_id", "amount"), [b]), (("amount", "order_id", "extra"), [c])])
+        self.assertEqual(read[4], "2024-01-15T10:00:01.000Z", "_ingested_at is the run's start")
+        self.assertIn(("drop", "_corrupt_record"), engine.calls)
+        self.assertEqual(engine.calls[-1], ("write_parquet", "landing", self.lake.args("bronze")["target_location"]))
+        self.assertEqual(self.stores.manifest_written_after, engine.calls, "manifest written after the data")
+        manifest = self.manifest("bronze")
+        self.assertEqual(manifest, returned)
+        self.assertEqual(manifest_problems(manifest), [])
+        self.assertEqual((manifest["recordsIn"], manifest["recordsOut"], manifest["recordsQuarantined"]), (3, 3, 0))
+        self.assertEqual(manifest["outputPartitions"], [
+            {"table": "orders_bronze", "values": list(PARTITION), "location": self.lake.args("bronze")["target_location"]}
+        ])
+        self.assertIsNone(manifest["quarantineLocation"])
+        self.assertEqual(manifest["jobRunId"], "jr_0123456789")
+        landing = os.path.dirname(a[len("file://"):])
+        self.assertEqual(sorted(os.listdir(landing)), ["feed-1.csv", "feed-2.csv.gz", "orders batch 1.jsonl"])
+        with open(os.path.join(landing, "feed-1.csv"), "rb") as handle:
+            self.assertEqual(handle.read(), b"order_id,amount\nORD-00000002,3\n", "landing files are left as they were")
+
+    def test_corrupt_records_fail_the_run_naming_the_files_and_write_nothing(self):
+        bad = self.lake.land("a.jsonl", b"{not json\n")
+        engine = FakeEngine(landing_rows=[{"order_id": "1"}], corrupt=[bad])
+        with self.assertRaisesRegex(StageContractError, f"1 of 2 landing record\\(s\\) could not be parsed.*Files: {bad}"):
+            self.run_stage("bronze", engine)
+        self.assertNothingWritten()
+        self.assertNoManifest("bronze")
+
+    def test_an_unknown_file_in_the_partition_fails_before_spark_starts(self):
+        self.lake.land("a.jsonl", b"{}\n")
+        self.lake.land("a.xlsx", b"PK")
+        with self.assertRaisesRegex(LandingDataError, "a.xlsx: not one of the dataset's formats"):
+            self.run_stage("bronze", FakeEngine())
+        self.assertEqual(self.created, 0)
+        self.assertNoManifest("bronze")
+
+
+class Silver(StageTestCase):
+    def silver_engine(self, **override):
+        bronze = [order(str(i), _ingested_at="t", _source_file="f", customer_id="c", status="paid", amount="1",
+                        currency="EUR", country="DE", items="1", updated_at="u") for i in range(5)]
+        validated = [order("A"), order("A"), order("B"), order("C", "amount_range"), order("D", "currency_accepted_values")]
+        sql = {
+            "sql.silver.validate": validated,
+            "sql.silver.clean": [order("A"), order("B")],
+            "sql.silver.quarantine": [order("C", "amount_range"), order("D", "currency_accepted_values")],
+        }
+        sql.update(override)
+        return FakeEngine(parquet={"bronze": bronze}, sql=sql)
+
+    def test_writes_clean_rows_and_quarantine_then_the_manifest(self):
+        # Act
+        manifest = self.run_stage("silver", self.silver_engine())
+        # Assess
+        args = self.lake.args("silver")
+        self.assertEqual(self.engine.calls[0], ("read_parquet", args["source_location"], "bronze"))
+        self.assertIn(("sql", "sql.silver.validate", "validated"), self.engine.calls)
+        writes = [c for c in self.engine.calls if c[0] == "write_parquet"]
+        self.assertEqual(writes, [
+            ("write_parquet", "sql.silver.clean", args["target_location"]),
+            ("write_parquet", "sql.silver.quarantine", args["quarantine_location"]),
+        ])
+        self.assertEqual(self.stores.manifest_written_after, self.engine.calls)
+        self.assertEqual((manifest["recordsIn"], manifest["recordsOut"], manifest["recordsQuarantined"]), (5, 2, 2))
+        self.assertEqual([p["table"] for p in manifest["outputPartitions"]], ["orders_silver", "orders_quarantine"])
+        self.assertEqual(manifest["quarantineLocation"], args["quarantine_location"])
+        self.assertEqual(self.manifest("silver"), manifest)
+
+    def test_a_clean_run_still_replaces_the_quarantine_partition(self):
+        engine = self.silver_engine(**{
+            "sql.silver.validate": [order("A"), order("B"), order("C"), order("D"), order("E")],
+            "sql.silver.clean": [order("A"), order("B"), order("C"), order("D"), order("E")],
+            "sql.silver.quarantine": [],
+        })
+        engine.column_override["sql.silver.quarantine"] = ["order_id", "_quarantine_reasons"]
+        manifest = self.run_stage("silver", engine)
+        self.assertIn(("write_parquet", "sql.silver.quarantine", self.lake.args("silver")["quarantine_location"]), engine.calls)
+        self.assertIsNone(manifest["quarantineLocation"])
+        self.assertEqual([p["table"] for p in manifest["outputPartitions"]], ["orders_silver"])
+
+    def test_sql_that_loses_rows_fails_the_run_before_anything_is_written(self):
+        cases = {
+            "validate drops a row": ({"sql.silver.validate": [order("A"), order("B"), order("C", "r"), order("D", "r")]},
+                                     "validate returned 4 row\\(s\\) for 5 bronze row\\(s\\)"),
+            "quarantine misses a row": ({"sql.silver.quarantine": [order("C", "amount_range")]},
+                                        "quarantine returned 1 row\\(s\\) but sql.silver.validate flagged 2"),
+            "clean drops a key": ({"sql.silver.clean": [order("A")]},
+                                  "clean returned 1 row\\(s\\) for 2 distinct dedup key\\(s\\).*dropped silently"),
+        }
+        for name, (override, message) in cases.items():
+            with self.subTest(name=name):
+                with self.assertRaisesRegex(StageContractError, message):
+                    self.run_stage("silver", self.silver_engine(**override))
+                self.assertNothingWritten()
+                self.assertNoManifest("silver")
+
+    def test_bronze_without_the_declared_columns_is_refused(self):
+        engine = self.silver_engine()
+        engine.column_override["bronze"] = ["order_id", "_ingested_at"]
+        with self.assertRaisesRegex(StageContractError, "bronze at file://.* lacks column\\(s\\) \\['customer_id'.*'_source_file'\\]"):
+            self.run_stage("silver", engine)
+
+
+class Gold(StageTestCase):
+    def test_runs_the_gold_select_over_silver(self):
+        engine = FakeEngine(parquet={"silver": [{"x": 1}] * 4}, sql={"sql.gold.select": [{"country": "DE"}] * 9})
+        manifest = self.run_stage("gold", engine)
+        args = self.lake.args("gold")
+        self.assertEqual(engine.calls[0], ("read_parquet", args["source_location"], "silver"))
+        self.assertEqual(engine.calls[-1], ("write_parquet", "sql.gold.select", args["target_location"]))
+        self.assertEqual((manifest["recordsIn"], manifest["recordsOut"]), (4, 9))
+        self.assertEqual(manifest["outputPartitions"][0]["table"], "orders_daily_revenue")
+
+
+class RunStage(StageTestCase):
+    def test_contract_violations_fail_before_the_engine_starts(self):
+        cases = [
+            ({"partition_path": "year=2024/month=01/day=16"}, JobArgumentError, "--partition_path"),
+            ({"dataset_plan": "file:///nonexistent/plan.json"}, Exception, "cannot read file:///nonexistent/plan.json"),
+            ({"stage": "gold"}, JobArgumentError, "--stage: 'gold' was passed to the silver job"),
+        ]
+        for override, error, message in cases:
+            with self.subTest(message=message):
+                with self.assertRaisesRegex(error, message):
+                    self.run_stage("silver", FakeEngine(), **override)
+                self.assertEqual(self.created, 0)
+                self.assertNoManifest("silver")
+
+    def test_a_broken_plan_names_its_location(self):
+        with open(self.lake.plan_path, "w") as handle:
+            handle.write('{"version": 1}')
+        with self.assertRaisesRegex(DatasetPlanError, f"file://{self.lake.plan_path}: missing field 'dataset.name'"):
+            self.run_stage("gold", FakeEngine())
+
+
+class ReconcileSilver(unittest.TestCase):
+    def test_superseded_duplicates_are_the_only_rows_not_carried(self):
+        self.assertEqual(reconcile_silver(records_in=10, validated=10, valid=8, valid_keys=5, clean=5, quarantined=2), 3)
+        self.assertEqual(reconcile_silver(records_in=3, validated=3, valid=3, valid_keys=None, clean=3, quarantined=0), 0)
+
+    def test_without_dedup_every_valid_row_must_be_clean(self):
+        with self.assertRaisesRegex(StageContractError, "clean returned 2 row\\(s\\) for 3 valid row\\(s\\)"):
+            reconcile_silver(records_in=3, validated=3, valid=3, valid_keys=None, clean=2, quarantined=0)
+
+    def test_invented_rows_are_refused(self):
+        with self.assertRaisesRegex(StageContractError, "invented silently"):
+            reconcile_silver(records_in=3, validated=3, valid=3, valid_keys=2, clean=3, quarantined=0)
+
+
+if __name__ == "__main__":
+    unittest.main()
