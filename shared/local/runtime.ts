@@ -27,8 +27,8 @@ export type LocalLambda = (event: unknown) => Promise<unknown>;
 export type LocalGlue = (jobName: string, args: Record<string, string>) => Promise<JobOutcome>;
 
 export interface LocalRuntimeOptions {
-  /** The ASL definition text or object (default: read DEFAULT_DEFINITION_PATH). */
-  readonly definition?: string | StateMachineDefinition;
+  /** The ASL definition, as text or parsed JSON (default: read DEFAULT_DEFINITION_PATH). */
+  readonly definition?: string | object;
   /** Handlers by placeholder name without `${}`, e.g. `RecordStageFunctionArn`. */
   readonly lambdas: Readonly<Record<string, LocalLambda>>;
   readonly glue: LocalGlue;
