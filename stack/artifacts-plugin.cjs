@@ -1,0 +1,187 @@
+/* global Buffer */
+'use strict';
+// Local serverless plugin: the Glue jobs' artifacts.
+//
+// package (offline): stages <package dir>/artifacts/ =
+//   glue/<stage script>.py          the generic job scripts (glue/*.py)
+//   glue/medallion_glue.zip         their shared Python package, for --extra-py-files
+//   plans/<dataset>.json            `medallion compile --out` (definition + generated SQL)
+//   manifest.json                   every staged file with its size and sha256
+// deploy: refuses to deploy jobs whose script is missing, then, once CloudFormation is done,
+//   uploads the staged files to the stack's ArtifactsBucket (output ArtifactsBucketName) and
+//   removes objects under glue/ and plans/ that are no longer staged (a removed dataset's plan).
+const { createHash } = require('node:crypto');
+const { execFileSync } = require('node:child_process');
+const { createRequire } = require('node:module');
+const fs = require('node:fs');
+const path = require('node:path');
+const { GLUE_SCRIPTS, GLUE_LIBRARY_ZIP, PLANS_PREFIX } = require('./constants.cjs');
+
+/** A fixed timestamp keeps the library zip byte-identical for identical sources. */
+const ZIP_DATE = new Date('2000-01-01T00:00:00Z');
+
+/** @param {string} dir @returns {string[]} files below dir, relative, sorted */
+function walk(dir, base = dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.name !== '__pycache__' && !e.name.endsWith('.pyc'))
+    .flatMap((e) =>
+      e.isDirectory() ? walk(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))],
+    )
+    .sort();
+}
+
+/**
+ * Stages the artifacts into `out` (wiped first). Returns the manifest.
+ * @param {{ root: string, out: string, nodeBin?: string }} p
+ */
+async function stageArtifacts({ root, out, nodeBin = process.execPath }) {
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(path.join(out, 'glue'), { recursive: true });
+  const glueDir = path.join(root, 'glue');
+  const scripts = fs.existsSync(glueDir)
+    ? fs.readdirSync(glueDir).filter((f) => f.endsWith('.py') && fs.statSync(path.join(glueDir, f)).isFile())
+    : [];
+  for (const script of scripts.sort())
+    fs.copyFileSync(path.join(glueDir, script), path.join(out, 'glue', script));
+
+  const libDir = path.join(glueDir, 'medallion_glue');
+  if (fs.existsSync(libDir)) {
+    // yazl comes with osls (the deploy tool), so the project needs no zip dependency of its own.
+    const yazl = createRequire(require.resolve('osls/package.json'))('yazl');
+    const zip = new yazl.ZipFile();
+    for (const file of walk(libDir)) {
+      zip.addBuffer(
+        fs.readFileSync(path.join(libDir, file)),
+        `medallion_glue/${file.split(path.sep).join('/')}`,
+        {
+          mtime: ZIP_DATE,
+          mode: 0o100644,
+        },
+      );
+    }
+    zip.end();
+    const chunks = [];
+    for await (const chunk of zip.outputStream) chunks.push(chunk);
+    const bytes = Buffer.concat(chunks);
+    fs.writeFileSync(path.join(out, 'glue', GLUE_LIBRARY_ZIP), bytes);
+  }
+
+  // The real CLI, so what is uploaded is exactly what `npx medallion compile` writes.
+  execFileSync(
+    nodeBin,
+    [path.join(root, 'bin', 'medallion.cjs'), 'compile', '--out', path.join(out, PLANS_PREFIX)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+
+  const files = walk(out)
+    .filter((f) => f !== 'manifest.json')
+    .map((f) => {
+      const bytes = fs.readFileSync(path.join(out, f));
+      return {
+        key: f.split(path.sep).join('/'),
+        bytes: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      };
+    });
+  const manifest = { files };
+  fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/** Stage scripts the jobs need that are not staged. */
+function missingScripts(/** @type {{ files: { key: string }[] }} */ manifest) {
+  const staged = new Set(manifest.files.map((f) => f.key));
+  return Object.values(GLUE_SCRIPTS).filter((s) => !staged.has(`glue/${s}`));
+}
+
+class MedallionArtifactsPlugin {
+  /** @param {any} serverless @param {any} options @param {{ log: any }} utils */
+  constructor(serverless, options, utils) {
+    this.serverless = serverless;
+    this.options = options;
+    this.log = utils?.log ?? console;
+    this.hooks = {
+      'after:package:createDeploymentArtifacts': () => this.stage(),
+      'before:deploy:deploy': () => this.checkComplete(),
+      'after:deploy:deploy': () => this.upload(),
+    };
+  }
+
+  get dir() {
+    const root = this.serverless.serviceDir;
+    return path.join(root, this.options.package ?? '.serverless', 'artifacts');
+  }
+
+  async stage() {
+    const manifest = await stageArtifacts({ root: this.serverless.serviceDir, out: this.dir });
+    const missing = missingScripts(manifest);
+    if (missing.length > 0) this.log.warning(`Glue scripts not found in glue/: ${missing.join(', ')}`);
+    this.log.notice(
+      `Staged ${manifest.files.length} Glue artifact(s) in ${path.relative(process.cwd(), this.dir)}`,
+    );
+  }
+
+  checkComplete() {
+    const manifest = JSON.parse(fs.readFileSync(path.join(this.dir, 'manifest.json'), 'utf8'));
+    const missing = missingScripts(manifest);
+    if (missing.length > 0) {
+      throw new this.serverless.classes.Error(
+        `Cannot deploy Glue jobs without their scripts: ${missing.join(', ')} missing from glue/`,
+      );
+    }
+  }
+
+  async upload() {
+    const provider = this.serverless.getProvider('aws');
+    const fromOsls = createRequire(require.resolve('osls/package.json'));
+    const { DescribeStacksCommand } = fromOsls('@aws-sdk/client-cloudformation');
+    const {
+      S3Client,
+      PutObjectCommand,
+      ListObjectsV2Command,
+      DeleteObjectsCommand,
+    } = require('@aws-sdk/client-s3');
+    const cfn = await provider.getCloudFormationClient();
+    const stackName = provider.naming.getStackName();
+    const stacks = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const bucket = stacks.Stacks?.[0]?.Outputs?.find(
+      (o) => o.OutputKey === 'ArtifactsBucketName',
+    )?.OutputValue;
+    if (!bucket)
+      throw new this.serverless.classes.Error(`Stack ${stackName} has no ArtifactsBucketName output`);
+
+    const manifest = JSON.parse(fs.readFileSync(path.join(this.dir, 'manifest.json'), 'utf8'));
+    const s3 = new S3Client(await provider.getAwsSdkV3Config());
+    for (const file of manifest.files) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: file.key,
+          Body: fs.readFileSync(path.join(this.dir, file.key)),
+          ContentType: file.key.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+          Metadata: { sha256: file.sha256 },
+        }),
+      );
+    }
+    const keep = new Set(manifest.files.map((f) => f.key));
+    for (const prefix of ['glue/', PLANS_PREFIX]) {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      const stale = (listed.Contents ?? []).map((o) => o.Key).filter((k) => k && !keep.has(k));
+      if (stale.length > 0) {
+        await s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.map((Key) => ({ Key })) } }),
+        );
+      }
+    }
+    this.log.notice(`Uploaded ${manifest.files.length} Glue artifact(s) to s3://${bucket}/`);
+  }
+}
+
+module.exports = MedallionArtifactsPlugin;
+module.exports.stageArtifacts = stageArtifacts;
+module.exports.missingScripts = missingScripts;

@@ -1,0 +1,758 @@
+/* global __filename */
+'use strict';
+// Generates the dataset-driven and definition-driven parts of the stack for serverless.yml
+// (`${file(stack/build.cjs):<part>}`): the state machine definition with its `${...}` placeholders
+// bound to stack resources, the S3 → SQS notifications per landing prefix, the Glue catalog and jobs,
+// the IAM roles, the per-dataset alarms and the dashboard. Everything is derived from datasets/,
+// state-machines/ and the handlers, so adding a dataset or a task never means editing YAML.
+const { readFileSync, existsSync, readdirSync } = require('node:fs');
+const { join } = require('node:path');
+const { loadRegistry } = require('./registry.cjs');
+const { catalogResources, pascal } = require('./catalog.cjs');
+const { FUNCTION_POLICIES } = require('./function-policies.cjs');
+const { require: tsxRequire } = require('tsx/cjs/api');
+const { ASL_FILE, GLUE_SCRIPTS, GLUE_LIBRARY_ZIP, PLANS_PREFIX, STAGES } = require('./constants.cjs');
+
+/** The function key (serverless.yml) of a functions/<folder>: camelCase of the folder. */
+const functionKey = (/** @type {string} */ folder) =>
+  folder.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+/** CloudFormation logical id serverless gives a function key. */
+const lambdaLogicalId = (/** @type {string} */ key) =>
+  `${key[0].toUpperCase()}${key.slice(1).replace(/-/g, 'Dash').replace(/_/g, 'Underscore')}LambdaFunction`;
+
+const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
+
+/**
+ * Replaces every `${Name}` in the ASL by what it stands for in this stack. A binding is a list of
+ * parts (literal strings and Ref / Fn::GetAtt); a string made of one intrinsic becomes that
+ * intrinsic, anything else an Fn::Join. serverless-step-functions then lifts each intrinsic into the
+ * variables of the DefinitionString's Fn::Sub.
+ * @param {unknown} node
+ * @param {(name: string, where: string) => unknown[]} bind
+ * @param {string} where
+ * @returns {unknown}
+ */
+function substitute(node, bind, where) {
+  if (typeof node === 'string') {
+    if (!node.includes('${')) return node;
+    /** @type {unknown[]} */
+    const parts = [];
+    let last = 0;
+    for (const m of node.matchAll(PLACEHOLDER)) {
+      if (m.index > last) parts.push(node.slice(last, m.index));
+      parts.push(...bind(m[1], where));
+      last = m.index + m[0].length;
+    }
+    if (last < node.length) parts.push(node.slice(last));
+    const stray = parts.find((x) => typeof x === 'string' && x.includes('${'));
+    if (stray)
+      throw new Error(`${ASL_FILE}: ${where}: "\${" that is not a \${Name} placeholder in "${node}"`);
+    const merged = parts.reduce((/** @type {unknown[]} */ acc, part) => {
+      const prev = acc[acc.length - 1];
+      if (typeof part === 'string' && typeof prev === 'string') acc[acc.length - 1] = prev + part;
+      else acc.push(part);
+      return acc;
+    }, []);
+    if (merged.length === 1) return merged[0];
+    return { 'Fn::Join': ['', merged] };
+  }
+  if (Array.isArray(node)) return node.map((v, i) => substitute(v, bind, `${where}[${i}]`));
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => {
+        if (k.includes('${'))
+          throw new Error(`${ASL_FILE}: ${where}: placeholders are not allowed in keys ("${k}")`);
+        return [k, substitute(v, bind, `${where}.${k}`)];
+      }),
+    );
+  }
+  return node;
+}
+
+/** Every `${Name}` the ASL uses, in order of first appearance. */
+function placeholdersOf(/** @type {string} */ text) {
+  return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]))];
+}
+
+/**
+ * @param {{ root: string, stage: string, lakeBucketParam: string, onCallEmail: string,
+ *   tracing: boolean, logRetentionDays: number, glueWorkers: number, glueMaxConcurrentRuns: number,
+ *   functionTimeouts: Record<string, number> }} p
+ */
+async function build(p) {
+  const { root, stage } = p;
+  // The metric names and dimensions the stage functions publish (shared/domain/metrics.ts).
+  const metrics = tsxRequire(join(root, 'shared', 'domain', 'metrics.ts'), __filename);
+  const METRICS_NAMESPACE = metrics.DEFAULT_METRICS_NAMESPACE;
+  const registry = loadRegistry(root);
+  const datasets = registry.datasets;
+  const prefix = `medallion-${stage}`;
+  const existingLake = p.lakeBucketParam.trim();
+
+  const lakeBucket = existingLake ? existingLake : { Ref: 'LakeBucket' };
+  const lakeBucketArn = existingLake
+    ? `arn:aws:s3:::${existingLake}`
+    : { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${prefix}-lake-\${AWS::AccountId}-\${AWS::Region}` };
+  const arn = (/** @type {string} */ s) => ({ 'Fn::Sub': s });
+  // Built from the state machine's fixed name: a Ref from a function's role would be circular
+  // (state machine → function → role → state machine).
+  const stateMachineArn = arn(
+    `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${prefix}-pipeline`,
+  );
+  const lakeObjects = (/** @type {string} */ keyPattern) => ({
+    'Fn::Join': ['', [lakeBucketArn, `/${keyPattern}`]],
+  });
+
+  // ---- Functions present in the tree (each must be declared in serverless.yml) -----------------
+  const functionFolders = readdirSync(join(root, 'functions'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'handler.ts')))
+    .map((d) => d.name)
+    .sort();
+
+  // ---- Glue jobs: one per declared job name, each running its stage's generic script -----------
+  /** @type {Map<string, {stage: string, timeout: number, datasets: string[]}>} */
+  const jobs = new Map();
+  for (const d of datasets) {
+    for (const stageName of STAGES) {
+      const s = d.stages[stageName];
+      const job = jobs.get(s.glueJob);
+      if (job && job.stage !== stageName) {
+        throw new Error(
+          `datasets/${d.folder}/dataset.yml: stages.${stageName}.glueJob: "${s.glueJob}" is already the ${job.stage} job of ${job.datasets.join(', ')}; a Glue job runs one stage's script`,
+        );
+      }
+      if (job) {
+        job.timeout = Math.max(job.timeout, s.timeoutMinutes);
+        job.datasets.push(d.name);
+      } else jobs.set(s.glueJob, { stage: stageName, timeout: s.timeoutMinutes, datasets: [d.name] });
+    }
+  }
+  const jobArn = (/** @type {string} */ name) =>
+    arn(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:job/${name}`);
+  const catalogArn = arn('arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog');
+  const databaseArns = [...new Set(datasets.map((d) => d.catalog.database))]
+    .sort()
+    .map((db) => arn(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:database/${db}`));
+  const tableArns = datasets.flatMap((d) =>
+    ['bronze', 'silver', 'gold', 'quarantine'].map((zone) =>
+      arn(
+        `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:table/${d.catalog.database}/${d.catalog.tables[zone]}`,
+      ),
+    ),
+  );
+
+  // ---- State machine definition ------------------------------------------------------------------
+  const aslPath = join(root, ASL_FILE);
+  if (!existsSync(aslPath)) throw new Error(`${ASL_FILE} not found: the stack deploys that state machine`);
+  const aslText = readFileSync(aslPath, 'utf8');
+  const asl = JSON.parse(aslText);
+  /** @type {Record<string, unknown[]>} */
+  const bindings = {
+    LakeBucket: [lakeBucket],
+    ArtifactsBucket: [{ Ref: 'ArtifactsBucket' }],
+    ArtifactsLocation: ['s3://', { Ref: 'ArtifactsBucket' }, '/'],
+    PlansLocation: ['s3://', { Ref: 'ArtifactsBucket' }, `/${PLANS_PREFIX}`],
+    AlertTopicArn: [{ Ref: 'AlertTopic' }],
+    LedgerTable: [{ Ref: 'LedgerTable' }],
+    Stage: [stage],
+  };
+  for (const folder of functionFolders) {
+    bindings[`${pascal(folder)}FunctionArn`] = [
+      { 'Fn::GetAtt': [lambdaLogicalId(functionKey(folder)), 'Arn'] },
+    ];
+  }
+  const used = placeholdersOf(aslText);
+  const bind = (/** @type {string} */ name, /** @type {string} */ where) => {
+    if (!(name in bindings)) {
+      throw new Error(
+        `${ASL_FILE}: ${where}: unknown placeholder \${${name}} (the stack binds: ${Object.keys(bindings).join(', ')})`,
+      );
+    }
+    return bindings[name];
+  };
+  const definition = substitute(asl, bind, '$');
+  const invokedFunctions = functionFolders.filter((f) => used.includes(`${pascal(f)}FunctionArn`));
+  const aslJobNames = [...new Set([...aslText.matchAll(/"JobName"\s*:\s*"([^"$]+)"/g)].map((m) => m[1]))];
+  for (const name of aslJobNames) {
+    if (!jobs.has(name)) throw new Error(`${ASL_FILE}: JobName "${name}" is not a job of any dataset`);
+  }
+
+  /** @type {Record<string, any>} */
+  const resources = {};
+  /** @type {Record<string, any>} */
+  const outputs = {};
+
+  // ---- Lake bucket and its notifications -------------------------------------------------------
+  const queueConfigurations = datasets.map((d) => ({
+    Event: 's3:ObjectCreated:*',
+    Queue: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
+    Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: d.landing.prefix }] } },
+  }));
+  if (!existingLake) {
+    resources['LakeBucket'] = {
+      Type: 'AWS::S3::Bucket',
+      // S3 checks it may send to the queue when the notification is created.
+      DependsOn: ['LandingQueuePolicy'],
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: arn(`${prefix}-lake-\${AWS::AccountId}-\${AWS::Region}`),
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        // Versions make each landed object version a distinct ledger entry.
+        VersioningConfiguration: { Status: 'Enabled' },
+        NotificationConfiguration: { QueueConfigurations: queueConfigurations },
+      },
+    };
+  }
+  const tlsOnly = (/** @type {string} */ bucketLogicalId) => ({
+    Type: 'AWS::S3::BucketPolicy',
+    Properties: {
+      Bucket: { Ref: bucketLogicalId },
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            // A deny of every S3 action without TLS (the same guard serverless puts on its bucket).
+            Action: 's3:*',
+            Resource: [
+              { 'Fn::GetAtt': [bucketLogicalId, 'Arn'] },
+              { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketLogicalId, 'Arn'] }, '/*']] },
+            ],
+            Condition: { Bool: { 'aws:SecureTransport': false } },
+          },
+        ],
+      },
+    },
+  });
+  if (!existingLake) resources['LakeBucketPolicy'] = tlsOnly('LakeBucket');
+  resources['ArtifactsBucketPolicy'] = tlsOnly('ArtifactsBucket');
+  outputs['LakeBucketName'] = { Value: lakeBucket };
+  outputs['LandingQueueArn'] = { Value: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] } };
+  if (existingLake) {
+    // CloudFormation cannot add notifications to a bucket it does not own: README "Deploy".
+    outputs['LandingNotificationConfiguration'] = {
+      Description: 'Apply to the existing lake bucket: aws s3api put-bucket-notification-configuration',
+      Value: {
+        'Fn::Sub': [
+          JSON.stringify({
+            QueueConfigurations: datasets.map((d) => ({
+              QueueArn: '${QueueArn}',
+              Events: ['s3:ObjectCreated:*'],
+              Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: d.landing.prefix }] } },
+            })),
+          }),
+          { QueueArn: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] } },
+        ],
+      },
+    };
+  }
+  resources['LandingQueuePolicy'] = {
+    Type: 'AWS::SQS::QueuePolicy',
+    Properties: {
+      Queues: [{ Ref: 'LandingQueue' }],
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'S3LandingNotifications',
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
+            Condition: {
+              ArnLike: { 'aws:SourceArn': lakeBucketArn },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          },
+        ],
+      },
+    },
+  };
+
+  // ---- Glue catalog and jobs -----------------------------------------------------------------
+  Object.assign(resources, await catalogResources({ root, datasets, lakeBucket }));
+  const glueLib = existsSync(join(root, 'glue', 'medallion_glue'));
+  for (const [name, job] of [...jobs.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    resources[`GlueJob${pascal(name)}`] = {
+      Type: 'AWS::Glue::Job',
+      Properties: {
+        Name: name,
+        Description: `medallion ${job.stage} stage (datasets: ${job.datasets.join(', ')})`,
+        Role: { 'Fn::GetAtt': ['GlueJobRole', 'Arn'] },
+        GlueVersion: '5.0',
+        WorkerType: 'G.1X',
+        NumberOfWorkers: p.glueWorkers,
+        Timeout: job.timeout,
+        MaxRetries: 0,
+        // One run per (dataset, partition) and stage: as many partitions as this may be in flight.
+        ExecutionProperty: { MaxConcurrentRuns: p.glueMaxConcurrentRuns },
+        Command: {
+          Name: 'glueetl',
+          PythonVersion: '3',
+          ScriptLocation: { 'Fn::Sub': `s3://\${ArtifactsBucket}/glue/${GLUE_SCRIPTS[job.stage]}` },
+        },
+        DefaultArguments: {
+          '--job-language': 'python',
+          '--enable-metrics': 'true',
+          '--enable-observability-metrics': 'true',
+          '--enable-continuous-cloudwatch-log': 'true',
+          '--enable-job-insights': 'true',
+          '--TempDir': { 'Fn::Sub': 's3://${ArtifactsBucket}/tmp/' },
+          ...(glueLib
+            ? { '--extra-py-files': { 'Fn::Sub': `s3://\${ArtifactsBucket}/glue/${GLUE_LIBRARY_ZIP}` } }
+            : {}),
+        },
+      },
+    };
+  }
+
+  // ---- IAM: the state machine --------------------------------------------------------------
+  const smStatements = [];
+  if (invokedFunctions.length > 0) {
+    smStatements.push({
+      Sid: 'InvokeStageFunctions',
+      Effect: 'Allow',
+      Action: ['lambda:InvokeFunction'],
+      Resource: invokedFunctions.flatMap((f) => {
+        const fnArn = { 'Fn::GetAtt': [lambdaLogicalId(functionKey(f)), 'Arn'] };
+        return [fnArn, { 'Fn::Join': ['', [fnArn, ':*']] }];
+      }),
+    });
+  }
+  if (jobs.size > 0) {
+    smStatements.push({
+      Sid: 'RunGlueJobs',
+      Effect: 'Allow',
+      // startJobRun.sync polls GetJobRun and stops the run when the execution is stopped.
+      Action: ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
+      Resource: [...jobs.keys()].sort().map((name) => jobArn(`\${GlueJob${pascal(name)}}`)),
+    });
+  }
+  if (/"arn:aws:states:::sns:publish"/.test(aslText)) {
+    smStatements.push({
+      Sid: 'PublishAlerts',
+      Effect: 'Allow',
+      Action: ['sns:Publish'],
+      Resource: { Ref: 'AlertTopic' },
+    });
+    smStatements.push({
+      Sid: 'EncryptAlerts',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+    });
+  }
+  smStatements.push({
+    Sid: 'LogDelivery',
+    Effect: 'Allow',
+    // Vended log delivery: these actions support no resource-level permissions (README "Deploy").
+    Action: [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ],
+    Resource: '*',
+  });
+  if (p.tracing) {
+    smStatements.push({
+      Sid: 'XRayTracing',
+      Effect: 'Allow',
+      // X-Ray accepts no resource-level permissions for these (README "Deploy").
+      Action: [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ],
+      Resource: '*',
+    });
+  }
+  resources['StateMachineRole'] = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: 'medallion pipeline state machine: invoke its stage functions, run its Glue jobs',
+      AssumeRolePolicyDocument: assume('states.amazonaws.com', {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      }),
+      Policies: [
+        { PolicyName: 'pipeline', PolicyDocument: { Version: '2012-10-17', Statement: smStatements } },
+      ],
+    },
+  };
+
+  // ---- IAM: the Glue jobs -------------------------------------------------------------------
+  const zonePrefixes = datasets.flatMap((d) =>
+    ['bronze', 'silver', 'gold', 'quarantine'].map((z) => `${z}/${d.name}/`),
+  );
+  const manifestPrefixes = datasets.map((d) => `_manifests/${d.name}/`);
+  resources['GlueJobRole'] = {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      Description: 'medallion Glue jobs: read landing, write the zones and manifests of declared datasets',
+      AssumeRolePolicyDocument: assume('glue.amazonaws.com'),
+      Policies: [
+        {
+          PolicyName: 'jobs',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'ReadLakeInputs',
+                Effect: 'Allow',
+                Action: ['s3:GetObject'],
+                Resource: [
+                  ...datasets.map((d) => lakeObjects(`${d.landing.prefix}*`)),
+                  ...[...zonePrefixes, ...manifestPrefixes].map((z) => lakeObjects(`${z}*`)),
+                ],
+              },
+              {
+                Sid: 'WriteLakeZones',
+                Effect: 'Allow',
+                // Dynamic partition overwrite deletes and rewrites the partition's files.
+                Action: ['s3:PutObject', 's3:DeleteObject'],
+                Resource: [...zonePrefixes, ...manifestPrefixes].map((z) => lakeObjects(`${z}*`)),
+              },
+              {
+                Sid: 'ListLake',
+                Effect: 'Allow',
+                Action: ['s3:ListBucket', 's3:GetBucketLocation'],
+                Resource: lakeBucketArn,
+              },
+              {
+                Sid: 'ReadArtifacts',
+                Effect: 'Allow',
+                Action: ['s3:GetObject'],
+                Resource: [
+                  { 'Fn::Sub': '${ArtifactsBucket.Arn}/glue/*' },
+                  { 'Fn::Sub': `\${ArtifactsBucket.Arn}/${PLANS_PREFIX}*` },
+                ],
+              },
+              {
+                Sid: 'GlueTempDir',
+                Effect: 'Allow',
+                Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+                Resource: { 'Fn::Sub': '${ArtifactsBucket.Arn}/tmp/*' },
+              },
+              {
+                Sid: 'ListArtifacts',
+                Effect: 'Allow',
+                Action: ['s3:ListBucket', 's3:GetBucketLocation'],
+                Resource: { 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] },
+              },
+              {
+                Sid: 'JobLogs',
+                Effect: 'Allow',
+                Action: [
+                  'logs:CreateLogGroup',
+                  'logs:CreateLogStream',
+                  'logs:PutLogEvents',
+                  'logs:AssociateKmsKey',
+                ],
+                Resource: arn(
+                  'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*',
+                ),
+              },
+              {
+                Sid: 'JobMetrics',
+                Effect: 'Allow',
+                // PutMetricData has no resource-level permissions; the namespace condition narrows it.
+                Action: ['cloudwatch:PutMetricData'],
+                Resource: '*',
+                Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+
+  // ---- IAM: one role per function; errors and throttles alarms per function ----------------------
+  for (const folder of functionFolders) {
+    const key = functionKey(folder);
+    const policy = FUNCTION_POLICIES[folder];
+    if (!policy) {
+      throw new Error(
+        `functions/${folder}: no IAM policy in stack/function-policies.cjs (add what it calls)`,
+      );
+    }
+    const logGroup = `${key[0].toUpperCase()}${key.slice(1)}LogGroup`;
+    const statements = [
+      {
+        Sid: 'Logs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+      },
+      ...policy({
+        lakeBucketArn,
+        lakeObjects,
+        catalogArn,
+        databaseArns,
+        tableArns,
+        datasets,
+        metricsNamespace: METRICS_NAMESPACE,
+        stateMachineArn,
+      }),
+    ];
+    if (p.tracing) {
+      statements.push({
+        Sid: 'XRay',
+        Effect: 'Allow',
+        // X-Ray accepts no resource-level permissions for these (README "Deploy").
+        Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        Resource: '*',
+      });
+    }
+    resources[`${pascal(folder)}Role`] = {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: `medallion ${folder} function`,
+        AssumeRolePolicyDocument: assume('lambda.amazonaws.com'),
+        Policies: [{ PolicyName: folder, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+      },
+    };
+    for (const [metric, what] of [
+      ['Errors', 'failed invocations'],
+      ['Throttles', 'throttled invocations'],
+    ]) {
+      resources[`${pascal(folder)}${metric}Alarm`] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmName: `${prefix}-${folder}-${metric.toLowerCase()}`,
+          AlarmDescription: `${folder}: ${what}`,
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: lambdaLogicalId(key) } }],
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [{ Ref: 'AlertTopic' }],
+        },
+      };
+    }
+  }
+
+  // ---- Alarms and dashboard ----------------------------------------------------------------------
+  Object.assign(resources, quarantineAlarms(datasets, prefix, metrics));
+  resources['Dashboard'] = dashboard({
+    datasets,
+    prefix,
+    functionKeys: functionFolders.map(functionKey),
+    metrics,
+  });
+
+  return {
+    definition,
+    /** Values of function environment variables that depend on parameters. */
+    env: {
+      LAKE_BUCKET: lakeBucket,
+      PLANS_LOCATION: { 'Fn::Join': ['', ['s3://', { Ref: 'ArtifactsBucket' }, `/${PLANS_PREFIX}`]] },
+    },
+    resources: { Resources: resources, Outputs: outputs },
+    /** What the tests and the artifacts plugin need to know about the generated parts. */
+    meta: {
+      functionFolders,
+      invokedFunctions,
+      placeholders: used,
+      jobs: Object.fromEntries(jobs),
+      datasets: datasets.map((d) => d.name),
+      catalog: { catalogArn, databaseArns, tableArns },
+    },
+  };
+}
+
+/** @param {string} service @param {Record<string, unknown>=} condition */
+function assume(service, condition) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: service },
+        Action: 'sts:AssumeRole',
+        ...(condition ? { Condition: condition } : {}),
+      },
+    ],
+  };
+}
+
+/**
+ * Quarantine ratio per dataset: quarantined / records in at the silver stage over one hour, as
+ * metric math on the counts the stage functions publish (shared/domain/metrics.ts); alarms above
+ * the dataset's declared quarantine.maxRatio. (The per-run spike judgement is the pipeline's own.)
+ * @param {readonly any[]} datasets @param {string} prefix @param {any} metrics
+ */
+function quarantineAlarms(datasets, prefix, metrics) {
+  const { METRIC_NAMES: names, DIMENSIONS: dim, DEFAULT_METRICS_NAMESPACE: namespace } = metrics;
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const d of datasets) {
+    const dims = [
+      { Name: dim.dataset, Value: d.name },
+      { Name: dim.stage, Value: 'silver' },
+    ];
+    const metric = (/** @type {string} */ id, /** @type {string} */ name) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: { Namespace: namespace, MetricName: name, Dimensions: dims },
+        Period: 3600,
+        Stat: 'Sum',
+      },
+    });
+    out[`QuarantineRatioAlarm${pascal(d.name)}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${prefix}-quarantine-ratio-${d.name}`,
+        AlarmDescription: `${d.name}: more than ${d.quarantine.maxRatio * 100}% of silver input rows quarantined in an hour (quarantine.maxRatio)`,
+        Metrics: [
+          metric('quarantined', names.recordsQuarantined),
+          metric('records', names.recordsIn),
+          {
+            Id: 'ratio',
+            Label: names.quarantineRatio,
+            Expression: 'IF(records > 0, quarantined / records, 0)',
+            ReturnData: true,
+          },
+        ],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: d.quarantine.maxRatio,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+        OKActions: [{ Ref: 'AlertTopic' }],
+      },
+    };
+  }
+  return out;
+}
+
+/** @param {{ datasets: readonly any[], prefix: string, functionKeys: string[], metrics: any }} p */
+function dashboard({ datasets, prefix, functionKeys, metrics }) {
+  const { METRIC_NAMES: names, DIMENSIONS: dim, DEFAULT_METRICS_NAMESPACE: ns } = metrics;
+  const region = '${AWS::Region}';
+  const sm = '${PipelineStateMachine}';
+  /** @type {any[]} */
+  const widgets = [];
+  const add = (/** @type {string} */ title, /** @type {any[]} */ series) => {
+    widgets.push({
+      type: 'metric',
+      x: (widgets.length % 2) * 12,
+      y: Math.floor(widgets.length / 2) * 6,
+      width: 12,
+      height: 6,
+      properties: { title, region, metrics: series, period: 300, view: 'timeSeries', stacked: false },
+    });
+  };
+  const m = (
+    /** @type {string} */ name,
+    /** @type {string} */ dataset,
+    /** @type {string} */ stage,
+    /** @type {object} */ opts,
+  ) => [ns, name, dim.dataset, dataset, dim.stage, stage, opts];
+  add('Pipeline runs', [
+    ['AWS/States', 'ExecutionsStarted', 'StateMachineArn', sm, { stat: 'Sum' }],
+    ['.', 'ExecutionsSucceeded', '.', '.', { stat: 'Sum' }],
+    ['.', 'ExecutionsFailed', '.', '.', { stat: 'Sum' }],
+    ['.', 'ExecutionsTimedOut', '.', '.', { stat: 'Sum' }],
+    ['.', 'ExecutionsAborted', '.', '.', { stat: 'Sum' }],
+  ]);
+  add('Pipeline run duration (ms)', [
+    ['AWS/States', 'ExecutionTime', 'StateMachineArn', sm, { stat: 'p50' }],
+    ['...', { stat: 'p99' }],
+  ]);
+  for (const d of datasets) {
+    add(
+      `${d.name}: stage duration (s)`,
+      STAGES.map((s) => m(names.duration, d.name, s, { stat: 'Average', label: s })),
+    );
+    add(`${d.name}: records`, [
+      m(names.recordsIn, d.name, 'bronze', { stat: 'Sum', label: 'landed rows (bronze in)' }),
+      ...STAGES.map((s) => m(names.recordsOut, d.name, s, { stat: 'Sum', label: `${s} out` })),
+    ]);
+    add(`${d.name}: quarantine`, [
+      m(names.recordsQuarantined, d.name, 'silver', { stat: 'Sum', id: 'q', label: 'quarantined rows' }),
+      m(names.recordsIn, d.name, 'silver', { stat: 'Sum', id: 'n', visible: false }),
+      [{ expression: 'IF(n > 0, q / n, 0)', label: names.quarantineRatio, id: 'ratio', yAxis: 'right' }],
+    ]);
+  }
+  add('Landing queue', [
+    [
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      'QueueName',
+      '${LandingQueue.QueueName}',
+      { stat: 'Maximum' },
+    ],
+    ['.', 'ApproximateAgeOfOldestMessage', '.', '.', { stat: 'Maximum', yAxis: 'right' }],
+    [
+      '.',
+      'ApproximateNumberOfMessagesVisible',
+      '.',
+      '${LandingDeadLetterQueue.QueueName}',
+      { stat: 'Maximum', label: 'DLQ' },
+    ],
+  ]);
+  add(
+    'Functions: errors and throttles',
+    functionKeys.flatMap((k) => [
+      ['AWS/Lambda', 'Errors', 'FunctionName', `\${${lambdaLogicalId(k)}}`, { stat: 'Sum' }],
+      ['.', 'Throttles', '.', '.', { stat: 'Sum' }],
+    ]),
+  );
+  return {
+    Type: 'AWS::CloudWatch::Dashboard',
+    Properties: {
+      DashboardName: `${prefix}-pipeline`,
+      DashboardBody: { 'Fn::Sub': JSON.stringify({ widgets }) },
+    },
+  };
+}
+
+/** Resolves the parameters the generators need through serverless' own variable resolution. */
+let memo;
+module.exports = async ({ resolveVariable }) => {
+  if (!memo) {
+    const stage = await resolveVariable('sls:stage');
+    const param = async (/** @type {string} */ name) => String(await resolveVariable(`param:${name}`));
+    memo = build({
+      root: process.cwd(),
+      stage,
+      lakeBucketParam: await param('lakeBucketName'),
+      onCallEmail: await param('onCallEmail'),
+      tracing: (await param('tracing')) === 'true',
+      logRetentionDays: Number(await param('logRetentionDays')),
+      glueWorkers: Number(await param('glueWorkers')),
+      glueMaxConcurrentRuns: Number(await param('glueMaxConcurrentRuns')),
+      functionTimeouts: {},
+    });
+  }
+  return memo;
+};
+module.exports.build = build;
+module.exports.functionKey = functionKey;
+module.exports.lambdaLogicalId = lambdaLogicalId;

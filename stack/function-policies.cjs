@@ -1,0 +1,106 @@
+'use strict';
+// What each function may do, beyond writing its own log group (and X-Ray segments when tracing is
+// on): the actions its code calls (shared/aws adapters), on the resources it touches. One entry per
+// functions/<folder>; the stack refuses to build a function without one.
+
+/**
+ * @typedef {{ lakeBucketArn: unknown, lakeObjects: (pattern: string) => unknown,
+ *   catalogArn: unknown, databaseArns: unknown[], tableArns: unknown[], datasets: readonly any[],
+ *   metricsNamespace: string, stateMachineArn: unknown }} Refs
+ */
+
+/** DynamoObjectLedger: TransactWriteItems of Put / Update / Delete (+ condition checks), GetItem. */
+const ledger = () => ({
+  Sid: 'Ledger',
+  Effect: 'Allow',
+  Action: [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:GetItem',
+  ],
+  Resource: { 'Fn::GetAtt': ['LedgerTable', 'Arn'] },
+});
+
+/** @type {Record<string, (refs: Refs) => object[]>} */
+const FUNCTION_POLICIES = {
+  'on-landing': (refs) => [
+    {
+      Sid: 'LandingQueue',
+      Effect: 'Allow',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ChangeMessageVisibility',
+      ],
+      Resource: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
+    },
+    ledger(),
+    { Sid: 'StartRuns', Effect: 'Allow', Action: ['states:StartExecution'], Resource: refs.stateMachineArn },
+  ],
+
+  'prepare-run': () => [ledger()],
+
+  'record-stage': (refs) => [
+    {
+      Sid: 'ReadManifests',
+      Effect: 'Allow',
+      Action: ['s3:GetObject'],
+      Resource: refs.lakeObjects('_manifests/*'),
+    },
+    {
+      Sid: 'ManifestNotFound',
+      Effect: 'Allow',
+      // Without ListBucket S3 answers a missing manifest with AccessDenied instead of NoSuchKey.
+      Action: ['s3:ListBucket'],
+      Resource: refs.lakeBucketArn,
+      Condition: { StringLike: { 's3:prefix': ['_manifests/*'] } },
+    },
+    {
+      Sid: 'RegisterPartitions',
+      Effect: 'Allow',
+      Action: ['glue:GetTable', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition'],
+      Resource: [refs.catalogArn, ...refs.databaseArns, ...refs.tableArns],
+    },
+    {
+      Sid: 'PublishMetrics',
+      Effect: 'Allow',
+      // PutMetricData has no resource-level permissions; the namespace condition narrows it.
+      Action: ['cloudwatch:PutMetricData'],
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': refs.metricsNamespace } },
+    },
+    {
+      Sid: 'ReadQuarantineBaseline',
+      Effect: 'Allow',
+      // GetMetricData has no resource-level permissions (README "Deploy").
+      Action: ['cloudwatch:GetMetricData'],
+      Resource: '*',
+    },
+  ],
+
+  notify: () => [
+    { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
+    {
+      Sid: 'EncryptAlerts',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+    },
+  ],
+
+  'finish-run': (refs) => [
+    ledger(),
+    // The follow-up run of objects that landed during this run.
+    {
+      Sid: 'StartFollowUpRuns',
+      Effect: 'Allow',
+      Action: ['states:StartExecution'],
+      Resource: refs.stateMachineArn,
+    },
+  ],
+};
+
+module.exports = { FUNCTION_POLICIES };
