@@ -1,3 +1,5 @@
+import type { Stage } from './domain/datasets';
+import type { LandedObject } from './domain/events';
 import type { RunInput } from './domain/run';
 
 /**
@@ -20,8 +22,12 @@ export interface RunStarter {
 export interface LedgerEntry {
   readonly objectId: string;
   readonly executionName: string;
-  /** `pending`: claimed by a run that has not confirmed its start; `started`: its run started. */
-  readonly state: 'pending' | 'started';
+  /**
+   * `pending`: claimed by a run that has not confirmed its start; `started`: its run started;
+   * `deferred`: it landed while another run held its partition, and is handed to that run's follow-up
+   * run (`executionName`), which starts when the current run ends.
+   */
+  readonly state: 'pending' | 'started' | 'deferred';
   readonly claimedAt: string;
   readonly startedAt?: string;
 }
@@ -44,6 +50,163 @@ export interface ObjectLedger {
   release(objectIds: readonly string[], executionName: string): Promise<void>;
   /** Which execution processed (or is processing) this object version? */
   lookup(objectId: string): Promise<LedgerEntry | undefined>;
+}
+
+/** `<dataset>/<partitionPath>`, e.g. `orders/year=2024/month=01/day=15`: what a lease is held on. */
+export type PartitionKey = string;
+
+/** The run that will pick up objects which landed while the partition was leased. */
+export interface FollowUpRequest {
+  readonly executionName: string;
+  /** When the first deferred object was handed over (the follow-up's `requestedAt`). */
+  readonly requestedAt: string;
+  /** Summary of the deferred objects, shaped like the execution input's `objects`. */
+  readonly objects: RunInput['objects'];
+}
+
+/** A per-partition lease: while it is held, no other run of the partition runs a stage. */
+export interface PartitionLease {
+  readonly partitionKey: PartitionKey;
+  /** Execution name of the run holding the lease. */
+  readonly holder: string;
+  readonly acquiredAt: string;
+  /** A lease past this instant (its holder died without releasing) may be taken over. */
+  readonly expiresAt: string;
+  readonly followUp?: FollowUpRequest;
+}
+
+export type LeaseOutcome =
+  | { readonly acquired: true; readonly lease: PartitionLease }
+  | { readonly acquired: false; readonly lease: PartitionLease };
+
+/**
+ * Partition leases: runs of one partition never overlap. A run takes its partition's lease before its
+ * first stage and releases it after its last (success or failure); objects landing meanwhile are
+ * deferred to one follow-up run, started when the holder ends. Implemented by the ledger adapters
+ * (same table / file as the object ledger).
+ */
+export interface PartitionLeases {
+  /** Takes the lease if it is free, expired, or already held by `executionName` (then it is renewed). */
+  acquireLease(
+    partitionKey: PartitionKey,
+    executionName: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<LeaseOutcome>;
+  /**
+   * Hands objects claimed by `claimedBy` to the follow-up run of the current `holder` (ledger entries
+   * become `deferred` to `followUpName`). Returns false, changing nothing, if `holder` no longer holds
+   * the lease (the caller then tries to acquire it again).
+   */
+  deferToFollowUp(request: {
+    readonly partitionKey: PartitionKey;
+    readonly holder: string;
+    readonly followUpName: string;
+    readonly claimedBy: string;
+    readonly objects: readonly LandedObject[];
+    readonly now: Date;
+  }): Promise<boolean>;
+  readLease(partitionKey: PartitionKey): Promise<PartitionLease | undefined>;
+  /** Hands a held lease to its follow-up run (clearing the follow-up request). False if `from` does not hold it. */
+  handOverLease(
+    partitionKey: PartitionKey,
+    from: string,
+    to: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<boolean>;
+  /**
+   * Frees the lease if `executionName` holds it and no follow-up is requested. `follow-up-pending`:
+   * a follow-up was requested (hand the lease over instead); `not-held`: someone else holds it, or nobody.
+   */
+  releaseLease(
+    partitionKey: PartitionKey,
+    executionName: string,
+  ): Promise<'released' | 'follow-up-pending' | 'not-held'>;
+}
+
+/** Reads the run manifests the stage jobs write. Locations are `s3://bucket/key` or `file:///abs/path`. */
+export interface ManifestStore {
+  /** The manifest's text, or `undefined` when nothing exists at `location`. */
+  read(location: string): Promise<string | undefined>;
+}
+
+/** One partition to register: values in the table's partition-key order. */
+export interface PartitionSpec {
+  readonly values: readonly string[];
+  readonly location: string;
+}
+
+export interface RegisteredPartitions {
+  /** Partitions newly created. */
+  readonly created: number;
+  /** Partitions that existed and were updated (location refreshed). */
+  readonly updated: number;
+}
+
+/** The table catalog (Glue Data Catalog on AWS). */
+export interface PartitionCatalog {
+  /**
+   * Creates the partitions, or updates those that exist. Throws PartitionRegistrationError naming
+   * every partition that could be neither created nor updated.
+   */
+  registerPartitions(request: {
+    readonly database: string;
+    readonly table: string;
+    readonly partitions: readonly PartitionSpec[];
+  }): Promise<RegisteredPartitions>;
+}
+
+/** The metrics of one stage of one run (names: see shared/domain/metrics.ts). */
+export interface StageMetrics {
+  readonly dataset: string;
+  readonly stage: Stage;
+  /** When the stage's job completed. */
+  readonly timestamp: Date;
+  readonly durationSeconds: number;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly recordsQuarantined: number;
+  /** recordsQuarantined / recordsIn (0 when recordsIn is 0). */
+  readonly quarantineRatio: number;
+}
+
+/** Where stage metrics go (CloudWatch on AWS). */
+export interface MetricsSink {
+  publishStage(metrics: StageMetrics): Promise<void>;
+}
+
+/** Reads recent metrics back: the baseline of the quarantine spike rule. */
+export interface MetricsReader {
+  /** The last `limit` QuarantineRatio data points of (dataset, stage) strictly before `before`, newest first. */
+  recentQuarantineRatios(query: {
+    readonly dataset: string;
+    readonly stage: Stage;
+    readonly limit: number;
+    readonly before: Date;
+  }): Promise<number[]>;
+}
+
+export type AlertSeverity = 'critical' | 'warning';
+export type AlertKind = 'run-failed' | 'quarantine-spike';
+
+/** A rendered alert (text from shared/domain/alert-text.ts). */
+export interface Alert {
+  /** < 100 characters, no line breaks. */
+  readonly subject: string;
+  readonly body: string;
+  /** Message attributes, for subscription filter policies. */
+  readonly attributes: {
+    readonly severity: AlertSeverity;
+    readonly kind: AlertKind;
+    readonly dataset: string;
+    readonly stage: string;
+  };
+}
+
+/** Pages on-call (SNS on AWS). */
+export interface Alerter {
+  publish(alert: Alert): Promise<{ readonly messageId: string }>;
 }
 
 /** Structured logging (Powertools Logger satisfies it). */

@@ -21,14 +21,19 @@ const logger = createLogger('on-landing');
 export const REQUIRED_ENV = ['STATE_MACHINE_ARN', 'LEDGER_TABLE'] as const;
 
 let awsDeps: LandingDeps | undefined;
-const defaultDeps = (): LandingDeps =>
-  (awsDeps ??= {
+const defaultDeps = (): LandingDeps => {
+  if (awsDeps) return awsDeps;
+  // One table holds the object claims and the partition leases.
+  const ledger = new DynamoObjectLedger(requireEnv('LEDGER_TABLE'));
+  return (awsDeps = {
     registry: loadRegistry(),
-    ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
+    ledger,
+    leases: ledger,
     starter: new SfnRunStarter(requireEnv('STATE_MACHINE_ARN')),
     log: logger,
     maxConcurrentStarts: intEnv('MAX_CONCURRENT_STARTS', 8),
   });
+};
 
 /** A direct (non-SQS) delivery failed: thrown so Lambda's async retries and DLQ take over. */
 export class LandingFailedError extends MedallionError {

@@ -1,26 +1,53 @@
 import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { chunk } from '../core/concurrency';
+import type { LandedObject } from '../domain/events';
+import { mergeFollowUp } from '../domain/lease';
 import { DEFAULT_LEDGER_TTL_DAYS, DEFAULT_STALE_CLAIM_MS } from '../domain/ledger';
-import type { ClaimOutcome, LedgerEntry, ObjectLedger } from '../ports';
+import type {
+  ClaimOutcome,
+  FollowUpRequest,
+  LeaseOutcome,
+  LedgerEntry,
+  ObjectLedger,
+  PartitionKey,
+  PartitionLease,
+  PartitionLeases,
+} from '../ports';
 
 /** TransactWriteItems accepts at most 100 actions. */
 const TRANSACTION_MAX = 100;
 /** Rounds of re-claiming after a cancelled transaction before giving the rest up as in-flight. */
 const CLAIM_ROUNDS = 4;
 
+/** Rounds of optimistic re-reads when a follow-up request races another writer. */
+const DEFER_ROUNDS = 5;
+/** Lease items live in the same table, keyed apart from object ids (bucket names cannot hold `#`). */
+export const leaseItemKey = (partitionKey: PartitionKey): string => `lease#${partitionKey}`;
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as Error).name === 'ConditionalCheckFailedException';
+
 /**
  * The object ledger on DynamoDB: one item per object version, key `pk` = object id; attribute
  * `executionName` answers "which execution processed this object?". Claims are conditional writes
  * batched 100 per TransactWriteItems; `expiresAt` drives the table's TTL.
+ *
+ * Partition leases are items `pk = lease#<dataset>/<partition>` with `holder`, `leaseExpiresAt`
+ * (ISO) and `followUp` (JSON of the follow-up request); every change is a conditional write on the
+ * holder, so two runs can never both hold one.
  */
-export class DynamoObjectLedger implements ObjectLedger {
+export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({ maxAttempts: 6 }),
@@ -145,6 +172,195 @@ export class DynamoObjectLedger implements ObjectLedger {
     );
     return toEntry(out.Item);
   }
+
+  private ttlEpoch(untilMs: number): string {
+    return String(Math.floor(untilMs / 1000) + (this.options.ttlDays ?? DEFAULT_LEDGER_TTL_DAYS) * 86400);
+  }
+
+  async acquireLease(
+    partitionKey: PartitionKey,
+    executionName: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<LeaseOutcome> {
+    const until = new Date(now.getTime() + ttlMs).toISOString();
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(partitionKey) } },
+          UpdateExpression: 'SET holder = :me, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl',
+          // Free, ours already (a retry, or on-landing took it for us), or abandoned past its expiry.
+          ConditionExpression: 'attribute_not_exists(pk) OR holder = :me OR leaseExpiresAt <= :now',
+          ExpressionAttributeValues: {
+            ':me': { S: executionName },
+            ':now': { S: now.toISOString() },
+            ':until': { S: until },
+            ':ttl': { N: this.ttlEpoch(now.getTime() + ttlMs) },
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const lease = toLease(out.Attributes);
+      if (!lease) throw new Error(`Lease item of ${partitionKey} is malformed after update`);
+      return { acquired: true, lease };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = toLease((error as ConditionalCheckFailedException).Item);
+      if (old) return { acquired: false, lease: old };
+      // No item returned (older SDKs): read it.
+      const current = await this.readLease(partitionKey);
+      if (!current) throw error;
+      return { acquired: false, lease: current };
+    }
+  }
+
+  async deferToFollowUp(request: {
+    partitionKey: PartitionKey;
+    holder: string;
+    followUpName: string;
+    claimedBy: string;
+    objects: readonly LandedObject[];
+    now: Date;
+  }): Promise<boolean> {
+    const { partitionKey, holder, followUpName, claimedBy, objects, now } = request;
+    const [first = [], ...rest] = chunk(objects, TRANSACTION_MAX - 1);
+    const deferItem = (o: LandedObject): TransactWriteItem => ({
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: { S: o.objectId } },
+        UpdateExpression: 'SET executionName = :next, #state = :deferred',
+        ConditionExpression: 'executionName = :claimedBy',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':next': { S: followUpName },
+          ':deferred': { S: 'deferred' },
+          ':claimedBy': { S: claimedBy },
+        },
+      },
+    });
+    for (let round = 0; round < DEFER_ROUNDS; round++) {
+      const lease = await this.readLease(partitionKey);
+      if (!lease || lease.holder !== holder) return false;
+      // The request summarises every deferred object; all of them are in it, or none (one transaction
+      // for the lease and the first 99 objects, conditional on the request not having changed).
+      const merged = mergeFollowUp(lease.followUp, followUpName, objects, now);
+      const leaseUpdate: TransactWriteItem = {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(partitionKey) } },
+          UpdateExpression: 'SET followUp = :merged',
+          ConditionExpression: lease.followUp
+            ? 'holder = :holder AND followUp = :previous'
+            : 'holder = :holder AND attribute_not_exists(followUp)',
+          ExpressionAttributeValues: {
+            ':merged': { S: JSON.stringify(merged) },
+            ':holder': { S: holder },
+            ...(lease.followUp ? { ':previous': { S: JSON.stringify(lease.followUp) } } : {}),
+          },
+        },
+      };
+      try {
+        await this.client.send(
+          new TransactWriteItemsCommand({ TransactItems: [leaseUpdate, ...first.map(deferItem)] }),
+        );
+      } catch (error) {
+        if ((error as Error).name !== 'TransactionCanceledException') throw error;
+        const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
+        // Only the lease changed under us: re-read and merge again. An object condition failing
+        // means its claim is no longer ours: give up, the caller retries the whole group.
+        if (reasons.slice(1).some((r) => r?.Code === 'ConditionalCheckFailed')) return false;
+        continue;
+      }
+      for (const part of rest) {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: part.map(deferItem) }));
+      }
+      return true;
+    }
+    return false;
+  }
+
+  async readLease(partitionKey: PartitionKey): Promise<PartitionLease | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: leaseItemKey(partitionKey) } },
+        ConsistentRead: true,
+      }),
+    );
+    return toLease(out.Item);
+  }
+
+  async handOverLease(
+    partitionKey: PartitionKey,
+    from: string,
+    to: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(partitionKey) } },
+          UpdateExpression:
+            'SET holder = :to, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl REMOVE followUp',
+          ConditionExpression: 'holder = :from',
+          ExpressionAttributeValues: {
+            ':to': { S: to },
+            ':from': { S: from },
+            ':now': { S: now.toISOString() },
+            ':until': { S: new Date(now.getTime() + ttlMs).toISOString() },
+            ':ttl': { N: this.ttlEpoch(now.getTime() + ttlMs) },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async releaseLease(
+    partitionKey: PartitionKey,
+    executionName: string,
+  ): Promise<'released' | 'follow-up-pending' | 'not-held'> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(partitionKey) } },
+          ConditionExpression: 'holder = :me AND attribute_not_exists(followUp)',
+          ExpressionAttributeValues: { ':me': { S: executionName } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'released';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = toLease((error as ConditionalCheckFailedException).Item);
+      return old?.holder === executionName && old.followUp ? 'follow-up-pending' : 'not-held';
+    }
+  }
+}
+
+function toLease(item: Record<string, AttributeValue> | undefined): PartitionLease | undefined {
+  const pk = item?.['pk']?.S;
+  const holder = item?.['holder']?.S;
+  const acquiredAt = item?.['acquiredAt']?.S;
+  const expiresAt = item?.['leaseExpiresAt']?.S;
+  if (!pk?.startsWith('lease#') || !holder || !acquiredAt || !expiresAt) return undefined;
+  const raw = item['followUp']?.S;
+  const followUp = raw ? (JSON.parse(raw) as FollowUpRequest) : undefined;
+  return {
+    partitionKey: pk.slice('lease#'.length),
+    holder,
+    acquiredAt,
+    expiresAt,
+    ...(followUp ? { followUp } : {}),
+  };
 }
 
 function toEntry(item: Record<string, AttributeValue> | undefined): LedgerEntry | undefined {
@@ -152,7 +368,12 @@ function toEntry(item: Record<string, AttributeValue> | undefined): LedgerEntry 
   const executionName = item?.['executionName']?.S;
   const state = item?.['state']?.S;
   const claimedAt = item?.['claimedAt']?.S;
-  if (!objectId || !executionName || (state !== 'pending' && state !== 'started') || !claimedAt)
+  if (
+    !objectId ||
+    !executionName ||
+    (state !== 'pending' && state !== 'started' && state !== 'deferred') ||
+    !claimedAt
+  )
     return undefined;
   const startedAt = item['startedAt']?.S;
   return { objectId, executionName, state, claimedAt, ...(startedAt ? { startedAt } : {}) };

@@ -7,9 +7,10 @@ import {
   StartRunError,
 } from '../domain/errors';
 import { toDeliveryUnits, type DeliveryShape, type LandedObject } from '../domain/events';
+import { followUpRunName, leaseTtlMs, partitionKeyOf } from '../domain/lease';
 import { KeyParser, type Partition } from '../domain/object-key';
 import { landingRunInput, landingRunName } from '../domain/run';
-import type { Log, ObjectLedger, RunStarter } from '../ports';
+import type { Log, ObjectLedger, PartitionLeases, RunStarter } from '../ports';
 import { mapWithConcurrency } from './concurrency';
 
 /**
@@ -22,6 +23,11 @@ export interface LandingDeps {
   readonly registry: Registry;
   readonly ledger: ObjectLedger;
   readonly starter: RunStarter;
+  /**
+   * Partition leases (runs of one partition never overlap). With them, a group whose partition is
+   * being processed is deferred to the running run's follow-up instead of starting a second run.
+   */
+  readonly leases?: PartitionLeases;
   readonly log: Log;
   readonly now?: () => Date;
   /** Groups started in parallel (StartExecution and ledger calls). */
@@ -46,11 +52,32 @@ export interface RecordFailure {
   readonly retryable: boolean;
 }
 
+/** Objects handed to the follow-up of the run holding their partition's lease. */
+export interface RunDeferred {
+  readonly dataset: string;
+  readonly partition: string;
+  /** The run processing the partition now. */
+  readonly holder: string;
+  /** The run that will pick these objects up, started when `holder` ends. */
+  readonly followUp: string;
+  readonly objects: number;
+}
+
 export interface LandingResult {
   readonly shape: DeliveryShape;
-  /** records = started + duplicates + skipped + failed. */
-  readonly counts: { records: number; started: number; duplicates: number; skipped: number; failed: number };
+  /**
+   * records = started + duplicates + skipped + failed (+ deferred: present when leases are used).
+   */
+  readonly counts: {
+    records: number;
+    started: number;
+    deferred?: number;
+    duplicates: number;
+    skipped: number;
+    failed: number;
+  };
   readonly runs: RunStarted[];
+  readonly deferrals: RunDeferred[];
   readonly failures: RecordFailure[];
   /** Delivery units (SQS messages) to redeliver: every unit with at least one failed record. */
   readonly failedUnits: string[];
@@ -70,13 +97,19 @@ const keyParserFor = (registry: Registry): KeyParser => {
   return parser;
 };
 
+/** Acquire-or-defer attempts per group before its messages are left for redelivery. */
+const LEASE_ROUNDS = 4;
+
 export async function processLanding(event: unknown, deps: LandingDeps): Promise<LandingResult> {
   const { log } = deps;
   const now = deps.now ?? (() => new Date());
   const parser = keyParserFor(deps.registry);
   const { shape, units } = toDeliveryUnits(event);
 
-  const counts = { records: 0, started: 0, duplicates: 0, skipped: 0, failed: 0 };
+  const counts: LandingResult['counts'] = deps.leases
+    ? { records: 0, started: 0, deferred: 0, duplicates: 0, skipped: 0, failed: 0 }
+    : { records: 0, started: 0, duplicates: 0, skipped: 0, failed: 0 };
+  const deferrals: RunDeferred[] = [];
   const failures: RecordFailure[] = [];
   const failedUnits = new Set<string>();
   const fail = (unit: string, error: unknown, key?: string, count = 1): void => {
@@ -210,6 +243,63 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
     const objects = claimed
       .map((id) => group.objects.get(id))
       .filter((o): o is LandedObject => o !== undefined);
+
+    let leaseTaken = false;
+    if (deps.leases) {
+      const leases = deps.leases;
+      const partitionKey = partitionKeyOf(group.datasetName, group.partition.path);
+      const ttl = leaseTtlMs(deps.registry.get(group.datasetName));
+      try {
+        // Take the partition's lease for this run, or hand the objects to the running run's
+        // follow-up; the lease may change hands in between, hence a few rounds.
+        for (let round = 0; round < LEASE_ROUNDS && !leaseTaken; round++) {
+          const lease = await leases.acquireLease(partitionKey, executionName, now(), ttl);
+          if (lease.acquired) {
+            leaseTaken = true;
+            break;
+          }
+          const followUp = followUpRunName(lease.lease.holder);
+          const deferred = await leases.deferToFollowUp({
+            partitionKey,
+            holder: lease.lease.holder,
+            followUpName: followUp,
+            claimedBy: executionName,
+            objects,
+            now: now(),
+          });
+          if (deferred) {
+            counts.deferred = (counts.deferred ?? 0) + objects.length;
+            deferrals.push({
+              dataset: group.datasetName,
+              partition: group.partition.path,
+              holder: lease.lease.holder,
+              followUp,
+              objects: objects.length,
+            });
+            log.info('Partition is being processed; objects deferred to the follow-up run', {
+              ...context,
+              holder: lease.lease.holder,
+              followUp,
+              objects: objects.length,
+            });
+            return;
+          }
+        }
+      } catch (error) {
+        await deps.ledger.release(claimed, executionName).catch(() => undefined);
+        failGroup(error, claimed.length);
+        return;
+      }
+      if (!leaseTaken) {
+        await deps.ledger.release(claimed, executionName).catch(() => undefined);
+        failGroup(
+          new ObjectsInFlightError(`the lease of ${partitionKey} kept changing hands; will retry`),
+          claimed.length,
+        );
+        return;
+      }
+    }
+
     const input = landingRunInput(group.datasetName, group.partition, objects, now());
     try {
       const result = await deps.starter.start({ name: executionName, input });
@@ -234,6 +324,13 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
           error: describeError(releaseError).message,
         }),
       );
+      if (leaseTaken && deps.leases) {
+        // Frees the lease unless objects were deferred to us meanwhile: then our redelivery must
+        // start, and keeps it.
+        await deps.leases
+          .releaseLease(partitionKeyOf(group.datasetName, group.partition.path), executionName)
+          .catch(() => undefined);
+      }
       failGroup(
         error instanceof StartRunError
           ? error
@@ -243,11 +340,12 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
     }
   });
 
-  const result: LandingResult = { shape, counts, runs, failures, failedUnits: [...failedUnits] };
+  const result: LandingResult = { shape, counts, runs, deferrals, failures, failedUnits: [...failedUnits] };
   log.info('Landing batch processed', {
     shape,
     ...counts,
     runs: runs.length,
+    deferrals: deferrals.length,
     failedUnits: result.failedUnits.length,
   });
   return result;

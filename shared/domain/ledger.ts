@@ -17,7 +17,8 @@ export function decideClaim(
   staleAfterMs: number = DEFAULT_STALE_CLAIM_MS,
 ): 'claimed' | 'duplicate' | 'in-flight' {
   if (!existing) return 'claimed';
-  if (existing.state === 'started') return 'duplicate';
+  // A deferred object belongs to a follow-up run that its partition's lease holder will start.
+  if (existing.state === 'started' || existing.state === 'deferred') return 'duplicate';
   if (existing.executionName === executionName) return 'claimed';
   return now.getTime() - Date.parse(existing.claimedAt) > staleAfterMs ? 'claimed' : 'in-flight';
 }

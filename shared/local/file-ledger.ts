@@ -1,20 +1,35 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { LandedObject } from '../domain/events';
+import { canTakeLease, mergeFollowUp } from '../domain/lease';
 import { decideClaim, DEFAULT_STALE_CLAIM_MS } from '../domain/ledger';
-import type { ClaimOutcome, LedgerEntry, ObjectLedger } from '../ports';
+import type {
+  ClaimOutcome,
+  LeaseOutcome,
+  LedgerEntry,
+  ObjectLedger,
+  PartitionKey,
+  PartitionLease,
+  PartitionLeases,
+} from '../ports';
 
 /**
  * The local twin of the DynamoDB ledger: the same claim rule, kept in one JSON file that a person can
- * open (`.lake/_system/ledger.json`). Calls are serialised, and each one is written atomically.
+ * open (`.lake/_system/ledger.json`), and the partition leases in a sibling file
+ * (`ledger.leases.json`). Calls are serialised, and each one is written atomically.
  */
-export class FileObjectLedger implements ObjectLedger {
+export class FileObjectLedger implements ObjectLedger, PartitionLeases {
   private entries: Map<string, LedgerEntry> | undefined;
+  private leases: Map<PartitionKey, PartitionLease> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly leasePath: string;
 
   constructor(
     private readonly path: string,
     private readonly staleAfterMs: number = DEFAULT_STALE_CLAIM_MS,
-  ) {}
+  ) {
+    this.leasePath = path.replace(/(\.json)?$/, '.leases.json');
+  }
 
   claim(objectIds: readonly string[], executionName: string, now: Date): Promise<ClaimOutcome[]> {
     return this.mutate((entries) =>
@@ -60,6 +75,123 @@ export class FileObjectLedger implements ObjectLedger {
     return [...this.load().values()];
   }
 
+  acquireLease(
+    partitionKey: PartitionKey,
+    executionName: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<LeaseOutcome> {
+    return this.mutateLeases((_, leases) => {
+      const current = leases.get(partitionKey);
+      if (current && !canTakeLease(current, executionName, now)) return { acquired: false, lease: current };
+      // A taken-over (expired) lease keeps its follow-up request: those objects still need their run.
+      const lease: PartitionLease = {
+        partitionKey,
+        holder: executionName,
+        acquiredAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+        ...(current?.followUp ? { followUp: current.followUp } : {}),
+      };
+      leases.set(partitionKey, lease);
+      return { acquired: true, lease };
+    });
+  }
+
+  deferToFollowUp(request: {
+    partitionKey: PartitionKey;
+    holder: string;
+    followUpName: string;
+    claimedBy: string;
+    objects: readonly LandedObject[];
+    now: Date;
+  }): Promise<boolean> {
+    return this.mutateLeases((entries, leases) => {
+      const lease = leases.get(request.partitionKey);
+      if (!lease || lease.holder !== request.holder) return false;
+      const mine = request.objects.filter(
+        (o) => entries.get(o.objectId)?.executionName === request.claimedBy,
+      );
+      leases.set(request.partitionKey, {
+        ...lease,
+        followUp: mergeFollowUp(lease.followUp, request.followUpName, mine, request.now),
+      });
+      for (const o of mine) {
+        const e = entries.get(o.objectId);
+        if (e) entries.set(o.objectId, { ...e, executionName: request.followUpName, state: 'deferred' });
+      }
+      return true;
+    });
+  }
+
+  async readLease(partitionKey: PartitionKey): Promise<PartitionLease | undefined> {
+    await this.queue;
+    return this.loadLeases().get(partitionKey);
+  }
+
+  handOverLease(
+    partitionKey: PartitionKey,
+    from: string,
+    to: string,
+    now: Date,
+    ttlMs: number,
+  ): Promise<boolean> {
+    return this.mutateLeases((_, leases) => {
+      const lease = leases.get(partitionKey);
+      if (!lease || lease.holder !== from) return false;
+      leases.set(partitionKey, {
+        partitionKey,
+        holder: to,
+        acquiredAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      });
+      return true;
+    });
+  }
+
+  releaseLease(
+    partitionKey: PartitionKey,
+    executionName: string,
+  ): Promise<'released' | 'follow-up-pending' | 'not-held'> {
+    return this.mutateLeases((_, leases) => {
+      const lease = leases.get(partitionKey);
+      if (!lease || lease.holder !== executionName) return 'not-held';
+      if (lease.followUp) return 'follow-up-pending';
+      leases.delete(partitionKey);
+      return 'released';
+    });
+  }
+
+  /** Every lease, for the CLI and tests. */
+  async allLeases(): Promise<PartitionLease[]> {
+    await this.queue;
+    return [...this.loadLeases().values()];
+  }
+
+  private loadLeases(): Map<PartitionKey, PartitionLease> {
+    if (!this.leases) {
+      let list: PartitionLease[] = [];
+      try {
+        list = JSON.parse(readFileSync(this.leasePath, 'utf8')) as PartitionLease[];
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      this.leases = new Map(list.map((l) => [l.partitionKey, l]));
+    }
+    return this.leases;
+  }
+
+  /** Changes leases (and possibly entries) in one serialised step; both files are rewritten. */
+  private mutateLeases<R>(
+    change: (entries: Map<string, LedgerEntry>, leases: Map<PartitionKey, PartitionLease>) => R,
+  ): Promise<R> {
+    return this.mutate((entries) => {
+      const leases = this.loadLeases();
+      const result = change(entries, leases);
+      writeAtomically(this.leasePath, [...leases.values()]);
+      return result;
+    });
+  }
+
   private load(): Map<string, LedgerEntry> {
     if (!this.entries) {
       let list: LedgerEntry[] = [];
@@ -77,13 +209,17 @@ export class FileObjectLedger implements ObjectLedger {
     const run = this.queue.then(() => {
       const entries = this.load();
       const result = change(entries);
-      mkdirSync(dirname(this.path), { recursive: true });
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify([...entries.values()], null, 1));
-      renameSync(tmp, this.path);
+      writeAtomically(this.path, [...entries.values()]);
       return result;
     });
     this.queue = run.catch(() => undefined);
     return run;
   }
+}
+
+function writeAtomically(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 1));
+  renameSync(tmp, path);
 }

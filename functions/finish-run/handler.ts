@@ -1,0 +1,57 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
+import { requireEnv } from '../../shared/config/env';
+import { loadRegistry } from '../../shared/config/registry';
+import {
+  finishRun,
+  type FinishRunDeps,
+  type FinishRunInput,
+  type FinishRunResult,
+} from '../../shared/core/run-lease';
+import { createLogger } from '../../shared/logger';
+
+/**
+ * finish-run: "Release partition lease", the last state of every run (success and failure paths).
+ *
+ * Input: { executionName: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id, dataset,
+ *          partition, partitionValues, partitionPath, outcome: 'succeeded' | 'failed' }
+ * Output: { lease: 'released' | 'handed-over' | 'not-held',
+ *           followUp: { executionName, objects, outcome: 'started' | 'already-started' } | null }
+ * When objects landed during the run, their follow-up run is started here and the lease handed to it.
+ * The state machine ARN comes from the context object, not the environment: the state machine
+ * already depends on this function, so an env reference back would be circular.
+ */
+
+const logger = createLogger('finish-run');
+
+/** Env: LEDGER_TABLE. */
+export const REQUIRED_ENV = ['LEDGER_TABLE'] as const;
+
+export type FinishRunEvent = FinishRunInput & { readonly stateMachineArn: string };
+
+let shared:
+  { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadRegistry> } | undefined;
+const defaultDeps = (event: FinishRunEvent): FinishRunDeps => {
+  shared ??= {
+    ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
+    sfn: new SFNClient(SFN_CLIENT_CONFIG),
+    registry: loadRegistry(),
+  };
+  const { ledger, sfn, registry } = shared;
+  return {
+    registry,
+    leases: ledger,
+    starter: new SfnRunStarter(event.stateMachineArn, sfn),
+    log: logger,
+  };
+};
+
+export const createHandler = (deps: (event: FinishRunEvent) => FinishRunDeps = defaultDeps) =>
+  middy(async (event: FinishRunEvent): Promise<FinishRunResult> => finishRun(event, deps(event))).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
+
+export const handler = createHandler();

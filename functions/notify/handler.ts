@@ -1,0 +1,33 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SnsAlerter } from '../../shared/aws/sns-alerter';
+import { requireEnv } from '../../shared/config/env';
+import { notify, type NotifyDeps, type NotifyInput, type NotifyResult } from '../../shared/core/notify';
+import { createLogger } from '../../shared/logger';
+
+/**
+ * notify: the one notification path, for run failures and quarantine spikes (SNS Publish).
+ *
+ * Input: { kind: 'run-failed' | 'quarantine-spike',
+ *          execution: { id: $$.Execution.Id, name: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id },
+ *          state: $ (the execution input plus run, jobRuns, results and, on failure, error {Error, Cause}) }
+ * Output: { published: true, messageId, subject, kind, severity }
+ * Errors: AlertPublishError when SNS refuses; the state machine catches it, so the run still fails
+ * with its own error.
+ */
+
+const logger = createLogger('notify');
+
+/** Env: ALERT_TOPIC_ARN. */
+export const REQUIRED_ENV = ['ALERT_TOPIC_ARN'] as const;
+
+let awsDeps: NotifyDeps | undefined;
+const defaultDeps = (): NotifyDeps =>
+  (awsDeps ??= { alerter: new SnsAlerter(requireEnv('ALERT_TOPIC_ARN')), log: logger });
+
+export const createHandler = (deps: () => NotifyDeps = defaultDeps) =>
+  middy(async (event: NotifyInput): Promise<NotifyResult> => notify(event, deps())).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
+
+export const handler = createHandler();

@@ -1,0 +1,66 @@
+import { failureAlert, spikeAlert } from '../domain/alert-text';
+import { describeError } from '../domain/errors';
+import { AlertPublishError } from '../domain/pipeline-errors';
+import type { ExecutionContext, PipelineState } from '../domain/pipeline';
+import type { Alert, Alerter, Log } from '../ports';
+
+/**
+ * The one notification path: renders the page for a failed run or a quarantine spike and publishes
+ * it. A publish failure is reported as AlertPublishError; the state machine catches it and still
+ * fails the run with the run's own error.
+ */
+
+export interface NotifyInput {
+  /** `run-failed` on the failure path (a halting spike is rendered as a spike); `quarantine-spike` on the alert path. */
+  readonly kind: 'run-failed' | 'quarantine-spike';
+  readonly execution: ExecutionContext;
+  /** The execution's state (`$`). */
+  readonly state: PipelineState;
+}
+
+export interface NotifyResult {
+  readonly published: true;
+  readonly messageId: string;
+  readonly subject: string;
+  readonly kind: Alert['attributes']['kind'];
+  readonly severity: Alert['attributes']['severity'];
+}
+
+export interface NotifyDeps {
+  readonly alerter: Alerter;
+  readonly log: Log;
+}
+
+export function renderNotification(input: NotifyInput): Alert {
+  return input.kind === 'quarantine-spike'
+    ? spikeAlert(input.state, input.execution)
+    : failureAlert(input.state, input.execution);
+}
+
+export async function notify(input: NotifyInput, deps: NotifyDeps): Promise<NotifyResult> {
+  const alert = renderNotification(input);
+  const context = { ...alert.attributes, runId: input.execution.name, subject: alert.subject };
+  try {
+    const { messageId } = await deps.alerter.publish(alert);
+    deps.log.info('Alert published', { ...context, messageId });
+    return {
+      published: true,
+      messageId,
+      subject: alert.subject,
+      kind: alert.attributes.kind,
+      severity: alert.attributes.severity,
+    };
+  } catch (error) {
+    const { name, message } = describeError(error);
+    // The page did not go out: the log line is the last trace of it, so it carries the whole text.
+    deps.log.error('Alert could not be published', {
+      ...context,
+      error: name,
+      reason: message,
+      body: alert.body,
+    });
+    throw new AlertPublishError(`Publishing the alert "${alert.subject}" failed: ${name}: ${message}`, {
+      cause: error,
+    });
+  }
+}

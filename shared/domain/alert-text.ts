@@ -1,0 +1,271 @@
+import type { Stage } from './datasets';
+import { PIPELINE_ERRORS } from './error-names';
+import { failedStage, type ExecutionContext, type PipelineState } from './pipeline';
+import { percent, type QuarantineJudgement } from './quarantine';
+import type { Alert, AlertKind, AlertSeverity } from '../ports';
+
+/**
+ * The text of every page on-call receives: one renderer for run failures and quarantine spikes.
+ * The subject fits SNS (< 100 ASCII characters, no line breaks) and names severity, dataset,
+ * partition and stage; the body says what failed, why, where to look, and how to replay.
+ */
+
+/** SNS: subject < 100 characters. */
+export const SUBJECT_MAX = 99;
+/** SNS: message ≤ 262,144 bytes including attributes; keep a margin for them. */
+export const BODY_MAX_BYTES = 256 * 1024 - 6 * 1024;
+/** Characters of a failure's cause kept in the body (head and tail). */
+export const CAUSE_MAX_CHARS = 3000;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
+
+/** One line of printable ASCII (SNS subjects allow nothing else). */
+export const subjectSafe = (s: string): string =>
+  s
+    .replace(CONTROL, ' ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+const ellipsize = (s: string, max: number): string =>
+  s.length <= max ? s : `${s.slice(0, Math.max(0, max - 3))}...`;
+
+/** Keeps the head and the tail of a long text (stack traces end with the interesting frame). */
+export function trimMiddle(text: string, max: number = CAUSE_MAX_CHARS): string {
+  if (text.length <= max) return text;
+  const tail = Math.floor(max / 4);
+  const head = max - tail;
+  return `${text.slice(0, head)}\n... [${text.length - head - tail} characters trimmed] ...\n${text.slice(-tail)}`;
+}
+
+/** Cuts a text to at most `maxBytes` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  const marker = '\n... [message truncated to fit SNS limits]';
+  let cut = Buffer.from(text)
+    .subarray(0, maxBytes - Buffer.byteLength(marker))
+    .toString('utf8');
+  cut = cut.replace(/\uFFFD$/, '');
+  return cut + marker;
+}
+
+export interface ParsedCause {
+  readonly message: string;
+  /** The Lambda error type, when the cause is a Lambda error payload. */
+  readonly errorType?: string;
+  /** The Glue JobRun, when a `.sync` Glue task failed (its Cause is the JobRun JSON). */
+  readonly glueRun?: { readonly id?: string; readonly jobName?: string; readonly state?: string };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Understands the causes Step Functions produces: Lambda error JSON, Glue JobRun JSON, plain text. */
+export function parseCause(cause: string | undefined): ParsedCause {
+  if (!cause) return { message: '(no cause given)' };
+  let json: unknown;
+  try {
+    json = JSON.parse(cause);
+  } catch {
+    return { message: cause };
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return { message: cause };
+  const o = json as Record<string, unknown>;
+  const errorMessage = str(o['errorMessage']);
+  if (errorMessage !== undefined) {
+    const errorType = str(o['errorType']);
+    return { message: errorMessage, ...(errorType ? { errorType } : {}) };
+  }
+  if (str(o['JobRunState']) || str(o['JobName'])) {
+    const id = str(o['Id']);
+    const jobName = str(o['JobName']);
+    const state = str(o['JobRunState']);
+    return {
+      message: str(o['ErrorMessage']) ?? `Glue job run ended ${state ?? 'without success'}`,
+      glueRun: { ...(id ? { id } : {}), ...(jobName ? { jobName } : {}), ...(state ? { state } : {}) },
+    };
+  }
+  return { message: cause };
+}
+
+const regionOf = (arn: string): string => arn.split(':')[3] || 'us-east-1';
+
+export function consoleLinks(executionArn: string, glue?: { jobName: string; runId: string }) {
+  const r = regionOf(executionArn);
+  const base = `https://${r}.console.aws.amazon.com`;
+  const links: Array<[string, string]> = [
+    ['Execution', `${base}/states/home?region=${r}#/v2/executions/details/${executionArn}`],
+  ];
+  if (glue) {
+    links.push([
+      'Glue run',
+      `${base}/gluestudio/home?region=${r}#/job/${encodeURIComponent(glue.jobName)}/run/${glue.runId}`,
+    ]);
+    for (const group of ['error', 'output'] as const) {
+      links.push([
+        `Glue ${group} log`,
+        `${base}/cloudwatch/home?region=${r}#logsV2:log-groups/log-group/$252Faws-glue$252Fjobs$252F${group}/log-events/${glue.runId}`,
+      ]);
+    }
+  }
+  return links;
+}
+
+/** The CLI command that replays this partition from `stage` on the same state machine. */
+export function replayCommand(
+  state: Pick<PipelineState, 'dataset' | 'partitionValues'>,
+  stage: Stage,
+  stateMachineArn: string,
+): string {
+  const date = state.partitionValues.join('-');
+  return `npx medallion replay --dataset ${state.dataset} --from ${date} --to ${date} --stage ${stage} --state-machine-arn ${stateMachineArn}`;
+}
+
+function subjectFor(severity: AlertSeverity, state: PipelineState, stage: string, what: string): string {
+  const head = `[${severity.toUpperCase()}] ${ellipsize(subjectSafe(state.dataset), 30)} ${ellipsize(subjectSafe(state.partitionPath), 40)} ${stage}`;
+  return ellipsize(`${head} ${subjectSafe(what)}`, SUBJECT_MAX);
+}
+
+const pad = (label: string) => `  ${`${label}:`.padEnd(20)}`;
+
+function recordsLines(state: PipelineState): string[] {
+  const lines: string[] = [];
+  for (const stage of ['bronze', 'silver', 'gold'] as const) {
+    const r = state.results?.[stage];
+    if (r)
+      lines.push(
+        `${pad(`${stage} records`)}${r.recordsIn} in, ${r.recordsOut} out, ${r.recordsQuarantined} quarantined (job run ${r.jobRunId}, ${r.durationSeconds.toFixed(0)} s)`,
+      );
+  }
+  return lines;
+}
+
+function quarantineLines(state: PipelineState): string[] {
+  const withQuarantine = (['bronze', 'silver', 'gold'] as const)
+    .map((s) => state.results?.[s])
+    .filter((r) => r && r.recordsQuarantined > 0 && r.quarantineLocation);
+  return withQuarantine.map(
+    (r) => `${pad('Quarantined rows')}${r?.recordsQuarantined} at ${r?.quarantineLocation}`,
+  );
+}
+
+function spikeLines(q: QuarantineJudgement): string[] {
+  const b = q.baseline;
+  return [
+    `${pad('Quarantine ratio')}${percent(q.ratio)} (${q.recordsQuarantined} of ${q.recordsIn} records)`,
+    `${pad('Max ratio')}${percent(q.maxRatio)}${q.reasons.includes('above-max-ratio') ? '  <- exceeded' : ''}`,
+    b
+      ? `${pad('Baseline')}${percent(b.threshold)} = mean ${percent(b.mean)} + ${b.k}·σ ${percent(b.stddev)} over the last ${b.points} runs${q.reasons.includes('above-baseline') ? '  <- exceeded' : ''}`
+      : `${pad('Baseline')}none yet (fewer than 3 recent runs)`,
+  ];
+}
+
+function finish(
+  lines: string[],
+  links: Array<[string, string]>,
+  replay: string,
+  state: PipelineState,
+  execution: ExecutionContext,
+): string {
+  const body = [
+    ...lines,
+    '',
+    'Run',
+    `${pad('Execution')}${execution.name}`,
+    `${pad('Trigger')}${state.trigger} (requested ${state.requestedAt}), from stage ${state.fromStage}`,
+    `${pad('Landed objects')}${state.objects.count} (${state.objects.bytes} bytes)`,
+    ...recordsLines(state),
+    '',
+    'Links',
+    ...links.map(([label, url]) => `${pad(label)}${url}`),
+    '',
+    'Replay the partition once fixed',
+    `  ${replay}`,
+  ].join('\n');
+  return truncateUtf8(body, BODY_MAX_BYTES);
+}
+
+/** The page for a failed run (also a halted run: then `state.error` is the QuarantineSpikeError). */
+export function failureAlert(state: PipelineState, execution: ExecutionContext): Alert {
+  const stageOrPrepare = failedStage(state);
+  if (state.error?.Error === PIPELINE_ERRORS.quarantineSpike && state.results?.silver) {
+    return spikeAlert(state, execution);
+  }
+  const stage: Stage = stageOrPrepare === 'prepare' ? state.fromStage : stageOrPrepare;
+  const error = state.error?.Error ?? 'UnknownError';
+  const cause = parseCause(state.error?.Cause);
+  const plannedJob = state.run?.jobs[stage]?.jobName;
+  const jobRun = state.jobRuns?.[stage];
+  const glueRunId = cause.glueRun?.id ?? jobRun?.Id;
+  const glueJob = cause.glueRun?.jobName ?? jobRun?.JobName ?? plannedJob;
+  const where =
+    stageOrPrepare === 'prepare'
+      ? 'Taking the partition lease / planning the run failed, before any stage ran.'
+      : cause.glueRun
+        ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
+        : jobRun
+          ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
+          : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
+  const links = consoleLinks(
+    execution.id,
+    glueJob && glueRunId ? { jobName: glueJob, runId: glueRunId } : undefined,
+  );
+  const lines = [
+    `RUN FAILED: dataset ${state.dataset}, partition ${state.partitionPath}, stage ${stage}`,
+    '',
+    where,
+    `${pad('Error')}${error}${cause.errorType && cause.errorType !== error ? ` (${cause.errorType})` : ''}`,
+    `${pad('Cause')}${trimMiddle(cause.message).replace(/\n/g, '\n    ')}`,
+    ...(glueJob ? [`${pad('Glue job')}${glueJob}${glueRunId ? `, run ${glueRunId}` : ''}`] : []),
+    ...quarantineLines(state),
+  ];
+  return {
+    subject: subjectFor('critical', state, stage, `run failed: ${error}`),
+    body: finish(lines, links, replayCommand(state, stage, execution.stateMachineArn), state, execution),
+    attributes: attributes('critical', 'run-failed', state.dataset, stage),
+  };
+}
+
+/** The page for a quarantine spike (policy alert: gold runs; policy halt: the run stops before gold). */
+export function spikeAlert(state: PipelineState, execution: ExecutionContext): Alert {
+  const result = state.results?.silver;
+  if (!result) throw new TypeError('spikeAlert needs $.results.silver (the judged stage)');
+  const q = result.quarantine;
+  const halted = q.action === 'halt';
+  const severity: AlertSeverity = halted ? 'critical' : 'warning';
+  const lines = [
+    `QUARANTINE SPIKE: dataset ${state.dataset}, partition ${state.partitionPath}, stage silver`,
+    '',
+    halted
+      ? 'Policy halt: the run stopped before gold and is marked failed. Gold still holds the previous data.'
+      : 'Policy alert: the run continues; gold is built from the clean rows only.',
+    ...spikeLines(q),
+    `${pad('Quarantined rows')}${result.recordsQuarantined} at ${result.quarantineLocation ?? '(no location reported)'}`,
+    `${pad('Glue job')}${result.jobName}, run ${result.jobRunId}`,
+    '',
+    'Look at the quarantined rows and their _quarantine_reasons: a producer change, or a rule to relax.',
+  ];
+  const links = consoleLinks(execution.id, { jobName: result.jobName, runId: result.jobRunId });
+  return {
+    subject: subjectFor(
+      severity,
+      state,
+      'silver',
+      `quarantine spike ${percent(q.ratio)} (max ${percent(q.maxRatio)})${halted ? ', halted' : ''}`,
+    ),
+    body: finish(lines, links, replayCommand(state, 'silver', execution.stateMachineArn), state, execution),
+    attributes: attributes(severity, 'quarantine-spike', state.dataset, 'silver'),
+  };
+}
+
+const attributes = (
+  severity: AlertSeverity,
+  kind: AlertKind,
+  dataset: string,
+  stage: string,
+): Alert['attributes'] => ({
+  severity,
+  kind,
+  dataset: dataset || 'unknown',
+  stage: stage || 'unknown',
+});

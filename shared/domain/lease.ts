@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { Dataset } from './datasets';
+import type { LandedObject } from './events';
+import { EXECUTION_NAME_MAX, INLINE_OBJECTS, type RunInput } from './run';
+import type { FollowUpRequest, PartitionKey } from '../ports';
+
+/**
+ * Per-partition leases: the rules shared by every ledger adapter and the stage functions.
+ * A run of a partition holds its lease from its first state to its last; objects landing meanwhile
+ * are deferred to one follow-up run, started by the holder when it ends.
+ */
+
+export const partitionKeyOf = (dataset: string, partitionPath: string): PartitionKey =>
+  `${dataset}/${partitionPath}`;
+
+/** Time a run may hold a lease: every stage's Glue timeout plus an hour for queueing and retries. */
+export function leaseTtlMs(dataset: Pick<Dataset, 'stages'>): number {
+  const { bronze, silver, gold } = dataset.stages;
+  return (bronze.timeoutMinutes + silver.timeoutMinutes + gold.timeoutMinutes + 60) * 60_000;
+}
+
+/** May `executionName` take a lease currently described by `lease` at `now`? */
+export function canTakeLease(
+  lease: { holder: string; expiresAt: string } | undefined,
+  executionName: string,
+  now: Date,
+): boolean {
+  return !lease || lease.holder === executionName || Date.parse(lease.expiresAt) <= now.getTime();
+}
+
+/**
+ * The follow-up run of `holder`: deterministic (a retried hand-over starts the same execution, which
+ * Step Functions then refuses to start twice), readable (`<holder's head>-next-<hash>`), ≤ 80 chars.
+ */
+export function followUpRunName(holder: string): string {
+  const hash = createHash('sha256').update(holder).digest('hex').slice(0, 12);
+  const tail = `next-${hash}`;
+  const head = holder.replace(/-[0-9a-f]{16}$|-next-[0-9a-f]{12}$|-replay-.*$/, '');
+  return `${head.slice(0, EXECUTION_NAME_MAX - tail.length - 1)}-${tail}`;
+}
+
+const emptyObjects = (): RunInput['objects'] => ({
+  count: 0,
+  bytes: 0,
+  firstLandedAt: null,
+  lastLandedAt: null,
+  inline: [],
+  notListed: 0,
+});
+
+/** Adds deferred objects to a follow-up request (objects already listed inline are not re-added). */
+export function mergeFollowUp(
+  existing: FollowUpRequest | undefined,
+  followUpName: string,
+  objects: readonly LandedObject[],
+  now: Date,
+): FollowUpRequest {
+  const base = existing?.executionName === followUpName ? existing.objects : emptyObjects();
+  const times = objects.map((o) => o.eventTime).sort();
+  const first = [base.firstLandedAt, times[0]].filter((t): t is string => !!t).sort()[0] ?? null;
+  const last =
+    [base.lastLandedAt, times[times.length - 1]]
+      .filter((t): t is string => !!t)
+      .sort()
+      .pop() ?? null;
+  const inline = [...base.inline];
+  for (const o of [...objects].sort((a, b) => a.eventTime.localeCompare(b.eventTime))) {
+    if (inline.length >= INLINE_OBJECTS) break;
+    if (!inline.some((i) => i.key === o.key)) inline.push({ key: o.key, size: o.size });
+  }
+  const count = base.count + objects.length;
+  return {
+    executionName: followUpName,
+    requestedAt: existing?.executionName === followUpName ? existing.requestedAt : now.toISOString(),
+    objects: {
+      count,
+      bytes: base.bytes + objects.reduce((sum, o) => sum + o.size, 0),
+      firstLandedAt: first,
+      lastLandedAt: last,
+      inline,
+      notListed: count - inline.length,
+    },
+  };
+}
+
+/** The execution input of a follow-up run: a landing run of the whole partition. */
+export function followUpRunInput(
+  base: Pick<RunInput, 'dataset' | 'partition' | 'partitionValues' | 'partitionPath'>,
+  followUp: FollowUpRequest,
+): RunInput {
+  return {
+    dataset: base.dataset,
+    partition: base.partition,
+    partitionValues: base.partitionValues,
+    partitionPath: base.partitionPath,
+    trigger: 'landing',
+    fromStage: 'bronze',
+    requestedAt: followUp.requestedAt,
+    objects: followUp.objects,
+  };
+}

@@ -1,0 +1,34 @@
+import type { StageMetrics } from '../ports';
+
+/** CloudWatch metric names and dimensions of the pipeline (one PutMetricData per stage). */
+export const DEFAULT_METRICS_NAMESPACE = 'MedallionLake';
+
+export const METRIC_NAMES = {
+  duration: 'StageDurationSeconds',
+  recordsIn: 'RecordsIn',
+  recordsOut: 'RecordsOut',
+  recordsQuarantined: 'RecordsQuarantined',
+  quarantineRatio: 'QuarantineRatio',
+} as const;
+
+export const DIMENSIONS = { dataset: 'Dataset', stage: 'Stage' } as const;
+
+export type MetricUnit = 'Seconds' | 'Count' | 'None';
+
+export interface MetricPoint {
+  readonly name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+  readonly value: number;
+  readonly unit: MetricUnit;
+}
+
+/** The five data points of a stage; non-finite values (CloudWatch rejects NaN/Infinity) become 0. */
+export function stageMetricPoints(m: StageMetrics): MetricPoint[] {
+  const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+  return [
+    { name: METRIC_NAMES.duration, value: finite(m.durationSeconds), unit: 'Seconds' },
+    { name: METRIC_NAMES.recordsIn, value: finite(m.recordsIn), unit: 'Count' },
+    { name: METRIC_NAMES.recordsOut, value: finite(m.recordsOut), unit: 'Count' },
+    { name: METRIC_NAMES.recordsQuarantined, value: finite(m.recordsQuarantined), unit: 'Count' },
+    { name: METRIC_NAMES.quarantineRatio, value: finite(m.quarantineRatio), unit: 'None' },
+  ];
+}

@@ -1,0 +1,94 @@
+import type { Stage } from './datasets';
+import type { QuarantineJudgement } from './quarantine';
+import type { RunInput } from './run';
+
+/**
+ * The data that flows through one execution of state-machines/medallion-pipeline.asl.json: the
+ * execution input (RunInput), then what each state adds. Every part is bounded (no lists that grow
+ * with the data), so the state stays a few KB, far below Step Functions' 256 KB.
+ */
+
+/** One stage's Glue job run, as the state machine passes it on (ResultSelector of the Glue task). */
+export interface JobRunSummary {
+  readonly Id: string;
+  readonly JobName: string;
+  readonly JobRunState: string;
+}
+
+/** How one stage's job is started: the Glue task's JobName, Arguments and Timeout. */
+export interface StagePlan {
+  readonly jobName: string;
+  readonly timeoutMinutes: number;
+  /** Glue job arguments (shared/domain/glue-args.ts) plus the dataset's extra arguments. */
+  readonly arguments: Readonly<Record<string, string>>;
+  readonly manifestLocation: string;
+}
+
+/** What "Take partition lease" adds at `$.run`. */
+export interface RunPlan {
+  readonly runId: string;
+  readonly fromStage: Stage;
+  readonly partitionKey: string;
+  readonly leaseExpiresAt: string;
+  readonly jobs: Readonly<Record<Stage, StagePlan>>;
+}
+
+/** What "Record <stage> results" adds at `$.results.<stage>`. */
+export interface StageResult {
+  readonly stage: Stage;
+  readonly jobName: string;
+  readonly jobRunId: string;
+  readonly durationSeconds: number;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly recordsQuarantined: number;
+  readonly quarantineRatio: number;
+  readonly quarantineLocation: string | null;
+  /** Catalog registration: counts, and the first few partitions (bounded). */
+  readonly partitions: {
+    readonly created: number;
+    readonly updated: number;
+    readonly sample: ReadonlyArray<{ readonly table: string; readonly values: readonly string[] }>;
+  };
+  readonly quarantine: QuarantineJudgement;
+}
+
+/** `$.error` after a Catch: Step Functions' error output. */
+export interface CaughtError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/** The state as the failure path and the notify function see it. */
+export interface PipelineState extends RunInput {
+  readonly run?: RunPlan;
+  readonly jobRuns?: Partial<Record<Stage, JobRunSummary>>;
+  readonly results?: Partial<Record<Stage, StageResult>>;
+  readonly error?: CaughtError;
+}
+
+/** The Step Functions context the notify function needs to link back to the execution. */
+export interface ExecutionContext {
+  /** Execution ARN (`$$.Execution.Id`). */
+  readonly id: string;
+  readonly name: string;
+  /** State machine ARN (`$$.StateMachine.Id`). */
+  readonly stateMachineArn: string;
+}
+
+/** Partitions listed in a stage result's sample. */
+export const PARTITION_SAMPLE = 5;
+
+/**
+ * The stage a failure belongs to: the first stage from `fromStage` on that has no recorded result
+ * (the state machine records each stage before starting the next), or `prepare` before the plan.
+ */
+export function failedStage(state: PipelineState): Stage | 'prepare' {
+  if (!state.run) return 'prepare';
+  const order: Stage[] = ['bronze', 'silver', 'gold'];
+  const from = order.indexOf(state.run.fromStage);
+  for (const stage of order.slice(from < 0 ? 0 : from)) {
+    if (!state.results?.[stage]) return stage;
+  }
+  return 'gold';
+}
