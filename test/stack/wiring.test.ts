@@ -1,0 +1,407 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadRegistry } from '../../shared/config/registry';
+import { DEFAULT_METRICS_NAMESPACE, DIMENSIONS, METRIC_NAMES } from '../../shared/domain/metrics';
+import { zoneKey } from '../../shared/domain/layout';
+import {
+  PACKAGE_TIMEOUT_MS,
+  ROOT,
+  SERVERLESS_DIR,
+  ensurePackaged,
+  functionFolders,
+  lambdaLogicalId,
+  loadTemplate,
+  props,
+  resource,
+  resourcesOfType,
+  type Template,
+} from './packaged';
+
+// The template is JSON: assertions navigate it loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
+const ASL_FILE = join(ROOT, 'state-machines', 'medallion-pipeline.asl.json');
+const registry = loadRegistry(join(ROOT, 'datasets'));
+let template: Template;
+
+beforeAll(() => {
+  ensurePackaged();
+  template = loadTemplate();
+}, PACKAGE_TIMEOUT_MS);
+
+/** The definition as deployed: the Fn::Sub text with its variables. */
+function definition(): { text: string; vars: Record<string, unknown>; asl: Record<string, unknown> } {
+  const def = props(template, 'PipelineStateMachine').DefinitionString;
+  const [text, vars] =
+    typeof def === 'string'
+      ? [def, {}]
+      : Array.isArray(def['Fn::Sub'])
+        ? def['Fn::Sub']
+        : [def['Fn::Sub'], {}];
+  return { text, vars, asl: JSON.parse(text) };
+}
+
+function tasks(asl: Loose): Array<[string, Loose]> {
+  const out: Array<[string, unknown]> = [];
+  const walk = (states: Record<string, Loose>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task') out.push([name, state]);
+      for (const branch of state.Branches ?? []) walk(branch.States);
+      if (state.Iterator) walk(state.Iterator.States);
+      if (state.ItemProcessor) walk(state.ItemProcessor.States);
+    }
+  };
+  walk(asl.States);
+  return out as Array<[string, unknown]>;
+}
+
+/** The value a `${var}` of the definition stands for. */
+const varOf = (vars: Record<string, unknown>, value: unknown): unknown => {
+  const m = typeof value === 'string' ? /^\$\{([^}]+)\}$/.exec(value) : null;
+  return m ? vars[m[1]!] : value;
+};
+
+describe('landing: bucket notification → queue → on-landing', () => {
+  test('each dataset landing prefix notifies the landing queue on object creation', () => {
+    const notifications = props(template, 'LakeBucket').NotificationConfiguration.QueueConfigurations;
+
+    for (const d of registry.datasets) {
+      const match = notifications.find(
+        (n: { Filter: { S3Key: { Rules: Array<{ Value: string }> } } }) =>
+          n.Filter.S3Key.Rules[0]!.Value === d.landing.prefix,
+      );
+      expect(match).toEqual(
+        expect.objectContaining({
+          Event: 's3:ObjectCreated:*',
+          Queue: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
+        }),
+      );
+    }
+    expect(notifications).toHaveLength(registry.datasets.length);
+  });
+
+  test('the queue accepts S3 messages only from the lake bucket of this account', () => {
+    const statement = props(template, 'LandingQueuePolicy').PolicyDocument.Statement[0];
+
+    expect(statement).toEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+      }),
+    );
+    expect(JSON.stringify(statement.Condition.ArnLike['aws:SourceArn'])).toContain('-lake-');
+    expect(statement.Condition.StringEquals['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    expect(resource(template, 'LakeBucket').DependsOn).toContain('LandingQueuePolicy');
+  });
+
+  test('queue: encrypted, dead-letters after a few receives, visibility covers retries of a batch', () => {
+    const queue = props(template, 'LandingQueue');
+    const fn = props(template, 'OnLandingLambdaFunction');
+    const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, r]) =>
+      JSON.stringify(r.Properties?.['FunctionName']).includes('OnLandingLambdaFunction'),
+    )?.[1].Properties;
+
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(props(template, 'LandingDeadLetterQueue').SqsManagedSseEnabled).toBe(true);
+    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({
+      'Fn::GetAtt': ['LandingDeadLetterQueue', 'Arn'],
+    });
+    expect(queue.RedrivePolicy.maxReceiveCount).toBeGreaterThanOrEqual(3);
+    expect(queue.MaximumMessageSize).toBeGreaterThanOrEqual(64 * 1024);
+    expect(mapping).toBeDefined();
+    // Lambda's guidance: ≥ 6 × the function timeout, plus the batching window.
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(
+      6 * fn.Timeout + (mapping!['MaximumBatchingWindowInSeconds'] as number),
+    );
+  });
+
+  test('on-landing consumes the queue in debounced batches with partial batch responses', () => {
+    const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, r]) =>
+      JSON.stringify(r.Properties?.['FunctionName']).includes('OnLandingLambdaFunction'),
+    )?.[1].Properties;
+
+    expect(mapping).toEqual(
+      expect.objectContaining({
+        EventSourceArn: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      }),
+    );
+    expect(mapping!['MaximumBatchingWindowInSeconds']).toBeGreaterThanOrEqual(10);
+    expect(mapping!['BatchSize']).toBeGreaterThan(10);
+    expect(props(template, 'OnLandingLambdaFunction').Environment.Variables.STATE_MACHINE_ARN).toEqual({
+      Ref: 'PipelineStateMachine',
+    });
+  });
+});
+
+describe('the state machine', () => {
+  test('is the ASL of state-machines/ with every ${placeholder} bound to a stack value', () => {
+    const source = JSON.parse(readFileSync(ASL_FILE, 'utf8'));
+    const { text, vars, asl } = definition();
+
+    expect(Object.keys(asl['States'] as object)).toEqual(Object.keys(source.States));
+    expect(asl['StartAt']).toBe(source.StartAt);
+    // Fn::Sub leaves nothing unresolved: every ${x} of the text is a variable or a pseudo parameter.
+    for (const [, name] of text.matchAll(/\$\{([^}]+)\}/g)) {
+      expect(name!.startsWith('AWS::') || name! in vars).toBe(true);
+    }
+    expect(text).not.toMatch(/\$\{[A-Z][A-Za-z]+(FunctionArn|Bucket|Location)\}/);
+  });
+
+  test('each Lambda task invokes a function of this stack; each Glue task runs a job of this stack', () => {
+    const { vars, asl } = definition();
+    const functions = new Set(resourcesOfType(template, 'AWS::Lambda::Function').map(([id]) => id));
+    const jobs = new Set(resourcesOfType(template, 'AWS::Glue::Job').map(([, r]) => r.Properties?.['Name']));
+    let lambdaTasks = 0;
+    let glueTasks = 0;
+
+    for (const [name, task] of tasks(asl)) {
+      if (task.Resource === 'arn:aws:states:::lambda:invoke') {
+        lambdaTasks++;
+        const target = varOf(vars, task.Parameters.FunctionName) as { 'Fn::GetAtt': [string, string] };
+        expect({ name, fn: functions.has(target['Fn::GetAtt'][0]) }).toEqual({ name, fn: true });
+      }
+      if (String(task.Resource).startsWith('arn:aws:states:::glue:startJobRun')) {
+        glueTasks++;
+        const jobName = task.Parameters.JobName;
+        if (jobName !== undefined) expect({ name, job: jobs.has(jobName) }).toEqual({ name, job: true });
+        else expect(task.Parameters['JobName.$']).toEqual(expect.any(String));
+      }
+    }
+    expect(lambdaTasks).toBeGreaterThan(0);
+    expect(glueTasks).toBeGreaterThan(0);
+  });
+
+  test('logs errors to a log group with retention; tracing follows the parameter (off by default)', () => {
+    const sm = props(template, 'PipelineStateMachine');
+    const logGroup = props(template, 'StateMachineLogGroup');
+
+    expect(['ERROR', 'ALL']).toContain(sm.LoggingConfiguration.Level);
+    expect(sm.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn).toEqual({
+      'Fn::GetAtt': ['StateMachineLogGroup', 'Arn'],
+    });
+    expect(logGroup.RetentionInDays).toBeGreaterThan(0);
+    expect(sm.TracingConfiguration).toEqual({ Enabled: false });
+    expect(sm.StateMachineType).toBe('STANDARD');
+    expect(sm.RoleArn).toEqual({ 'Fn::GetAtt': ['StateMachineRole', 'Arn'] });
+  });
+});
+
+describe('Glue: jobs, scripts, catalog', () => {
+  const staged = (): Set<string> =>
+    new Set(
+      (
+        JSON.parse(readFileSync(join(SERVERLESS_DIR, 'artifacts', 'manifest.json'), 'utf8')) as {
+          files: Array<{ key: string }>;
+        }
+      ).files.map((f) => f.key),
+    );
+
+  test('every job a dataset declares exists on Glue 5.0, runs a staged script, and runs concurrently', () => {
+    const files = staged();
+    for (const d of registry.datasets) {
+      for (const stage of ['bronze', 'silver', 'gold'] as const) {
+        const job = resourcesOfType(template, 'AWS::Glue::Job').find(
+          ([, r]) => r.Properties?.['Name'] === d.stages[stage].glueJob,
+        )?.[1].Properties as Record<string, Loose>;
+        expect(job).toBeDefined();
+        expect(job['GlueVersion']).toBe('5.0');
+        expect(job['Timeout']).toBeGreaterThanOrEqual(d.stages[stage].timeoutMinutes);
+        expect(job['ExecutionProperty'].MaxConcurrentRuns).toBeGreaterThan(1);
+        const script = JSON.stringify(job['Command'].ScriptLocation).match(/\/glue\/([^"]+\.py)/)?.[1];
+        expect(script && files.has(`glue/${script}`)).toBe(true);
+        expect(existsSync(join(ROOT, 'glue', script!))).toBe(true);
+        const lib = JSON.stringify(job['DefaultArguments']['--extra-py-files']).match(
+          /\/(glue\/[^"]+\.zip)/,
+        )?.[1];
+        expect(lib && files.has(lib)).toBe(true);
+      }
+    }
+  });
+
+  test('a compiled plan of every dataset is staged for upload', () => {
+    const files = staged();
+    for (const d of registry.datasets) {
+      expect(files.has(`plans/${d.name}.json`)).toBe(true);
+      const plan = JSON.parse(
+        readFileSync(join(SERVERLESS_DIR, 'artifacts', 'plans', `${d.name}.json`), 'utf8'),
+      );
+      expect(plan.dataset.name).toBe(d.name);
+      expect(plan.sql.silver.clean).toEqual(expect.any(String));
+    }
+  });
+
+  test('each dataset has its database and four Parquet tables, partitioned by its keys, at its zone', () => {
+    for (const d of registry.datasets) {
+      const db = resourcesOfType(template, 'AWS::Glue::Database').find(([, r]) =>
+        JSON.stringify(r.Properties).includes(`"Name":"${d.catalog.database}"`),
+      );
+      expect(db).toBeDefined();
+      for (const zone of ['bronze', 'silver', 'gold', 'quarantine'] as const) {
+        const table = resourcesOfType(template, 'AWS::Glue::Table').find(
+          ([, r]) => (r.Properties?.['TableInput'] as { Name: string }).Name === d.catalog.tables[zone],
+        )?.[1].Properties as Record<string, Loose>;
+        expect(table).toBeDefined();
+        expect(table['DatabaseName']).toBe(d.catalog.database);
+        const input = table['TableInput'];
+        expect(input.PartitionKeys).toEqual(d.partitionKeys.map((k) => ({ Name: k.name, Type: 'string' })));
+        expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
+          'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+        );
+        // The location is the zone prefix of shared/domain/layout.ts (zoneKey without the partition).
+        const prefix = zoneKey(zone, d.name, 'x').replace(/x\/$/, '');
+        expect(input.StorageDescriptor.Location).toEqual({
+          'Fn::Join': ['', ['s3://', { Ref: 'LakeBucket' }, `/${prefix}`]],
+        });
+      }
+    }
+  });
+
+  test('silver columns are the declared columns with their types, then the lineage columns', () => {
+    for (const d of registry.datasets) {
+      const silver = resourcesOfType(template, 'AWS::Glue::Table').find(
+        ([, r]) => (r.Properties?.['TableInput'] as { Name: string }).Name === d.catalog.tables.silver,
+      )?.[1].Properties as Record<string, Loose>;
+
+      expect(silver['TableInput'].StorageDescriptor.Columns).toEqual([
+        ...d.columns.map((c) => ({ Name: c.name, Type: c.type })),
+        { Name: '_ingested_at', Type: 'timestamp' },
+        { Name: '_source_file', Type: 'string' },
+      ]);
+    }
+  });
+});
+
+describe('ledger, alerts, alarms, dashboard', () => {
+  test('ledger: key pk, on demand, TTL on expiresAt, point-in-time recovery, encrypted', () => {
+    const table = props(template, 'LedgerTable');
+
+    expect(table.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(table.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);
+    expect(props(template, 'OnLandingLambdaFunction').Environment.Variables.LEDGER_TABLE).toEqual({
+      Ref: 'LedgerTable',
+    });
+  });
+
+  test('the alert topic is KMS-encrypted with a key CloudWatch alarms may use; on-call e-mail is optional', () => {
+    const keyPolicy = props(template, 'AlertKey').KeyPolicy.Statement;
+
+    expect(props(template, 'AlertTopic').KmsMasterKeyId).toEqual({ 'Fn::GetAtt': ['AlertKey', 'Arn'] });
+    expect(keyPolicy).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        }),
+      ]),
+    );
+    expect(resource(template, 'OnCallSubscription').Condition).toBe('HasOnCallEmail');
+    expect(props(template, 'OnCallSubscription')).toEqual(
+      expect.objectContaining({ Protocol: 'email', TopicArn: { Ref: 'AlertTopic' } }),
+    );
+  });
+
+  test('every alarm notifies the alert topic', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm');
+
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [id, alarm] of alarms) {
+      expect({ id, actions: alarm.Properties?.['AlarmActions'] }).toEqual({
+        id,
+        actions: [{ Ref: 'AlertTopic' }],
+      });
+    }
+  });
+
+  test('alarms cover failed, timed-out and aborted runs, the DLQ, and errors and throttles of every function', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(
+      ([, a]) => a.Properties as Record<string, Loose>,
+    );
+    const on = (metric: string, dimension: unknown) =>
+      alarms.some(
+        (a) =>
+          a['MetricName'] === metric && JSON.stringify(a['Dimensions']).includes(JSON.stringify(dimension)),
+      );
+
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      expect({ metric, alarmed: on(metric, { Ref: 'PipelineStateMachine' }) }).toEqual({
+        metric,
+        alarmed: true,
+      });
+    }
+    expect(
+      on('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': ['LandingDeadLetterQueue', 'QueueName'] }),
+    ).toBe(true);
+    for (const folder of functionFolders()) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect({ folder, metric, alarmed: on(metric, { Ref: lambdaLogicalId(folder) }) }).toEqual({
+          folder,
+          metric,
+          alarmed: true,
+        });
+      }
+    }
+  });
+
+  test('each dataset has a quarantine ratio alarm (metric math) at its declared maxRatio', () => {
+    for (const d of registry.datasets) {
+      const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
+        .map(([, a]) => a.Properties as Record<string, Loose>)
+        .find((a) => a['AlarmName'].endsWith(`quarantine-ratio-${d.name}`));
+
+      expect(alarm).toBeDefined();
+      expect(alarm!['Threshold']).toBe(d.quarantine.maxRatio);
+      const stats = alarm!['Metrics'].filter((m: { MetricStat?: unknown }) => m.MetricStat);
+      expect(
+        stats
+          .map((m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName)
+          .sort(),
+      ).toEqual([METRIC_NAMES.recordsIn, METRIC_NAMES.recordsQuarantined].sort());
+      for (const m of stats) {
+        expect(m.MetricStat.Metric.Namespace).toBe(DEFAULT_METRICS_NAMESPACE);
+        expect(m.MetricStat.Metric.Dimensions).toEqual([
+          { Name: DIMENSIONS.dataset, Value: d.name },
+          { Name: DIMENSIONS.stage, Value: 'silver' },
+        ]);
+      }
+      expect(alarm!['Metrics'].find((m: { ReturnData: boolean }) => m.ReturnData).Expression).toMatch(
+        /quarantined \/ records/,
+      );
+    }
+  });
+
+  test('the dashboard shows runs, durations, records and quarantine of every dataset', () => {
+    const body = props(template, 'Dashboard').DashboardBody['Fn::Sub'];
+    const titles = (JSON.parse(body).widgets as Array<{ properties: { title: string } }>).map(
+      (w) => w.properties.title,
+    );
+
+    expect(titles).toEqual(expect.arrayContaining(['Pipeline runs', 'Pipeline run duration (ms)']));
+    for (const d of registry.datasets) {
+      expect(titles).toEqual(
+        expect.arrayContaining([
+          `${d.name}: stage duration (s)`,
+          `${d.name}: records`,
+          `${d.name}: quarantine`,
+        ]),
+      );
+    }
+    expect(body).toContain(DEFAULT_METRICS_NAMESPACE);
+  });
+
+  test('buckets are encrypted and private', () => {
+    for (const id of ['LakeBucket', 'ArtifactsBucket']) {
+      const bucket = props(template, id);
+      expect(
+        bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault
+          .SSEAlgorithm,
+      ).toMatch(/AES256|aws:kms/);
+      expect(Object.values(bucket.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    }
+  });
+});
