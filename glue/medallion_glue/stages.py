@@ -185,9 +185,11 @@ def run_stage(stage: str, resolved: Mapping[str, object], engine_factory: Callab
             partition=args.partition_path, source=args.source.uri, target=args.target.uri)
         manifest = FLOWS[stage](args, plan, engine_factory, stores, started_at, now)
         stores.write_text(args.manifest, manifest_json(manifest))
-    except MedallionJobError as error:
-        # Re-raised: Glue marks the run FAILED and shows this message as the JobRun ErrorMessage.
-        log("Stage failed", stage=stage, error=error.name, detail=str(error), retryable=error.retryable)
+    except Exception as error:
+        # Re-raised: Glue marks the run FAILED and shows the message as the JobRun ErrorMessage.
+        known = isinstance(error, MedallionJobError)
+        log("Stage failed", stage=stage, error=type(error).__name__, detail=str(error),
+            retryable=error.retryable if known else None)
         raise
     log("Stage succeeded", manifest=args.manifest.uri, recordsIn=manifest["recordsIn"],
         recordsOut=manifest["recordsOut"], recordsQuarantined=manifest["recordsQuarantined"])

@@ -1,6 +1,8 @@
 import gzip
+import io
 import json
 import os
+from contextlib import redirect_stdout
 import unittest
 
 from medallion_glue.errors import DatasetPlanError, JobArgumentError, LandingDataError, StageContractError
@@ -194,6 +196,18 @@ class RunStage(StageTestCase):
                     self.run_stage("silver", FakeEngine(), **override)
                 self.assertEqual(self.created, 0)
                 self.assertNoManifest("silver")
+
+    def test_an_engine_failure_is_logged_and_re_raised_without_a_manifest(self):
+        class Exploding(FakeEngine):
+            def write_parquet(self, frame, uri):
+                raise RuntimeError("S3 503 Slow Down")
+
+        engine = Exploding(parquet={"silver": [{"x": 1}]}, sql={"sql.gold.select": [{"x": 1}]})
+        with redirect_stdout(io.StringIO()) as out, self.assertRaisesRegex(RuntimeError, "Slow Down"):
+            self.run_stage("gold", engine)
+        failed = [json.loads(line) for line in out.getvalue().splitlines() if "Stage failed" in line]
+        self.assertEqual(failed[0]["error"], "RuntimeError")
+        self.assertNoManifest("gold")
 
     def test_a_broken_plan_names_its_location(self):
         with open(self.lake.plan_path, "w") as handle:
