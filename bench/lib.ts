@@ -1,0 +1,113 @@
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+
+/** One line of the results table; `values` keep the raw numbers for bench/results.json. */
+export interface BenchRow {
+  readonly benchmark: string;
+  readonly case: string;
+  /** What was measured, human readable (the table cell). */
+  readonly measured: string;
+  /** The baseline run in the same process, human readable; `—` when the issue names none. */
+  readonly baseline: string;
+  readonly target: string;
+  /** `null`: not measured, or no target applies. */
+  readonly met: boolean | null;
+  readonly values: Record<string, unknown>;
+  readonly baselineValues?: Record<string, unknown>;
+  readonly runs?: number;
+  readonly note?: string;
+}
+
+export interface Suite {
+  readonly name: string;
+  run(): Promise<BenchRow[]>;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Runs `fn` `warmup` times unmeasured, then `runs` times; returns every measured result. */
+export async function repeat<T>(runs: number, fn: () => Promise<T>, warmup = 1): Promise<T[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: T[] = [];
+  for (let i = 0; i < runs; i++) out.push(await fn());
+  return out;
+}
+
+/** Wall and CPU (user + system) milliseconds of one call. */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; wallMs: number; cpuMs: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await fn();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { result, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+export const medianOf = <T>(items: readonly T[], pick: (item: T) => number): number =>
+  median(items.map(pick));
+
+export const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export const kb = (bytes: number): string => `${fmt(bytes / 1024, 1)} KB`;
+
+export function notMeasured(benchmark: string, kase: string, target: string, missing: string): BenchRow {
+  return {
+    benchmark,
+    case: kase,
+    measured: `not measured: ${missing}`,
+    baseline: '—',
+    target,
+    met: null,
+    values: { notMeasured: missing },
+  };
+}
+
+export interface Machine {
+  readonly date: string;
+  readonly nproc: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly commit: string;
+}
+
+export function machine(): Machine {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout: leave it unknown
+  }
+  return {
+    date: new Date().toISOString(),
+    nproc: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    commit,
+  };
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function markdownTable(rows: readonly BenchRow[]): string {
+  const head =
+    '| Benchmark | Case | Measured (median) | Baseline (same run) | Target | Met |\n|---|---|---|---|---|---|';
+  const body = rows.map(
+    (r) =>
+      `| ${cell(r.benchmark)} | ${cell(r.case)} | ${cell(r.measured)} | ${cell(r.baseline)} | ${cell(r.target)} | ${
+        r.met === null ? '—' : r.met ? 'yes' : '**no**'
+      } |`,
+  );
+  return [head, ...body].join('\n');
+}
