@@ -1,109 +1,99 @@
-import { rmSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { createHandler } from '../functions/on-landing/handler';
-import { loadRegistry } from '../shared/config/registry';
-import { processLanding, type LandingDeps } from '../shared/core/landing';
-import { FileObjectLedger } from '../shared/local/file-ledger';
-import { LocalLake, sqsEventFor } from '../shared/local/lake';
-import { LocalRunStarter } from '../shared/local/run-starter';
-import { sampleOrders, toCsv, toJsonLines, writeFile } from '../shared/local/sample';
-import type { Log } from '../shared/ports';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { percent } from '../shared/domain/quarantine';
+import { runDemo, type RunReport } from '../shared/local/demo-scenario';
+import { LocalLake } from '../shared/local/lake';
+import { LocalPipeline } from '../shared/local/pipeline';
+import { parseCommand } from './args';
+import { ms } from './format';
 
-const HELP = `medallion demo — land sample orders in a fresh local lake and run them through the real
-on-landing handler (the same code as the Lambda), then deliver the same batch again.
+const HELP = `medallion demo — run the whole pipeline on sample orders in a fresh local lake: the real
+on-landing handler, the real state machine (state-machines/medallion-pipeline.asl.json) with the real
+stage functions, and the Glue jobs on DuckDB.
+
+Four landings: a clean day; a day with duplicate order versions, a redelivered batch and late records
+for the first day; a day with a quarantine spike; a day with a corrupt file. Each run's path,
+durations, record and quarantine counts, registered partitions and alerts are printed, then the
+expected outcomes are checked against the lake and against hand-computed figures.
+
+Usage: medallion demo [--lake DIR] [--rows N] [--json]
 
 Options:
-  --lake DIR   lake folder (default: .lake; it is emptied first)
-  --json       print the results as JSON
+  --lake DIR   lake folder (default: $MEDALLION_LAKE or .lake); it is emptied first
+  --rows N     rows of a regular sample file (default 400)
+  --json       print the runs and checks as JSON
   -h, --help   show this help
 
-Exit code 0 only if every expected outcome happened.`;
+Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`;
 
-const quietLog: Log = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
+function printRun(r: RunReport): void {
+  console.log(`  ${r.name}  ${r.status}  ${ms(r.durationMs)}`);
+  console.log(`    path: ${r.path.join(' → ')}`);
+  for (const s of r.stages) {
+    const q =
+      s.recordsQuarantined > 0 || s.stage === 'silver'
+        ? `  quarantined ${s.recordsQuarantined} (${percent(s.recordsIn ? s.recordsQuarantined / s.recordsIn : 0)}${s.verdict === 'spike' ? ', SPIKE' : ''})`
+        : '';
+    console.log(
+      `    ${s.stage.padEnd(7)} ${ms(s.durationMs).padStart(6)}  in ${String(s.recordsIn).padStart(5)}  out ${String(s.recordsOut).padStart(5)}${q}  partitions +${s.partitionsCreated} new, ${s.partitionsUpdated} updated`,
+    );
+  }
+  if (r.error) console.log(`    error: ${r.error}${r.cause ? `: ${r.cause}` : ''}`);
+  console.log(
+    `    alerts: ${r.alerts.length === 0 ? 'none' : r.alerts.map((a) => a.subject).join('\n            ')}`,
+  );
+}
 
 export async function demo(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      lake: { type: 'string', default: '.lake' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const parsed = parseCommand(args, HELP, {
+    lake: { type: 'string' },
+    rows: { type: 'string', default: '400' },
+    json: { type: 'boolean', default: false },
   });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  const rows = Number(values.rows);
+  if (!Number.isInteger(rows) || rows < 50) {
+    console.error(`--rows must be an integer ≥ 50.\n\n${HELP}`);
+    return 2;
   }
   const lake = new LocalLake(values.lake);
+  if (existsSync(lake.root)) {
+    const entries = readdirSync(lake.root);
+    if (entries.length > 0 && !entries.includes('_system') && !entries.includes('landing')) {
+      console.error(
+        `${lake.root} is not empty and does not look like a lake (no _system/ or landing/): not emptying it.`,
+      );
+      return 2;
+    }
+  }
   rmSync(lake.root, { recursive: true, force: true });
 
-  const landed = [
-    [
-      'landing/shop/orders/year=2024/month=01/day=15/web orders 001.jsonl',
-      toJsonLines(sampleOrders({ date: '2024-01-15', records: 400, seed: 1 })),
-    ],
-    [
-      'landing/shop/orders/year=2024/month=01/day=15/web orders 002.jsonl',
-      toJsonLines(sampleOrders({ date: '2024-01-15', records: 300, seed: 2, firstId: 400 })),
-    ],
-    [
-      'landing/shop/orders/year=2024/month=01/day=15/marketplace+feed.csv',
-      toCsv(sampleOrders({ date: '2024-01-15', records: 200, seed: 3, firstId: 700 })),
-    ],
-    [
-      'landing/shop/orders/year=2024/month=01/day=16/web orders 001.jsonl',
-      toJsonLines(sampleOrders({ date: '2024-01-16', records: 500, seed: 4, firstId: 900 })),
-    ],
-    ['landing/crm/contacts/export.csv', 'id,name\n1,Ada\n'],
-  ] as const;
-  for (const [key, content] of landed) writeFile(lake.path(key), content);
-
-  const starter = new LocalRunStarter(lake.system('executions.jsonl'));
-  const deps: LandingDeps = {
-    registry: loadRegistry(),
-    ledger: new FileObjectLedger(lake.system('ledger.json')),
-    starter,
-    log: quietLog,
-  };
-  const handler = createHandler(() => deps);
-  const event = sqsEventFor(
-    lake,
-    landed.map(([key]) => key),
-  );
-
-  const first = await processLanding(event, deps);
-  const response = await handler(event, {} as never);
-  const again = await processLanding(event, deps);
-
-  const checks: Array<[string, boolean]> = [
-    ['first delivery starts one run per partition (2)', first.runs.length === 2],
-    [
-      '4 orders files started, 1 file outside every dataset skipped',
-      first.counts.started === 4 && first.counts.skipped === 1,
-    ],
-    [
-      'the handler acknowledges every SQS message',
-      'batchItemFailures' in response && response.batchItemFailures.length === 0,
-    ],
-    [
-      'redelivery starts nothing: every object is a duplicate',
-      again.runs.length === 0 && again.counts.duplicates === 4,
-    ],
-  ];
+  const started = Date.now();
+  const pipeline = new LocalPipeline({ lake });
+  if (!values.json) console.log(`Local lake: ${lake.root}`);
+  const result = await runDemo(pipeline, {
+    rows,
+    onStep: (title) => {
+      if (!values.json) process.stderr.write(`  running: ${title}\n`);
+    },
+  });
+  const elapsed = Date.now() - started;
+  const ok = result.checks.every((c) => c.ok);
   if (values.json) {
-    console.log(JSON.stringify({ first, again, checks: Object.fromEntries(checks) }, null, 2));
-  } else {
-    console.log(`Local lake: ${lake.root}\n`);
-    for (const run of first.runs)
-      console.log(`started ${run.executionName}  (${run.dataset} ${run.partition}, ${run.objects} objects)`);
-    console.log(`\nfirst delivery:  ${JSON.stringify(first.counts)}`);
-    console.log(`redelivery:      ${JSON.stringify(again.counts)}\n`);
-    for (const [name, ok] of checks) console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}`);
+    console.log(JSON.stringify({ lake: lake.root, elapsedMs: elapsed, ok, ...result }, null, 2));
+    return ok ? 0 : 1;
   }
-  return checks.every(([, ok]) => ok) ? 0 : 1;
+  console.log('');
+  for (const step of [...new Set(result.runs.map((r) => r.step))]) {
+    console.log(`▶ ${step}`);
+    for (const r of result.runs.filter((x) => x.step === step)) printRun(r);
+  }
+  console.log('\nExpected outcomes:');
+  for (const c of result.checks)
+    console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok || !c.detail ? '' : `  (${c.detail})`}`);
+  console.log(
+    `\n${ok ? 'Every expected outcome happened' : 'Some expected outcomes did NOT happen'} (${ms(elapsed)}).` +
+      `\nExplore: npx medallion runs · npx medallion runs show <name> · npx medallion query "SELECT * FROM gold"`,
+  );
+  return ok ? 0 : 1;
 }

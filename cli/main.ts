@@ -1,8 +1,10 @@
 import { compile } from './compile';
 import { demo } from './demo';
 import { query } from './query';
+import { replay } from './replay';
 import { runs } from './runs';
 import { sample } from './sample';
+import { watch } from './watch';
 
 const USAGE = `medallion — run the medallion lake pipeline on this machine
 
@@ -11,6 +13,8 @@ Usage: medallion <command> [options]
 Commands:
   demo        Run the whole pipeline on sample data in a fresh local lake (what "npm start" runs)
   sample      Write a deterministic sample file into the landing folder
+  watch       Run the pipeline as files land in the local lake (batched like SQS)
+  replay      Re-run partitions from a stage on, locally or on AWS (--state-machine-arn)
   runs        List executions, or "runs show NAME" for one (the local Step Functions console)
   query       Run SQL over the local lake: bronze/silver/gold/quarantine, catalog, metrics, alerts
   compile     Compile every dataset (definition + generated SQL) into the plan the Glue jobs read
@@ -21,6 +25,8 @@ Exit codes: 0 success, 1 failure, 2 usage error.`;
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   demo,
   sample,
+  watch,
+  replay,
   runs,
   query,
   compile,

@@ -20,6 +20,8 @@ export interface StateVisit {
   retries: number;
   error?: string;
   cause?: string;
+  /** The state's output (bounded: the pipeline state stays a few KB). */
+  output?: unknown;
 }
 
 export interface ExecutionHistory {

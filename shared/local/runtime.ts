@@ -334,6 +334,7 @@ export class LocalRuntime {
             visit.exitedAt = at;
             visit.durationMs = event.timestamp - Date.parse(visit.enteredAt);
             if (visit.status === 'running') visit.status = 'succeeded';
+            if (event.state.output !== undefined) visit.output = event.state.output;
           }
           break;
         }

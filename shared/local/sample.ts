@@ -98,7 +98,7 @@ export const toJsonLines = (rows: readonly OrderRow[]): string =>
 export const toCsv = (rows: readonly OrderRow[]): string =>
   [COLUMNS.join(','), ...rows.map(csvLine)].join('\n') + '\n';
 
-export function writeFile(path: string, content: string): void {
+export function writeFile(path: string, content: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, content);
 }
@@ -136,4 +136,51 @@ export function writeRows(
     closeSync(fd);
   }
   return { rows: count, bytes };
+}
+
+const VALID_CURRENCIES = new Set(['EUR', 'USD', 'GBP']);
+
+/**
+ * Whether a generated row breaks one of the orders dataset's rules, computed here by hand (not by the
+ * generated SQL) so the demo and the tests can check the pipeline against an independent expectation.
+ */
+export const breaksOrderRules = (r: OrderRow): boolean =>
+  r.order_id === null ||
+  !/^ORD-[0-9]{8}$/.test(r.order_id) ||
+  r.customer_id === null ||
+  r.amount === null ||
+  r.amount < 0 ||
+  r.amount > 100000 ||
+  !VALID_CURRENCIES.has(r.currency) ||
+  !STATUSES.includes(r.status) ||
+  r.items < 1 ||
+  r.items > 500;
+
+/** Hand-computed silver and gold of some rows: latest clean version per order, revenue of non-cancelled. */
+export function expectedLake(rows: readonly OrderRow[]): {
+  clean: number;
+  quarantined: number;
+  silver: Map<string, OrderRow>;
+  revenueCents: number;
+  goldOrders: number;
+} {
+  const silver = new Map<string, OrderRow>();
+  let quarantined = 0;
+  for (const r of rows) {
+    if (breaksOrderRules(r)) {
+      quarantined++;
+      continue;
+    }
+    const id = r.order_id as string;
+    const current = silver.get(id);
+    if (!current || r.updated_at > current.updated_at) silver.set(id, r);
+  }
+  let revenueCents = 0;
+  let goldOrders = 0;
+  for (const r of silver.values()) {
+    if (r.status === 'cancelled') continue;
+    revenueCents += Math.round((r.amount ?? 0) * 100);
+    goldOrders++;
+  }
+  return { clean: rows.length - quarantined, quarantined, silver, revenueCents, goldOrders };
 }

@@ -1,0 +1,152 @@
+import type { Context } from 'aws-lambda';
+import { createHandler as createFinishRun } from '../../functions/finish-run/handler';
+import { createHandler as createNotify } from '../../functions/notify/handler';
+import { createHandler as createOnLanding, type OnLandingResponse } from '../../functions/on-landing/handler';
+import { createHandler as createPrepareRun } from '../../functions/prepare-run/handler';
+import { createHandler as createRecordStage } from '../../functions/record-stage/handler';
+import { loadRegistry } from '../config/registry';
+import type { Registry } from '../domain/datasets';
+import type { Log } from '../ports';
+import { FileObjectLedger } from './file-ledger';
+import { fileUri, runGlueJob } from './glue-runner';
+import { ExecutionHistoryStore, type ExecutionHistory } from './history';
+import { LocalLake, sqsEventFor } from './lake';
+import { writePlans } from './plans';
+import { LocalRunStarter, LOCAL_STATE_MACHINE_ARN } from './run-starter';
+import { LocalRuntime, type LocalLambda } from './runtime';
+import { FileAlerter, FileCatalog, FileManifestStore, FileMetrics, type AlertLine } from './system-store';
+
+/**
+ * The embedded local pipeline: the real handlers of functions/* wired to the local adapters, the
+ * real ASL run by the local runtime, Glue jobs run by DuckDB, all against one lake folder.
+ */
+
+export const quietLog: Log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+export interface LocalPipelineOptions {
+  readonly lake?: LocalLake;
+  readonly registry?: Registry;
+  /** Where the handlers log (default: nowhere; the history and the system tables tell the story). */
+  readonly log?: Log;
+  /** The ASL text (default: state-machines/medallion-pipeline.asl.json). */
+  readonly definition?: string;
+  readonly concurrency?: number;
+  readonly onUpdate?: (history: ExecutionHistory) => void;
+  readonly onAlert?: (alert: AlertLine) => void;
+}
+
+let invocation = 0;
+/** Enough of a Lambda context for middy and Powertools. */
+function lambdaContext(functionName: string): Context {
+  invocation++;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: `local-${process.pid}-${invocation}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 900_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+type MiddyHandler<E, R> = (event: E, context: Context) => Promise<R>;
+const asLambda =
+  <E, R>(name: string, handler: MiddyHandler<E, R>): LocalLambda =>
+  (event) =>
+    handler(event as E, lambdaContext(name));
+
+export class LocalPipeline {
+  readonly lake: LocalLake;
+  readonly registry: Registry;
+  readonly ledger: FileObjectLedger;
+  readonly catalog: FileCatalog;
+  readonly metrics: FileMetrics;
+  readonly alerts: FileAlerter;
+  readonly history: ExecutionHistoryStore;
+  readonly runtime: LocalRuntime;
+  readonly starter: LocalRunStarter;
+  private readonly onLanding: MiddyHandler<unknown, OnLandingResponse>;
+
+  constructor(options: LocalPipelineOptions = {}) {
+    this.lake = options.lake ?? new LocalLake();
+    this.registry = options.registry ?? loadRegistry();
+    const log = options.log ?? quietLog;
+    const lake = this.lake;
+    writePlans(lake, this.registry);
+    this.ledger = new FileObjectLedger(lake.system('ledger.json'));
+    this.catalog = new FileCatalog(lake.system('catalog.json'));
+    this.metrics = new FileMetrics(lake.system('metrics.jsonl'));
+    this.alerts = new FileAlerter(lake.system('alerts.jsonl'), options.onAlert);
+    this.history = new ExecutionHistoryStore(lake.system('executions'));
+    const registry = this.registry;
+    const manifests = new FileManifestStore();
+
+    this.runtime = new LocalRuntime({
+      ...(options.definition !== undefined ? { definition: options.definition } : {}),
+      history: this.history,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),
+      placeholders: {
+        LakeBucket: lake.bucket,
+        StateMachineArn: LOCAL_STATE_MACHINE_ARN,
+      },
+      glue: (_jobName, args) => runGlueJob(args),
+      lambdas: {
+        PrepareRunFunctionArn: asLambda(
+          'prepare-run',
+          createPrepareRun(() => ({
+            registry,
+            leases: this.ledger,
+            lakeRoot: fileUri(lake.root),
+            plansLocation: fileUri(lake.system('plans')),
+            log,
+          })),
+        ),
+        RecordStageFunctionArn: asLambda(
+          'record-stage',
+          createRecordStage(() => ({
+            registry,
+            manifests,
+            catalog: this.catalog,
+            metrics: this.metrics,
+            baseline: this.metrics,
+            log,
+          })),
+        ),
+        NotifyFunctionArn: asLambda(
+          'notify',
+          createNotify(() => ({ alerter: this.alerts, log })),
+        ),
+        FinishRunFunctionArn: asLambda(
+          'finish-run',
+          createFinishRun(() => ({ registry, leases: this.ledger, starter: this.starter, log })),
+        ),
+      },
+    });
+    this.starter = new LocalRunStarter(lake.system('executions.jsonl'), (record) => {
+      void this.runtime.start(record);
+    });
+    this.onLanding = createOnLanding(() => ({ registry, ledger: this.ledger, starter: this.starter, log }));
+  }
+
+  /** Delivers landed files (lake keys) to the real on-landing handler, one SQS message per file. */
+  land(keys: readonly string[]): Promise<OnLandingResponse> {
+    return this.onLanding(sqsEventFor(this.lake, keys), lambdaContext('on-landing'));
+  }
+
+  /** Resolves when every started execution (and the follow-ups they start) has ended. */
+  idle(): Promise<void> {
+    return this.runtime.idle();
+  }
+}
