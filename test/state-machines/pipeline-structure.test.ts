@@ -1,0 +1,170 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  GLUE_TRANSIENT_ERRORS,
+  KNOWN_ERROR_NAMES,
+  LAMBDA_SERVICE_ERRORS,
+  PIPELINE_ERRORS,
+  STATES_ERRORS,
+} from '../../shared/domain/error-names';
+import { LeaseContentionError, PartitionBusyError } from '../../shared/domain/pipeline-errors';
+import { loadAsl } from './harness';
+
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errors: unknown[];
+};
+
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  JitterStrategy?: string;
+}
+interface Catcher {
+  ErrorEquals: string[];
+  Next: string;
+  ResultPath?: string;
+}
+interface State {
+  Type: string;
+  Next?: string;
+  End?: boolean;
+  Default?: string;
+  Choices?: Array<{ Next: string }>;
+  Resource?: string;
+  Parameters?: Record<string, unknown>;
+  ResultSelector?: Record<string, unknown>;
+  ResultPath?: string;
+  OutputPath?: string;
+  Retry?: Retrier[];
+  Catch?: Catcher[];
+  ErrorPath?: string;
+  CausePath?: string;
+}
+
+const asl = loadAsl() as unknown as { StartAt: string; States: Record<string, State> };
+const states = Object.entries(asl.States);
+const tasks = states.filter(([, s]) => s.Type === 'Task');
+const glueTasks = tasks.filter(([, s]) => s.Resource === 'arn:aws:states:::glue:startJobRun.sync');
+const lambdaTasks = tasks.filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke');
+const FAILURE_PATH = 'Alert on-call of failure';
+/** States on the failure path itself: they catch into the next step of that path, never back. */
+const FAILURE_PATH_STATES = [FAILURE_PATH, 'Release partition lease after failure'];
+
+const nextsOf = (s: State): string[] => [
+  ...(s.Next ? [s.Next] : []),
+  ...(s.Default ? [s.Default] : []),
+  ...(s.Choices ?? []).map((c) => c.Next),
+  ...(s.Catch ?? []).map((c) => c.Next),
+];
+
+describe('medallion pipeline state machine (structure)', () => {
+  it('is valid Amazon States Language (asl-validator)', () => {
+    const result = aslValidator(asl);
+
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('only points to states that exist, and reaches every state from StartAt', () => {
+    const names = new Set(Object.keys(asl.States));
+    const reached = new Set<string>();
+    const queue = [asl.StartAt];
+    while (queue.length > 0) {
+      const name = queue.shift() as string;
+      if (reached.has(name)) continue;
+      reached.add(name);
+      const state = asl.States[name];
+      expect(state).toBeDefined();
+      queue.push(...nextsOf(state as State));
+    }
+
+    for (const [, s] of states) for (const next of nextsOf(s)) expect(names).toContain(next);
+    expect([...reached].sort()).toEqual([...names].sort());
+  });
+
+  it('uses only error names exported by shared/domain/error-names.ts, States.ALL alone and last', () => {
+    for (const [name, s] of states) {
+      const lists = [...(s.Retry ?? []), ...(s.Catch ?? [])].map((r) => r.ErrorEquals);
+      for (const list of lists) {
+        for (const error of list)
+          expect({ state: name, error, known: KNOWN_ERROR_NAMES.has(error) }).toMatchObject({ known: true });
+        if (list.includes(STATES_ERRORS.all)) expect(list).toEqual([STATES_ERRORS.all]);
+      }
+      const catchers = s.Catch ?? [];
+      catchers.slice(0, -1).forEach((c) => expect(c.ErrorEquals).not.toContain(STATES_ERRORS.all));
+    }
+    expect(new PartitionBusyError('p', 'h', 'e').name).toBe(PIPELINE_ERRORS.partitionBusy);
+    expect(new LeaseContentionError('x').name).toBe(PIPELINE_ERRORS.leaseContention);
+  });
+
+  it('catches every failure of every task into the one notification path, keeping the input', () => {
+    for (const [name, s] of tasks) {
+      const last = s.Catch?.[s.Catch.length - 1];
+      expect({ name, errors: last?.ErrorEquals }).toEqual({ name, errors: [STATES_ERRORS.all] });
+      expect(last?.ResultPath).toMatch(/^\$\.[a-zA-Z]+$/);
+      if (!FAILURE_PATH_STATES.includes(name) && name !== 'Alert on-call of quarantine spike') {
+        expect({ name, next: last?.Next }).toEqual({ name, next: FAILURE_PATH });
+        expect(last?.ResultPath).toBe('$.error');
+      }
+    }
+    expect(asl.States['Halt before gold']).toMatchObject({ ResultPath: '$.error', Next: FAILURE_PATH });
+  });
+
+  it('ends every failure failed, with the original error and cause', () => {
+    const fails = states.filter(([, s]) => s.Type === 'Fail');
+    const path = [FAILURE_PATH];
+    for (let s = asl.States[FAILURE_PATH]; s?.Next; s = asl.States[s.Next]) path.push(s.Next);
+
+    expect(fails.map(([n]) => n)).toEqual(['Run failed']);
+    expect(path).toEqual([FAILURE_PATH, 'Release partition lease after failure', 'Run failed']);
+    expect(asl.States['Run failed']).toMatchObject({
+      ErrorPath: '$.error.Error',
+      CausePath: '$.error.Cause',
+    });
+    expect(states.filter(([, s]) => s.Type === 'Succeed')).toEqual([]);
+  });
+
+  it('retries transient Glue errors with backoff and full jitter, and nothing that cannot heal', () => {
+    expect(glueTasks).toHaveLength(3);
+    for (const [, s] of glueTasks) {
+      const retry = s.Retry ?? [];
+      expect(retry).toHaveLength(1);
+      expect([...(retry[0]?.ErrorEquals ?? [])].sort()).toEqual([...GLUE_TRANSIENT_ERRORS].sort());
+      expect(retry[0]).toMatchObject({ JitterStrategy: 'FULL' });
+      expect(retry[0]?.BackoffRate).toBeGreaterThan(1);
+      expect(retry.flatMap((r) => r.ErrorEquals)).not.toContain(STATES_ERRORS.taskFailed);
+      expect(retry.flatMap((r) => r.ErrorEquals)).not.toContain(STATES_ERRORS.all);
+    }
+  });
+
+  it('retries Lambda service errors on every function call, with backoff and full jitter', () => {
+    for (const [, s] of lambdaTasks) {
+      const retrier = (s.Retry ?? []).find((r) => r.ErrorEquals.includes('Lambda.ServiceException'));
+      expect([...(retrier?.ErrorEquals ?? [])].sort()).toEqual([...LAMBDA_SERVICE_ERRORS].sort());
+      expect(retrier).toMatchObject({ JitterStrategy: 'FULL' });
+      expect(retrier?.BackoffRate).toBeGreaterThan(1);
+    }
+  });
+
+  it('invokes only functions that exist, through deploy-time placeholders', () => {
+    for (const [, s] of lambdaTasks) {
+      const fn = String(s.Parameters?.['FunctionName']);
+      const match = /^\$\{([A-Za-z]+)FunctionArn\}$/.exec(fn);
+      expect(match).not.toBeNull();
+      const folder = (match?.[1] ?? '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+      expect(existsSync(join(process.cwd(), 'functions', folder, 'handler.ts'))).toBe(true);
+    }
+  });
+
+  it('shapes every task output so the state cannot grow without bound', () => {
+    for (const [name, s] of tasks) {
+      // Either a selected result merged at a named path, or (the first state) the function's payload.
+      const shaped =
+        (s.ResultSelector !== undefined && s.ResultPath?.startsWith('$.')) || s.OutputPath === '$.Payload';
+      expect({ name, shaped }).toEqual({ name, shaped: true });
+    }
+  });
+});
