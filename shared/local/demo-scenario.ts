@@ -316,11 +316,19 @@ export async function runDemo(pipeline: LocalPipeline, options: DemoOptions = {}
       revenue === e1late.revenueCents,
       `${revenue / 100} / expected ${e1late.revenueCents / 100}`,
     );
+    const expectedPartitions = new Set(
+      runs.flatMap((r) =>
+        r.stages.flatMap((st) => [
+          `${st.stage}|${r.partition}`,
+          ...(st.stage === 'silver' && st.recordsQuarantined > 0 ? [`quarantine|${r.partition}`] : []),
+        ]),
+      ),
+    );
     const partitions = Number(await views.duck.scalar('SELECT count(*) FROM catalog'));
     check(
-      'catalog: partitions registered for bronze, silver, quarantine and gold',
-      partitions >= 12,
-      `${partitions}`,
+      'catalog: every bronze, silver, quarantine and gold partition registered once',
+      partitions === expectedPartitions.size,
+      `${partitions} / expected ${expectedPartitions.size}`,
     );
     const metrics = Number(await views.duck.scalar('SELECT count(*) FROM metrics'));
     check(

@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDemo, type DemoResult } from '../../shared/local/demo-scenario';
+import { LocalLake } from '../../shared/local/lake';
+import { openLakeViews } from '../../shared/local/lake-query';
+import { LocalPipeline } from '../../shared/local/pipeline';
+import { ExecutionHistoryStore } from '../../shared/local/history';
+
+/** The demo scenario, small: four landings through the real handlers, ASL and the DuckDB jobs. */
+describe('local lake end to end (demo scenario, 100-row files)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'demo-lake-'));
+  let pipeline: LocalPipeline;
+  let result: DemoResult;
+
+  beforeAll(async () => {
+    pipeline = new LocalPipeline({ lake: new LocalLake(root) });
+    result = await runDemo(pipeline, { rows: 100 });
+  }, 60_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const query = async (sql: string) => {
+    const { duck } = await openLakeViews(pipeline.lake, pipeline.registry);
+    try {
+      return await duck.rows(sql);
+    } finally {
+      duck.close();
+    }
+  };
+
+  test('every expected outcome of the scenario happened', () => {
+    const failed = result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
+    expect(failed).toEqual([]);
+    expect(result.checks.length).toBeGreaterThanOrEqual(15);
+  });
+
+  test('five runs: four succeed through bronze, silver and gold; the corrupt day fails in bronze', () => {
+    expect(result.runs.map((r) => [r.partition, r.status, r.stages.map((s) => s.stage).join(',')])).toEqual([
+      ['year=2024/month=01/day=15', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['year=2024/month=01/day=16', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['year=2024/month=01/day=15', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['year=2024/month=01/day=17', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['year=2024/month=01/day=18', 'FAILED', ''],
+    ]);
+    const failed = result.runs[4];
+    expect(failed?.path).toContain('Alert on-call of failure');
+    expect(failed?.cause).toMatch(
+      /MalformedLandingFileError: Landed file .*web orders 002\.jsonl cannot be read/,
+    );
+  });
+
+  test('silver row counts equal the runs’ clean rows, and quarantine rows carry their reasons', async () => {
+    const silver = await query(
+      'SELECT day::INT AS day, count(*)::INT AS n FROM silver GROUP BY day ORDER BY day',
+    );
+    const bySilverStage = new Map(
+      result.runs
+        .filter((r) => r.status === 'SUCCEEDED')
+        .map((r) => [Number(r.partition.slice(-2)), r.stages.find((s) => s.stage === 'silver')?.recordsOut]),
+    );
+    expect(silver).toEqual(
+      [...bySilverStage.entries()].sort(([a], [b]) => a - b).map(([day, n]) => ({ day, n })),
+    );
+    const reasons = await query(
+      `SELECT DISTINCT unnest(string_split(_quarantine_reasons, ',')) AS reason FROM quarantine ORDER BY reason`,
+    );
+    expect(reasons.map((r) => r['reason'])).toEqual(
+      expect.arrayContaining([
+        'amount_range',
+        'currency_accepted_values',
+        'customer_id_not_null',
+        'order_id_pattern',
+      ]),
+    );
+    const unexplained = await query(
+      `SELECT count(*)::INT AS n FROM quarantine WHERE coalesce(_quarantine_reasons, '') = ''`,
+    );
+    expect(unexplained).toEqual([{ n: 0 }]);
+  });
+
+  test('gold equals the silver rows aggregated by hand', async () => {
+    const [gold] = await query(
+      `SELECT sum(orders)::INT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM gold WHERE day = 17`,
+    );
+    const [handmade] = await query(
+      `SELECT count(*)::INT AS orders, CAST(CAST(sum(amount) AS DECIMAL(14, 2)) AS VARCHAR) AS revenue
+       FROM silver WHERE day = 17 AND status <> 'cancelled'`,
+    );
+    expect(gold).toEqual(handmade);
+  });
+
+  test('catalog, metrics, alerts and the execution history are on disk and readable', async () => {
+    expect(await query('SELECT DISTINCT "table" FROM catalog ORDER BY 1')).toEqual([
+      { table: 'orders_bronze' },
+      { table: 'orders_daily_revenue' },
+      { table: 'orders_quarantine' },
+      { table: 'orders_silver' },
+    ]);
+    const alerts = await query(`SELECT attributes.kind AS kind FROM alerts ORDER BY publishedAt`);
+    expect(alerts).toEqual([{ kind: 'quarantine-spike' }, { kind: 'run-failed' }]);
+    const history = new ExecutionHistoryStore(pipeline.lake.system('executions')).list();
+    expect(history).toHaveLength(5);
+    expect(readFileSync(pipeline.lake.system('metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(12);
+  });
+});
