@@ -114,7 +114,7 @@ class MedallionArtifactsPlugin {
 
   get dir() {
     const root = this.serverless.serviceDir;
-    return path.join(root, this.options.package ?? '.serverless', 'artifacts');
+    return path.resolve(root, this.options.package ?? '.serverless', 'artifacts');
   }
 
   async stage() {

@@ -75,9 +75,8 @@ function placeholdersOf(/** @type {string} */ text) {
 }
 
 /**
- * @param {{ root: string, stage: string, lakeBucketParam: string, onCallEmail: string,
- *   tracing: boolean, logRetentionDays: number, glueWorkers: number, glueMaxConcurrentRuns: number,
- *   functionTimeouts: Record<string, number> }} p
+ * @param {{ root: string, stage: string, lakeBucketParam: string, tracing: boolean,
+ *   glueWorkers: number, glueMaxConcurrentRuns: number }} p
  */
 async function build(p) {
   const { root, stage } = p;
@@ -743,12 +742,9 @@ module.exports = async ({ resolveVariable }) => {
       root: process.cwd(),
       stage,
       lakeBucketParam: await param('lakeBucketName'),
-      onCallEmail: await param('onCallEmail'),
       tracing: (await param('tracing')) === 'true',
-      logRetentionDays: Number(await param('logRetentionDays')),
       glueWorkers: Number(await param('glueWorkers')),
       glueMaxConcurrentRuns: Number(await param('glueMaxConcurrentRuns')),
-      functionTimeouts: {},
     });
   }
   return memo;
@@ -756,3 +752,23 @@ module.exports = async ({ resolveVariable }) => {
 module.exports.build = build;
 module.exports.functionKey = functionKey;
 module.exports.lambdaLogicalId = lambdaLogicalId;
+
+// `node stack/build.cjs '<params JSON>'` prints the generated parts: the stack tests check
+// parameter variants (existing bucket, tracing) without packaging the stack again.
+if (require.main === module) {
+  const defaults = {
+    root: process.cwd(),
+    stage: 'dev',
+    lakeBucketParam: '',
+    tracing: false,
+    glueWorkers: 2,
+    glueMaxConcurrentRuns: 20,
+  };
+  build({ ...defaults, ...JSON.parse(process.argv[2] ?? '{}') }).then(
+    (out) => process.stdout.write(`${JSON.stringify(out)}\n`),
+    (error) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    },
+  );
+}
