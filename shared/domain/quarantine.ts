@@ -50,8 +50,12 @@ export function baselineOf(points: readonly number[], k: number): Baseline | nul
   return { points: values.length, mean, stddev, k, threshold: mean + k * stddev };
 }
 
-export const percent = (ratio: number): string =>
-  `${(ratio * 100).toFixed(ratio < 0.001 && ratio > 0 ? 3 : 1)}%`;
+/** `20%`, `1.05%`, `0.013%`: two significant decimals, no trailing zeros. */
+export const percent = (ratio: number): string => {
+  const p = ratio * 100;
+  const digits = p !== 0 && Math.abs(p) < 0.1 ? 3 : 2;
+  return `${Number(p.toFixed(digits))}%`;
+};
 
 export function judgeQuarantine(p: {
   readonly policy: Dataset['quarantine'];

@@ -125,7 +125,7 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
     expect(h.glueCalls.map((c) => c.stage)).toEqual(['bronze', 'silver', 'gold']);
     expect(h.alerter.alerts).toHaveLength(1);
     expect(h.alerter.alerts[0]?.subject).toBe(
-      '[WARNING] orders year=2024/month=01/day=15 silver quarantine spike 30.0% (max 5.0%)',
+      '[WARNING] orders year=2024/month=01/day=15 silver quarantine spike 30% (max 5%)',
     );
     expect(h.alerter.alerts[0]?.attributes.kind).toBe('quarantine-spike');
   });
@@ -141,7 +141,7 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe(PIPELINE_ERRORS.quarantineSpike);
-    expect(run.cause).toContain('300 of 1000 records quarantined (30.0%)');
+    expect(run.cause).toContain('300 of 1000 records quarantined (30%)');
     expect(run.path).toContain('Halt before gold');
     expect(run.path).not.toContain('Run gold job');
     expect(h.glueCalls.map((c) => c.stage)).toEqual(['bronze', 'silver']);
