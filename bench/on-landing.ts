@@ -165,6 +165,28 @@ const summarise = (samples: readonly Sample[]) => ({
   failures: Math.max(...samples.map((s) => s.failures)),
 });
 
+/**
+ * The measured workload alone, for bench/profile-workload.ts: events are cloned before `around`
+ * starts so a profiler sees only handler calls. Returns the median CPU ms.
+ */
+export async function onLandingWorkload(
+  p: number,
+  mode: 'mocked' | 'sdk',
+  iterations: number,
+  around: <T>(work: () => Promise<T>) => Promise<T> = (work) => work(),
+): Promise<number> {
+  const event = sqsEvent(ordersOverDays(RECORDS, p));
+  const run = mode === 'sdk' ? ourHandlerFullSdk : ourHandlerMocked;
+  await run(structuredClone(event));
+  const events = Array.from({ length: iterations }, () => structuredClone(event));
+  const samples = await around(async () => {
+    const out: Sample[] = [];
+    for (const e of events) out.push(await run(e));
+    return out;
+  });
+  return medianOf(samples, (s) => s.cpuMs);
+}
+
 export const onLandingSuite: Suite = {
   name: 'on-landing',
   async run(): Promise<BenchRow[]> {

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { bundleSuite } from './bundle';
 import { machine, markdownTable, type BenchRow, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
+import { partitionsSuite } from './partitions';
+import { transitionsSuite } from './transitions';
 
 /**
  * `npm run bench [-- <suite>...]`: runs the benchmarks, prints one table, writes bench/results.json
  * and refreshes the table in BENCHMARKS.md. With suite names, runs only those and writes nothing.
  */
 
-const SUITES: readonly Suite[] = [onLandingSuite, bundleSuite];
+const SUITES: readonly Suite[] = [onLandingSuite, transitionsSuite, bundleSuite, partitionsSuite];
 
 const TABLE_START = '<!-- bench:table:start -->';
 const TABLE_END = '<!-- bench:table:end -->';

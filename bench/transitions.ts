@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { median, repeat, type BenchRow, type Suite } from './lib';
 
 /**
  * Billed state transitions, counted from aws-local-stepfunctions' event log: every state entered
@@ -78,3 +79,132 @@ export async function sdlfRun(): Promise<{ transitions: number; perStage: number
   }
   return { transitions: perStage.reduce((a, b) => a + b, 0), perStage, path };
 }
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * One run of the real pipeline ASL (state-machines/medallion-pipeline.asl.json) with the real
+ * handlers of functions/* behind in-memory ports and scripted Glue jobs (the state-machine test
+ * harness); `silverConcurrentRunFailures` makes the silver job throw
+ * Glue.ConcurrentRunsExceededException that many times before it runs.
+ */
+export async function pipelineRun(
+  silverConcurrentRunFailures: number,
+): Promise<TransitionCount & { status: string }> {
+  const { createHarness, loadAsl, ordersInput, STATE_MACHINE_ARN } =
+    await import('../test/state-machines/harness');
+  const h = createHarness();
+  if (silverConcurrentRunFailures > 0)
+    h.glue.silver = { kind: 'concurrent-runs', times: silverConcurrentRunFailures };
+  const asl = loadAsl();
+  const retryIntervalOverrides: Record<string, number> = {};
+  const collect = (
+    states: Record<string, { States?: unknown; Branches?: unknown; ItemProcessor?: unknown }>,
+  ) => {
+    for (const [name, state] of Object.entries(states)) {
+      retryIntervalOverrides[name] = 0;
+      for (const branch of (state.Branches as Array<{ States: typeof states }> | undefined) ?? [])
+        collect(branch.States);
+      const nested = state.ItemProcessor as { States: typeof states } | undefined;
+      if (nested) collect(nested.States);
+    }
+  };
+  collect(asl.States as unknown as Parameters<typeof collect>[0]);
+  const name = 'orders-2024-01-15-0123456789abcdef';
+  const execution = new StateMachine(asl, { validationOptions: { checkArn: false } }).run(
+    ordersInput() as unknown as Json,
+    {
+      overrides: { taskResourceLocalHandlers: h.handlers, retryIntervalOverrides },
+      context: {
+        Execution: {
+          Id: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
+          Name: name,
+        },
+        StateMachine: { Id: STATE_MACHINE_ARN, Name: 'medallion-pipeline' },
+      },
+    },
+  );
+  const count = await countTransitions(execution.eventLogs as unknown as EventLog);
+  const status = await execution.result.then(
+    () => 'SUCCEEDED',
+    (error: unknown) => `FAILED: ${(error as Error).message}`,
+  );
+  return { ...count, status };
+}
+
+const RUNS = 3;
+/** Step Functions Standard: $0.025 per 1,000 state transitions (AWS-FACTS). */
+export const USD_PER_TRANSITION = 0.025 / 1000;
+const TRANSITIONS_TARGET = 10;
+const CHEAPER_TARGET = 2.5;
+
+const usd = (n: number) => `$${n.toFixed(3)}`;
+
+export const transitionsSuite: Suite = {
+  name: 'transitions',
+  async run(): Promise<BenchRow[]> {
+    const ok = await repeat(RUNS, () => pipelineRun(0), 0);
+    const retried = await repeat(RUNS, () => pipelineRun(2), 0);
+    const sdlf = await repeat(RUNS, sdlfRun, 0);
+    for (const r of [...ok, ...retried])
+      if (r.status !== 'SUCCEEDED') throw new Error(`the local pipeline run did not succeed: ${r.status}`);
+    const okT = median(ok.map((r) => r.transitions));
+    const retriedT = median(retried.map((r) => r.transitions));
+    const sdlfT = median(sdlf.map((r) => r.transitions));
+    const sample = {
+      ok: ok[0] as TransitionCount,
+      retried: retried[0] as TransitionCount,
+      sdlf: sdlf[0] as Awaited<ReturnType<typeof sdlfRun>>,
+    };
+    const sdlfText = `SDLF-style run: ${sdlfT} (stage A ${sample.sdlf.perStage[0]} + stage B ${sample.sdlf.perStage[1]} + stage B ${sample.sdlf.perStage[2]}, crawler READY on poll ${SDLF_CRAWLER_POLLS})`;
+    const perThousand = (t: number) => t * USD_PER_TRANSITION * 1000;
+    const ratio = sdlfT / okT;
+    return [
+      {
+        benchmark: 'state transitions',
+        case: 'successful run',
+        measured: `${okT} transitions: ${sample.ok.path.join(' → ')}`,
+        baseline: sdlfText,
+        target: `≤ ${TRANSITIONS_TARGET} on success`,
+        met: okT <= TRANSITIONS_TARGET,
+        values: {
+          transitions: okT,
+          statesEntered: sample.ok.statesEntered,
+          retries: sample.ok.retries,
+          path: sample.ok.path,
+        },
+        baselineValues: { transitions: sdlfT, perStage: sample.sdlf.perStage, path: sample.sdlf.path },
+        runs: RUNS,
+      },
+      {
+        benchmark: 'state transitions',
+        case: 'run with 2 retries (silver Glue job: ConcurrentRunsExceededException twice)',
+        measured: `${retriedT} transitions (${sample.retried.statesEntered} states entered + ${sample.retried.retries} retries)`,
+        baseline: '—',
+        target: '— (each retry is one billed transition)',
+        met: null,
+        values: {
+          transitions: retriedT,
+          statesEntered: sample.retried.statesEntered,
+          retries: sample.retried.retries,
+          path: sample.retried.path,
+        },
+        runs: RUNS,
+      },
+      {
+        benchmark: 'Step Functions cost',
+        case: 'per 1,000 runs ($0.025 per 1,000 transitions)',
+        measured: `${usd(perThousand(okT))} (${okT} × 1,000 transitions); with 2 retries ${usd(perThousand(retriedT))}`,
+        baseline: `SDLF-style: ${usd(perThousand(sdlfT))} (${sdlfT} × 1,000) — ours is ${ratio.toFixed(2)}× cheaper`,
+        target: `≥ ${CHEAPER_TARGET}× cheaper`,
+        met: ratio >= CHEAPER_TARGET,
+        values: {
+          usdPer1000Runs: perThousand(okT),
+          usdPer1000RunsWith2Retries: perThousand(retriedT),
+          cheaperBy: ratio,
+        },
+        baselineValues: { usdPer1000Runs: perThousand(sdlfT) },
+      },
+    ];
+  },
+};
