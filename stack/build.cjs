@@ -126,6 +126,29 @@ async function build(p) {
       } else jobs.set(s.glueJob, { stage: stageName, timeout: s.timeoutMinutes, datasets: [d.name] });
     }
   }
+  const clash = (/** @type {string} */ what, /** @type {Array<[string, string]>} */ pairs) => {
+    /** @type {Map<string, string>} */
+    const seen = new Map();
+    for (const [key, owner] of pairs) {
+      const other = seen.get(key);
+      if (other !== undefined && other !== owner)
+        throw new Error(`${what} "${key}" is declared by both ${other} and ${owner}`);
+      seen.set(key, owner);
+    }
+  };
+  clash(
+    'Glue table',
+    datasets.flatMap((d) =>
+      Object.entries(d.catalog.tables).map(([zone, table]) => [
+        `${d.catalog.database}.${table}`,
+        `datasets/${d.folder}/dataset.yml (catalog.tables.${zone})`,
+      ]),
+    ),
+  );
+  clash(
+    'Glue job resource',
+    [...jobs.keys()].map((name) => [`GlueJob${pascal(name)}`, name]),
+  );
   const jobArn = (/** @type {string} */ name) =>
     arn(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:job/${name}`);
   const catalogArn = arn('arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog');
@@ -182,10 +205,16 @@ async function build(p) {
   const outputs = {};
 
   // ---- Lake bucket and its notifications -------------------------------------------------------
-  const queueConfigurations = datasets.map((d) => ({
+  // S3 refuses overlapping notification prefixes: a prefix nested in another dataset's is already
+  // covered by it (on-landing routes each key to the longest matching prefix).
+  const allPrefixes = datasets.map((d) => d.landing.prefix);
+  const notificationPrefixes = [...new Set(allPrefixes)]
+    .filter((prefix) => !allPrefixes.some((other) => other !== prefix && prefix.startsWith(other)))
+    .sort();
+  const queueConfigurations = notificationPrefixes.map((prefix) => ({
     Event: 's3:ObjectCreated:*',
     Queue: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
-    Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: d.landing.prefix }] } },
+    Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: prefix }] } },
   }));
   if (!existingLake) {
     resources['LakeBucket'] = {
@@ -248,10 +277,10 @@ async function build(p) {
       Value: {
         'Fn::Sub': [
           JSON.stringify({
-            QueueConfigurations: datasets.map((d) => ({
+            QueueConfigurations: notificationPrefixes.map((prefix) => ({
               QueueArn: '${QueueArn}',
               Events: ['s3:ObjectCreated:*'],
-              Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: d.landing.prefix }] } },
+              Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: prefix }] } },
             })),
           }),
           { QueueArn: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] } },

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
 import {
@@ -10,6 +13,10 @@ import {
   policyStatements,
   type Template,
 } from './packaged';
+
+// Generated JSON: assertions navigate it loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
 
 let template: Template;
 
@@ -86,8 +93,7 @@ describe('template integrity', () => {
 });
 
 describe('parameter variants (generator run directly, no re-packaging)', () => {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const generate = (params: Record<string, unknown>): any =>
+  const generate = (params: Record<string, unknown>): Loose =>
     JSON.parse(
       execFileSync(process.execPath, [join(ROOT, 'stack', 'build.cjs'), JSON.stringify(params)], {
         cwd: ROOT,
@@ -135,30 +141,74 @@ describe('parameter variants (generator run directly, no re-packaging)', () => {
     expect(untraced).toEqual([]);
   });
 
-  test('a placeholder the stack cannot bind fails the build, naming it', () => {
-    let message = '';
+  /** A scratch copy of the inputs the generator reads, changed by `edit`; returns the generator's stderr or output. */
+  function generateIn(edit: (root: string) => void): { error: string } | { out: Loose } {
+    const root = mkdtempSync(join(tmpdir(), 'medallion-stack-'));
     try {
-      execFileSync(
-        process.execPath,
-        [
-          '-e',
-          `
-        const fs = require('node:fs'); const path = require('node:path'); const os = require('node:os');
-        const root = fs.mkdtempSync(path.join(os.tmpdir(), 'medallion-asl-'));
-        for (const d of ['datasets', 'functions', 'shared', 'glue']) fs.cpSync(path.join(${JSON.stringify(ROOT)}, d), path.join(root, d), { recursive: true });
-        fs.symlinkSync(path.join(${JSON.stringify(ROOT)}, 'node_modules'), path.join(root, 'node_modules'));
-        fs.mkdirSync(path.join(root, 'state-machines'));
-        fs.writeFileSync(path.join(root, 'state-machines', 'medallion-pipeline.asl.json'), JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', Result: '\${NoSuchThing}', End: true } } }));
-        require(${JSON.stringify(join(ROOT, 'stack', 'build.cjs'))}).build({ root, stage: 'dev', lakeBucketParam: '', tracing: false, glueWorkers: 2, glueMaxConcurrentRuns: 20 })
-          .then(() => process.exit(0), (e) => { console.error(e.message); fs.rmSync(root, { recursive: true, force: true }); process.exit(1); });
-      `,
-        ],
-        { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-    } catch (error) {
-      message = String((error as { stderr?: string }).stderr);
+      for (const dir of ['datasets', 'functions', 'shared', 'glue', 'state-machines']) {
+        cpSync(join(ROOT, dir), join(root, dir), { recursive: true });
+      }
+      symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+      edit(root);
+      try {
+        return { out: generate({ root }) };
+      } catch (error) {
+        return { error: String((error as { stderr?: string }).stderr) };
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
+  }
 
-    expect(message).toContain('$.States.A.Result: unknown placeholder ${NoSuchThing}');
+  /** Adds dataset `name` as a copy of orders with the given landing prefix and table prefix. */
+  function addDataset(root: string, name: string, prefix: string, tablePrefix: string): void {
+    const dir = join(root, 'datasets', name);
+    cpSync(join(root, 'datasets', 'orders'), dir, { recursive: true });
+    const def = parse(readFileSync(join(dir, 'dataset.yml'), 'utf8'));
+    def.name = name;
+    def.landing.prefix = prefix;
+    for (const zone of ['bronze', 'silver', 'gold', 'quarantine'])
+      def.catalog.tables[zone] = `${tablePrefix}_${zone}`;
+    writeFileSync(join(dir, 'dataset.yml'), stringify(def));
+  }
+
+  test("a landing prefix nested in another dataset's is covered by the outer notification (S3 refuses overlaps)", () => {
+    const result = generateIn((root) =>
+      addDataset(root, 'orders_eu', 'landing/shop/orders/eu/', 'orders_eu'),
+    );
+
+    expect('out' in result).toBe(true);
+    const rules = (
+      result as { out: Loose }
+    ).out.resources.Resources.LakeBucket.Properties.NotificationConfiguration.QueueConfigurations.map(
+      (q: Loose) => q.Filter.S3Key.Rules[0].Value,
+    );
+    expect(rules).toEqual(['landing/shop/orders/']);
+    expect((result as { out: Loose }).out.resources.Resources.GlueTableOrdersEuSilver).toBeDefined();
+  });
+
+  test('two datasets declaring the same Glue table fail the build, naming both files', () => {
+    const result = generateIn((root) => addDataset(root, 'returns', 'landing/shop/returns/', 'orders'));
+
+    expect(result).toEqual({
+      error: expect.stringContaining('Glue table "shop_lake.orders_bronze" is declared by both'),
+    });
+    expect((result as { error: string }).error).toContain('datasets/returns/dataset.yml');
+  });
+
+  test('a placeholder the stack cannot bind fails the build, naming it', () => {
+    const result = generateIn((root) =>
+      writeFileSync(
+        join(root, 'state-machines', 'medallion-pipeline.asl.json'),
+        JSON.stringify({
+          StartAt: 'A',
+          States: { A: { Type: 'Pass', Result: '${NoSuchThing}', End: true } },
+        }),
+      ),
+    );
+
+    expect(result).toEqual({
+      error: expect.stringContaining('$.States.A.Result: unknown placeholder ${NoSuchThing}'),
+    });
   });
 });

@@ -63,22 +63,27 @@ const varOf = (vars: Record<string, unknown>, value: unknown): unknown => {
 };
 
 describe('landing: bucket notification → queue → on-landing', () => {
-  test('each dataset landing prefix notifies the landing queue on object creation', () => {
-    const notifications = props(template, 'LakeBucket').NotificationConfiguration.QueueConfigurations;
+  test('every dataset landing prefix notifies the landing queue on object creation, without overlaps', () => {
+    const notifications: Loose[] = props(template, 'LakeBucket').NotificationConfiguration
+      .QueueConfigurations;
+    const prefixes: string[] = notifications.map((n) => n.Filter.S3Key.Rules[0].Value);
 
-    for (const d of registry.datasets) {
-      const match = notifications.find(
-        (n: { Filter: { S3Key: { Rules: Array<{ Value: string }> } } }) =>
-          n.Filter.S3Key.Rules[0]!.Value === d.landing.prefix,
-      );
-      expect(match).toEqual(
+    for (const n of notifications) {
+      expect(n).toEqual(
         expect.objectContaining({
           Event: 's3:ObjectCreated:*',
           Queue: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] },
         }),
       );
     }
-    expect(notifications).toHaveLength(registry.datasets.length);
+    // A nested prefix is covered by the outer one (S3 refuses overlapping prefixes).
+    for (const d of registry.datasets) {
+      expect({ dataset: d.name, covered: prefixes.some((p) => d.landing.prefix.startsWith(p)) }).toEqual({
+        dataset: d.name,
+        covered: true,
+      });
+    }
+    for (const p of prefixes) expect(prefixes.filter((q) => p.startsWith(q))).toEqual([p]);
   });
 
   test('the queue accepts S3 messages only from the lake bucket of this account', () => {
