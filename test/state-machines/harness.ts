@@ -153,10 +153,16 @@ export interface Harness {
   readonly handlers: Record<string, (input: Json) => Promise<Json>>;
   /** Glue behaviour per stage (default: succeed with 1000 in / 990 out / 10 quarantined). */
   readonly glue: Partial<Record<Stage, GlueScript>>;
+  /** Called when a Glue job starts and resolves when it may finish (to interleave runs). */
+  beforeGlue: (stage: Stage, args: Record<string, string>) => Promise<void>;
 }
 
-export function createHarness(registry: Registry = shippedRegistry()): Harness {
-  const ledger = new FileObjectLedger(join(mkdtempSync(join(tmpdir(), 'asl-ledger-')), 'ledger.json'));
+export function createHarness(
+  registry: Registry = shippedRegistry(),
+  options: { starter?: RunStarter; ledger?: FileObjectLedger } = {},
+): Harness {
+  const ledger =
+    options.ledger ?? new FileObjectLedger(join(mkdtempSync(join(tmpdir(), 'asl-ledger-')), 'ledger.json'));
   const catalog = new MemoryCatalog();
   const metrics = new MemoryMetrics();
   const alerter = new MemoryAlerter();
@@ -173,6 +179,7 @@ export function createHarness(registry: Registry = shippedRegistry()): Harness {
       const params = input as { JobName: string; Arguments: Record<string, string> };
       const args = params.Arguments;
       glueCalls.push({ stage, jobName: params.JobName, args });
+      await harness.beforeGlue(stage, args);
       const script = glue[stage] ?? { kind: 'succeed' };
       const attempt = (attempts[stage] = (attempts[stage] ?? 0) + 1);
       const runId = `jr_${stage}_${attempt}`;
@@ -250,7 +257,12 @@ export function createHarness(registry: Registry = shippedRegistry()): Harness {
     log,
   }));
   const notify = notifyHandler(() => ({ alerter, log }));
-  const finish = finishRunHandler(() => ({ registry, leases: ledger, starter, log }));
+  const finish = finishRunHandler(() => ({
+    registry,
+    leases: ledger,
+    starter: options.starter ?? starter,
+    log,
+  }));
 
   const handlers: Harness['handlers'] = {
     'Take partition lease': lambdaTask(prepare),
@@ -265,7 +277,20 @@ export function createHarness(registry: Registry = shippedRegistry()): Harness {
     'Alert on-call of failure': lambdaTask(notify),
     'Release partition lease after failure': lambdaTask(finish),
   };
-  return { registry, ledger, catalog, metrics, alerter, manifests, starter, glueCalls, handlers, glue };
+  const harness: Harness = {
+    registry,
+    ledger,
+    catalog,
+    metrics,
+    alerter,
+    manifests,
+    starter,
+    glueCalls,
+    handlers,
+    glue,
+    beforeGlue: async () => undefined,
+  };
+  return harness;
 }
 
 export interface RunOutcome {
