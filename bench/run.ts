@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleSuite } from './bundle';
+import { e2eSuite } from './e2e';
 import { machine, markdownTable, type BenchRow, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
 import { partitionsSuite } from './partitions';
@@ -11,7 +12,7 @@ import { transitionsSuite } from './transitions';
  * and refreshes the table in BENCHMARKS.md. With suite names, runs only those and writes nothing.
  */
 
-const SUITES: readonly Suite[] = [onLandingSuite, transitionsSuite, bundleSuite, partitionsSuite];
+const SUITES: readonly Suite[] = [onLandingSuite, transitionsSuite, bundleSuite, partitionsSuite, e2eSuite];
 
 const TABLE_START = '<!-- bench:table:start -->';
 const TABLE_END = '<!-- bench:table:end -->';
