@@ -151,6 +151,33 @@ describe('function artifacts', () => {
   });
 });
 
+describe('error names survive minification (Step Functions Retry/Catch match them)', () => {
+  test('record-stage thrown error keeps its class name in the bundle', () => {
+    const dir = unzip('record-stage', 'record-stage-run');
+    const event = {
+      stage: 'silver',
+      dataset: 'orders',
+      partitionPath: 'year=2024/month=01/day=15',
+      partitionValues: ['2024', '01', '15'],
+      runId: 'orders-2024-01-15-abc',
+      manifestLocation: 's3://lake/_manifests/orders/silver/orders-2024-01-15-abc.json',
+      jobRun: { Id: 'jr_1', JobName: 'medallion-silver', JobRunState: 'STOPPED' },
+    };
+
+    const out = runInBundle(
+      dir,
+      `const { handler } = await import('./${handlerFile('record-stage')}');
+       try { await handler(${JSON.stringify(event)}, { awsRequestId: 'r-1', functionName: 'recordStage' }); console.log('RESULT none'); }
+       catch (e) { console.log('RESULT ' + e.name + ' ' + e.constructor.name); }`,
+      { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+    );
+
+    expect(out.split('\n').find((l) => l.startsWith('RESULT '))).toBe(
+      'RESULT JobRunNotSucceededError JobRunNotSucceededError',
+    );
+  });
+});
+
 describe('bundle sizes', () => {
   test('bench/bundle-sizes.json records every packaged zip with its real size', () => {
     const report = JSON.parse(readFileSync(join(ROOT, 'bench', 'bundle-sizes.json'), 'utf8')) as {
