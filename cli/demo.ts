@@ -88,12 +88,21 @@ export async function demo(args: string[]): Promise<number> {
     console.log(`▶ ${step}`);
     for (const r of result.runs.filter((x) => x.step === step)) printRun(r);
   }
+  const metricNames = 'duration, records in/out/quarantined, quarantine ratio';
+  console.log(
+    `\nLake ${lake.root}:` +
+      `\n  Parquet      bronze/ silver/ gold/ quarantine/ <dataset>/<partition>/` +
+      `\n  catalog      ${pipeline.catalog.all().length} partitions registered   _system/catalog.json` +
+      `\n  metrics      ${pipeline.metrics.all().length} stage data points (${metricNames})   _system/metrics.jsonl` +
+      `\n  alerts       ${pipeline.alerts.all().length} raised   _system/alerts.jsonl` +
+      `\n  executions   ${pipeline.history.list().length} histories   _system/executions/`,
+  );
   console.log('\nExpected outcomes:');
   for (const c of result.checks)
     console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok || !c.detail ? '' : `  (${c.detail})`}`);
   console.log(
     `\n${ok ? 'Every expected outcome happened' : 'Some expected outcomes did NOT happen'} (${ms(elapsed)}).` +
-      `\nExplore: npx medallion runs · npx medallion runs show <name> · npx medallion query "SELECT * FROM gold"`,
+      `\nExplore: npx medallion runs · npx medallion runs show <name> · npx medallion query "SELECT * FROM orders_daily_revenue"`,
   );
   return ok ? 0 : 1;
 }

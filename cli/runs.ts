@@ -42,8 +42,12 @@ export function showExecution(h: ExecutionHistory): string {
     ),
   ];
   if (h.cause) lines.push('', `  cause: ${h.cause}`);
-  lines.push('', `  input:  ${JSON.stringify(h.input)}`);
-  if (h.output !== undefined) lines.push(`  output: ${JSON.stringify(h.output)}`);
+  const cut = (v: unknown) => {
+    const text = JSON.stringify(v);
+    return text.length > 300 ? `${text.slice(0, 299)}… (--json shows everything)` : text;
+  };
+  lines.push('', `  input:  ${cut(h.input)}`);
+  if (h.output !== undefined) lines.push(`  output: ${cut(h.output)}`);
   return lines.join('\n');
 }
 

@@ -288,7 +288,9 @@ export async function runDemo(pipeline: LocalPipeline, options: DemoOptions = {}
   const views = await openLakeViews(lake, pipeline.registry);
   try {
     const silverRows = Number(
-      await views.duck.scalar(`SELECT count(*) FROM silver WHERE day = 15 AND month = 1 AND year = 2024`),
+      await views.duck.scalar(
+        `SELECT count(*) FROM orders_silver WHERE day = 15 AND month = 1 AND year = 2024`,
+      ),
     );
     check(
       'lake: silver day 1 rows = hand-computed clean rows',
@@ -297,10 +299,10 @@ export async function runDemo(pipeline: LocalPipeline, options: DemoOptions = {}
     );
     const reasons = Number(
       await views.duck.scalar(
-        `SELECT count(*) FROM quarantine WHERE _quarantine_reasons IS NULL OR _quarantine_reasons = ''`,
+        `SELECT count(*) FROM orders_quarantine WHERE _quarantine_reasons IS NULL OR _quarantine_reasons = ''`,
       ),
     );
-    const quarantineRows = Number(await views.duck.scalar('SELECT count(*) FROM quarantine'));
+    const quarantineRows = Number(await views.duck.scalar('SELECT count(*) FROM orders_quarantine'));
     check(
       'lake: every quarantined row carries its reasons',
       quarantineRows > 0 && reasons === 0,
@@ -308,7 +310,7 @@ export async function runDemo(pipeline: LocalPipeline, options: DemoOptions = {}
     );
     const revenue = Number(
       await views.duck.scalar(
-        `SELECT CAST(round(sum(revenue) * 100) AS BIGINT) FROM gold WHERE year = 2024 AND month = 1 AND day = 15`,
+        `SELECT CAST(round(sum(revenue) * 100) AS BIGINT) FROM orders_daily_revenue WHERE year = 2024 AND month = 1 AND day = 15`,
       ),
     );
     check(

@@ -51,7 +51,7 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
 
   test('silver row counts equal the runs’ clean rows, and quarantine rows carry their reasons', async () => {
     const silver = await query(
-      'SELECT day::INT AS day, count(*)::INT AS n FROM silver GROUP BY day ORDER BY day',
+      'SELECT day::INT AS day, count(*)::INT AS n FROM orders_silver GROUP BY day ORDER BY day',
     );
     const bySilverStage = new Map(
       result.runs
@@ -62,7 +62,7 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
       [...bySilverStage.entries()].sort(([a], [b]) => a - b).map(([day, n]) => ({ day, n })),
     );
     const reasons = await query(
-      `SELECT DISTINCT unnest(string_split(_quarantine_reasons, ',')) AS reason FROM quarantine ORDER BY reason`,
+      `SELECT DISTINCT unnest(string_split(_quarantine_reasons, ',')) AS reason FROM orders_quarantine ORDER BY reason`,
     );
     expect(reasons.map((r) => r['reason'])).toEqual(
       expect.arrayContaining([
@@ -73,18 +73,18 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
       ]),
     );
     const unexplained = await query(
-      `SELECT count(*)::INT AS n FROM quarantine WHERE coalesce(_quarantine_reasons, '') = ''`,
+      `SELECT count(*)::INT AS n FROM orders_quarantine WHERE coalesce(_quarantine_reasons, '') = ''`,
     );
     expect(unexplained).toEqual([{ n: 0 }]);
   });
 
   test('gold equals the silver rows aggregated by hand', async () => {
     const [gold] = await query(
-      `SELECT sum(orders)::INT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM gold WHERE day = 17`,
+      `SELECT sum(orders)::INT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM orders_daily_revenue WHERE day = 17`,
     );
     const [handmade] = await query(
       `SELECT count(*)::INT AS orders, CAST(CAST(sum(amount) AS DECIMAL(14, 2)) AS VARCHAR) AS revenue
-       FROM silver WHERE day = 17 AND status <> 'cancelled'`,
+       FROM orders_silver WHERE day = 17 AND status <> 'cancelled'`,
     );
     expect(gold).toEqual(handmade);
   });
