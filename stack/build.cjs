@@ -80,6 +80,11 @@ function placeholdersOf(/** @type {string} */ text) {
  */
 async function build(p) {
   const { root, stage } = p;
+  if (!/^[a-z0-9][a-z0-9-]{0,14}$/.test(stage)) {
+    throw new Error(
+      `stage "${stage}": use 1-15 lower-case letters, digits or "-" (it names the S3 buckets, at most 63 characters)`,
+    );
+  }
   // The metric names and dimensions the stage functions publish (shared/domain/metrics.ts).
   const metrics = tsxRequire(join(root, 'shared', 'domain', 'metrics.ts'), __filename);
   const METRICS_NAMESPACE = metrics.DEFAULT_METRICS_NAMESPACE;

@@ -196,6 +196,17 @@ describe('parameter variants (generator run directly, no re-packaging)', () => {
     expect((result as { error: string }).error).toContain('datasets/returns/dataset.yml');
   });
 
+  test('a stage that cannot name an S3 bucket fails the build, saying why', () => {
+    let stderr = '';
+    try {
+      generate({ stage: 'Prod' });
+    } catch (error) {
+      stderr = String((error as { stderr?: string }).stderr);
+    }
+
+    expect(stderr).toContain('stage "Prod": use 1-15 lower-case letters');
+  });
+
   test('a placeholder the stack cannot bind fails the build, naming it', () => {
     const result = generateIn((root) =>
       writeFileSync(
