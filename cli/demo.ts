@@ -52,8 +52,10 @@ export async function demo(args: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const rows = Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 50) {
-    console.error(`--rows must be an integer ≥ 50.\n\n${HELP}`);
+  if (!Number.isInteger(rows) || rows < 100) {
+    console.error(
+      `--rows must be an integer ≥ 100 (the spike day needs the dataset's minRecords).\n\n${HELP}`,
+    );
     return 2;
   }
   const lake = new LocalLake(values.lake);

@@ -260,6 +260,7 @@ export class LocalRuntime {
       } else this.queue.push(resolve);
     })
       .then(() => this.execute(record))
+      .catch((error: unknown) => this.crashed(record, error))
       .finally(() => {
         const next = this.queue.shift();
         if (next) next();
@@ -268,6 +269,32 @@ export class LocalRuntime {
     this.running.add(promise);
     void promise.finally(() => this.running.delete(promise));
     return promise;
+  }
+
+  /** The runtime itself failed (not a state): the execution is recorded as FAILED, never lost. */
+  private crashed(record: LocalExecutionRecord, error: unknown): ExecutionHistory {
+    const { name, message } = describeError(error);
+    const now = new Date().toISOString();
+    const history: ExecutionHistory = {
+      ...(this.options.history.get(record.name) ?? {
+        name: record.name,
+        executionArn: record.executionArn,
+        stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+        dataset: record.input.dataset,
+        partition: record.input.partitionPath,
+        trigger: record.input.trigger,
+        startedAt: now,
+        input: record.input,
+        states: [],
+      }),
+      status: 'FAILED',
+      error: name,
+      cause: message,
+      stoppedAt: now,
+    };
+    this.options.history.save(history);
+    this.options.onUpdate?.(history);
+    return history;
   }
 
   /** Resolves once no execution is running or queued (including ones started meanwhile). */
