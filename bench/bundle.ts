@@ -15,7 +15,7 @@ import { fmt, kb, median, type BenchRow, type Suite } from './lib';
 const ROOT = process.cwd();
 // Inside node_modules: eslint and prettier skip it, and unbundled output still resolves packages.
 const OUT = join(ROOT, 'node_modules', '.cache', 'medallion-bench', 'bundle');
-const LOAD_RUNS = 9;
+const LOAD_RUNS = 15;
 const FLOOR_SLACK_BYTES = 60 * 1024;
 const LOAD_RATIO_TARGET = 0.75;
 
@@ -95,8 +95,8 @@ function productionSettings(): { options: BuildOptions; nodeOptions: string; sou
   return { options, nodeOptions, source: 'serverless.yml custom.esbuild' };
 }
 
-const SETTINGS = productionSettings();
-const BUNDLE: BuildOptions = { ...SETTINGS.options, legalComments: 'none', logLevel: 'silent' };
+export const SETTINGS = productionSettings();
+export const BUNDLE: BuildOptions = { ...SETTINGS.options, legalComments: 'none', logLevel: 'silent' };
 
 /** ESM output needs `require` for the CommonJS packages it inlines. */
 const formatOptions = (format: 'esm' | 'cjs'): BuildOptions =>
@@ -136,7 +136,7 @@ function sdkImports(metafile: Metafile): Map<string, Set<string>> {
   return byPackage;
 }
 
-function requiredEnv(fn: string): string[] {
+export function requiredEnv(fn: string): string[] {
   const source = readFileSync(join(ROOT, 'functions', fn, 'handler.ts'), 'utf8');
   const list = /REQUIRED_ENV\s*=\s*\[([^\]]*)\]/.exec(source)?.[1] ?? '';
   return [...list.matchAll(/'([A-Z0-9_]+)'/g)].map((m) => m[1] as string);
@@ -158,15 +158,27 @@ function zipBytes(file: string): number {
   return statSync(zip).size;
 }
 
+/** Output bytes per npm package (or `repo`) of a bundle. */
+function packageBytes(metafile: Metafile): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? 'repo code';
+      out.set(pkg, (out.get(pkg) ?? 0) + bytesInOutput);
+    }
+  }
+  return out;
+}
+
 /** Milliseconds to import `file` in a fresh node process (process start excluded). */
-function loadMs(file: string, env: Record<string, string>): number {
+function loadMs(file: string, env: Record<string, string>, nodeOptions = SETTINGS.nodeOptions): number {
   const code = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});process.stdout.write(String(performance.now()-t));`;
   const out = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
     cwd: ROOT,
     env: {
       PATH: process.env['PATH'] ?? '',
       AWS_REGION: 'eu-west-1',
-      ...(SETTINGS.nodeOptions ? { NODE_OPTIONS: SETTINGS.nodeOptions } : {}),
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       ...env,
     },
     encoding: 'utf8',
@@ -187,6 +199,8 @@ export interface FunctionBundle {
   altFormat: string;
   altLoadMs: number;
   altBytes: number;
+  noSourceMapsLoadMs: number | undefined;
+  overFloorByPackage: Record<string, number>;
   sdk: Record<string, string[]>;
 }
 
@@ -208,7 +222,11 @@ export async function measureFunction(fn: string): Promise<FunctionBundle> {
   const used = [...sdk.entries()].flatMap(([, names], i) => [...names].map((n) => `s${i}_${n}`));
   writeFileSync(floorEntry, `${imports.join('\n')}\nexport const used = [${used.join(', ')}];\n`);
   const floor = join(dir, BUNDLE.format === 'esm' ? 'floor.mjs' : 'floor.cjs');
-  await build({ ...BUNDLE, entryPoints: [floorEntry], outfile: floor });
+  const floorResult = await build({ ...BUNDLE, entryPoints: [floorEntry], outfile: floor, metafile: true });
+  const overFloor = packageBytes(result.metafile);
+  for (const [pkg, bytes] of packageBytes(floorResult.metafile))
+    overFloor.set(pkg, (overFloor.get(pkg) ?? 0) - bytes);
+  const extras = [...overFloor].filter(([, b]) => b > 1024).sort((a, b) => b[1] - a[1]);
 
   // The other output format, same settings: how much the format choice alone changes the load time.
   const altFormat = BUNDLE.format === 'esm' ? 'cjs' : 'esm';
@@ -230,17 +248,24 @@ export async function measureFunction(fn: string): Promise<FunctionBundle> {
   const env = Object.fromEntries(requiredEnv(fn).map((name) => [name, `bench-${name.toLowerCase()}`]));
   // Warm the OS file cache once, then interleave the variants so drift hits all three alike.
   for (const f of [bundled, floor, unbundled, alt]) loadMs(f, env);
+  // What --enable-source-maps (set on the functions) costs at load: node reads and parses the map.
+  const withMaps = SETTINGS.nodeOptions.includes('--enable-source-maps');
   const times = {
     bundled: [] as number[],
     floor: [] as number[],
     unbundled: [] as number[],
     alt: [] as number[],
+    noMaps: [] as number[],
   };
   for (let i = 0; i < LOAD_RUNS; i++) {
     times.bundled.push(loadMs(bundled, env));
     times.floor.push(loadMs(floor, env));
     times.unbundled.push(loadMs(unbundled, env));
     times.alt.push(loadMs(alt, env));
+    if (withMaps)
+      times.noMaps.push(
+        loadMs(bundled, env, SETTINGS.nodeOptions.replace('--enable-source-maps', '').trim()),
+      );
   }
   return {
     fn,
@@ -254,9 +279,16 @@ export async function measureFunction(fn: string): Promise<FunctionBundle> {
     altFormat,
     altLoadMs: median(times.alt),
     altBytes,
+    noSourceMapsLoadMs: withMaps ? median(times.noMaps) : undefined,
+    overFloorByPackage: Object.fromEntries(extras),
     sdk: Object.fromEntries([...sdk.entries()].map(([pkg, names]) => [pkg, [...names].sort()])),
   };
 }
+
+const topExtras = (byPackage: Record<string, number>): string => {
+  const top = Object.entries(byPackage).slice(0, 3);
+  return top.length === 0 ? '' : ` — ${top.map(([pkg, bytes]) => `${pkg} ${kb(bytes)}`).join(', ')}`;
+};
 
 export const bundleSuite: Suite = {
   name: 'bundle',
@@ -271,7 +303,9 @@ export const bundleSuite: Suite = {
         case: fn,
         measured:
           `${kb(m.bytes)} minified, ${kb(m.zipBytes)} zipped, load ${fmt(m.loadMs, 1)} ms ` +
-          `(floor + ${kb(overFloor)}; ${fmt(loadRatio, 2)} × unbundled; as ${m.altFormat}: load ${fmt(m.altLoadMs, 1)} ms)`,
+          `(floor + ${kb(overFloor)}${topExtras(m.overFloorByPackage)}; ${fmt(loadRatio, 2)} × unbundled` +
+          `${m.noSourceMapsLoadMs === undefined ? '' : `; ${fmt(m.noSourceMapsLoadMs, 1)} ms without --enable-source-maps`}` +
+          `; as ${m.altFormat}: load ${fmt(m.altLoadMs, 1)} ms)`,
         baseline:
           `(a) floor [${
             Object.keys(m.sdk)
@@ -291,6 +325,8 @@ export const bundleSuite: Suite = {
           overFloorBytes: overFloor,
           loadRatio,
           otherFormat: { format: m.altFormat, bytes: m.altBytes, loadMs: m.altLoadMs },
+          noSourceMapsLoadMs: m.noSourceMapsLoadMs,
+          overFloorByPackage: m.overFloorByPackage,
           sdk: m.sdk,
         },
         baselineValues: {
