@@ -136,7 +136,11 @@ class MedallionArtifactsPlugin {
     }
   }
 
-  async upload() {
+  /**
+   * @param {{ cfn?: { send: (command: any) => Promise<any> }, s3?: { send: (command: any) => Promise<any> } }} clients
+   *   injectable for tests; by default the deploy's own credentials and region
+   */
+  async upload(clients = {}) {
     const provider = this.serverless.getProvider('aws');
     const fromOsls = createRequire(require.resolve('osls/package.json'));
     const { DescribeStacksCommand } = fromOsls('@aws-sdk/client-cloudformation');
@@ -146,7 +150,7 @@ class MedallionArtifactsPlugin {
       ListObjectsV2Command,
       DeleteObjectsCommand,
     } = require('@aws-sdk/client-s3');
-    const cfn = await provider.getCloudFormationClient();
+    const cfn = clients.cfn ?? (await provider.getCloudFormationClient());
     const stackName = provider.naming.getStackName();
     const stacks = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
     const bucket = stacks.Stacks?.[0]?.Outputs?.find(
@@ -156,7 +160,7 @@ class MedallionArtifactsPlugin {
       throw new this.serverless.classes.Error(`Stack ${stackName} has no ArtifactsBucketName output`);
 
     const manifest = JSON.parse(fs.readFileSync(path.join(this.dir, 'manifest.json'), 'utf8'));
-    const s3 = new S3Client(await provider.getAwsSdkV3Config());
+    const s3 = clients.s3 ?? new S3Client(await provider.getAwsSdkV3Config());
     for (const file of manifest.files) {
       await s3.send(
         new PutObjectCommand({
@@ -169,16 +173,37 @@ class MedallionArtifactsPlugin {
       );
     }
     const keep = new Set(manifest.files.map((f) => f.key));
+    /** @type {string[]} */
+    const stale = [];
     for (const prefix of ['glue/', PLANS_PREFIX]) {
-      const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-      const stale = (listed.Contents ?? []).map((o) => o.Key).filter((k) => k && !keep.has(k));
-      if (stale.length > 0) {
-        await s3.send(
-          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: stale.map((Key) => ({ Key })) } }),
+      let token;
+      do {
+        const listed = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of listed.Contents ?? []) if (o.Key && !keep.has(o.Key)) stale.push(o.Key);
+        token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+      } while (token);
+    }
+    // DeleteObjects takes at most 1,000 keys and reports per-key failures without throwing.
+    for (let i = 0; i < stale.length; i += 1000) {
+      const out = await s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: stale.slice(i, i + 1000).map((Key) => ({ Key })) },
+        }),
+      );
+      if (out.Errors?.length) {
+        throw new this.serverless.classes.Error(
+          `Could not delete stale artifacts: ${out.Errors.map((e) => `${e.Key}: ${e.Code}`).join(', ')}`,
         );
       }
     }
-    this.log.notice(`Uploaded ${manifest.files.length} Glue artifact(s) to s3://${bucket}/`);
+    this.log.notice(
+      `Uploaded ${manifest.files.length} Glue artifact(s) to s3://${bucket}/` +
+        (stale.length ? `, removed ${stale.length} stale: ${stale.join(', ')}` : ''),
+    );
+    return { bucket, uploaded: manifest.files.map((f) => f.key), removed: stale };
   }
 }
 
