@@ -1,7 +1,7 @@
 import { failureAlert, spikeAlert } from '../domain/alert-text';
 import { describeError } from '../domain/errors';
 import { AlertPublishError } from '../domain/pipeline-errors';
-import type { ExecutionContext, PipelineState } from '../domain/pipeline';
+import { normalizeState, type ExecutionContext, type PipelineState } from '../domain/pipeline';
 import type { Alert, Alerter, Log } from '../ports';
 
 /**
@@ -32,9 +32,10 @@ export interface NotifyDeps {
 }
 
 export function renderNotification(input: NotifyInput): Alert {
-  return input.kind === 'quarantine-spike'
-    ? spikeAlert(input.state, input.execution)
-    : failureAlert(input.state, input.execution);
+  const state = normalizeState(input.state);
+  return input.kind === 'quarantine-spike' && state.results?.silver
+    ? spikeAlert(state, input.execution)
+    : failureAlert(state, input.execution);
 }
 
 export async function notify(input: NotifyInput, deps: NotifyDeps): Promise<NotifyResult> {

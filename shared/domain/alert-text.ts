@@ -187,11 +187,11 @@ function finish(
 
 /** The page for a failed run (also a halted run: then `state.error` is the QuarantineSpikeError). */
 export function failureAlert(state: PipelineState, execution: ExecutionContext): Alert {
-  const stageOrPrepare = failedStage(state);
+  const failedAt = failedStage(state);
   if (state.error?.Error === PIPELINE_ERRORS.quarantineSpike && state.results?.silver) {
     return spikeAlert(state, execution);
   }
-  const stage: Stage = stageOrPrepare === 'prepare' ? state.fromStage : stageOrPrepare;
+  const stage: Stage = failedAt === 'prepare' ? state.fromStage : failedAt === 'finish' ? 'gold' : failedAt;
   const error = state.error?.Error ?? 'UnknownError';
   const cause = parseCause(state.error?.Cause);
   const plannedJob = state.run?.jobs[stage]?.jobName;
@@ -199,13 +199,15 @@ export function failureAlert(state: PipelineState, execution: ExecutionContext):
   const glueRunId = cause.glueRun?.id ?? jobRun?.Id;
   const glueJob = cause.glueRun?.jobName ?? jobRun?.JobName ?? plannedJob;
   const where =
-    stageOrPrepare === 'prepare'
+    failedAt === 'prepare'
       ? 'Taking the partition lease / planning the run failed, before any stage ran.'
-      : cause.glueRun
-        ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
-        : jobRun
-          ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
-          : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
+      : failedAt === 'finish'
+        ? 'Every stage succeeded, then releasing the partition lease failed: check the ledger before replaying.'
+        : cause.glueRun
+          ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
+          : jobRun
+            ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
+            : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
   const links = consoleLinks(
     execution.id,
     glueJob && glueRunId ? { jobName: glueJob, runId: glueRunId } : undefined,

@@ -80,15 +80,44 @@ export interface ExecutionContext {
 export const PARTITION_SAMPLE = 5;
 
 /**
- * The stage a failure belongs to: the first stage from `fromStage` on that has no recorded result
- * (the state machine records each stage before starting the next), or `prepare` before the plan.
+ * Where a failure happened: the first stage from `fromStage` on that has no recorded result (the
+ * state machine records each stage before starting the next); `prepare` before the plan exists;
+ * `finish` when every stage was recorded (releasing the lease failed).
  */
-export function failedStage(state: PipelineState): Stage | 'prepare' {
+export function failedStage(state: PipelineState): Stage | 'prepare' | 'finish' {
   if (!state.run) return 'prepare';
   const order: Stage[] = ['bronze', 'silver', 'gold'];
   const from = order.indexOf(state.run.fromStage);
   for (const stage of order.slice(from < 0 ? 0 : from)) {
     if (!state.results?.[stage]) return stage;
   }
-  return 'gold';
+  return 'finish';
+}
+
+/**
+ * The state as the notify function may really receive it: an execution started by hand with a bad
+ * input still deserves a readable page, so missing fields get visible placeholders.
+ */
+export function normalizeState(state: Partial<PipelineState> | undefined): PipelineState {
+  const s = state ?? {};
+  const objects = s.objects;
+  return {
+    ...s,
+    dataset: typeof s.dataset === 'string' && s.dataset !== '' ? s.dataset : 'unknown-dataset',
+    partition: s.partition ?? {},
+    partitionValues: Array.isArray(s.partitionValues) ? s.partitionValues : [],
+    partitionPath:
+      typeof s.partitionPath === 'string' && s.partitionPath !== '' ? s.partitionPath : 'unknown-partition',
+    trigger: s.trigger ?? 'landing',
+    fromStage: s.fromStage ?? 'bronze',
+    requestedAt: s.requestedAt ?? 'unknown',
+    objects: {
+      count: objects?.count ?? 0,
+      bytes: objects?.bytes ?? 0,
+      firstLandedAt: objects?.firstLandedAt ?? null,
+      lastLandedAt: objects?.lastLandedAt ?? null,
+      inline: objects?.inline ?? [],
+      notListed: objects?.notListed ?? 0,
+    },
+  };
 }

@@ -214,6 +214,28 @@ describe('notify function (SNS)', () => {
     expect(Buffer.byteLength(input?.Message ?? '')).toBeLessThan(256 * 1024);
   });
 
+  it('still pages readably for an execution started with a broken input', async () => {
+    const { handle } = handler();
+
+    const result = await handle(
+      {
+        kind: 'run-failed',
+        execution,
+        state: { error: { Error: 'InvalidRunInputError', Cause: 'partitionPath: missing' } } as never,
+      },
+      {} as never,
+    );
+
+    const input = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(result.published).toBe(true);
+    expect(input?.Subject).toBe(
+      '[CRITICAL] unknown-dataset unknown-partition bronze run failed: InvalidRunInputError',
+    );
+    expect(input?.Message).toContain(
+      'Taking the partition lease / planning the run failed, before any stage ran.',
+    );
+  });
+
   it('reports a publish failure as AlertPublishError and logs the alert it could not send', async () => {
     snsMock.on(PublishCommand).rejects(Object.assign(new Error('Topic gone'), { name: 'NotFoundException' }));
     const { handle, log } = handler();
