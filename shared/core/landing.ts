@@ -301,8 +301,10 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
     }
 
     const input = landingRunInput(group.datasetName, group.partition, objects, now());
+    let runExists = false;
     try {
       const result = await deps.starter.start({ name: executionName, input });
+      runExists = true;
       await deps.ledger.confirm(claimed, executionName, now());
       counts.started += claimed.length;
       runs.push({
@@ -324,9 +326,9 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
           error: describeError(releaseError).message,
         }),
       );
-      if (leaseTaken && deps.leases) {
-        // Frees the lease unless objects were deferred to us meanwhile: then our redelivery must
-        // start, and keeps it.
+      if (leaseTaken && deps.leases && !runExists) {
+        // The run never started: free its lease (kept if objects were deferred to it meanwhile, for
+        // the redelivery that will start it). A started run keeps its lease until its last state.
         await deps.leases
           .releaseLease(partitionKeyOf(group.datasetName, group.partition.path), executionName)
           .catch(() => undefined);

@@ -278,4 +278,27 @@ describe('landing with partition leases', () => {
     expect(retried.counts).toMatchObject({ records: 1, started: 1 });
     expect((await ledger.allLeases()).map((l) => l.holder)).toEqual([retried.runs[0]?.executionName]);
   });
+
+  it('keeps the lease of a run that started even when recording its start failed', async () => {
+    const ledger = fileLedger();
+    jest.spyOn(ledger, 'confirm').mockRejectedValueOnce(new Error('ProvisionedThroughputExceeded'));
+    const starter = new RecordingStarter();
+    const deps = {
+      registry: shippedRegistry(),
+      ledger,
+      leases: ledger,
+      starter,
+      log: memoryLog(),
+      now: () => NOW,
+    };
+    const event = sqsEvent([
+      s3Record('landing/shop/orders/year=2024/month=01/day=15/a.jsonl', { versionId: 'v1' }),
+    ]);
+
+    const result = await processLanding(event, deps);
+
+    expect(result.failedUnits).toEqual(['msg-0']);
+    expect(starter.started).toHaveLength(1);
+    expect((await ledger.allLeases()).map((l) => l.holder)).toEqual([starter.started[0]?.name]);
+  });
 });
