@@ -138,7 +138,11 @@ export async function runGlueJob(
   const jobRunId = `jr_local_${randomUUID().replace(/-/g, '')}`;
   const startedAt = now();
 
-  const duck = await Duck.open(':memory:', options.threads ? { threads: String(options.threads) } : {});
+  // Row order of a zone carries no meaning; not preserving it lets DuckDB stream COPY with less memory.
+  const duck = await Duck.open(':memory:', {
+    preserve_insertion_order: 'false',
+    ...(options.threads ? { threads: String(options.threads) } : {}),
+  });
   try {
     const tables = plan.dataset.catalog.tables;
     const partition = (table: string, location: string) => ({ table, values: partitionValues, location });
