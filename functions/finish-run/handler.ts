@@ -6,7 +6,10 @@ import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-start
 import { requireEnv } from '../../shared/config/env';
 import { loadRegistry } from '../../shared/config/registry';
 import {
+  finishInputOf,
   finishRun,
+  isExecutionStatusChange,
+  type ExecutionStatusChange,
   type FinishRunDeps,
   type FinishRunInput,
   type FinishRunResult,
@@ -23,6 +26,10 @@ import { createLogger } from '../../shared/logger';
  * When objects landed during the run, their follow-up run is started here and the lease handed to it.
  * The state machine ARN comes from the context object, not the environment: the state machine
  * already depends on this function, so an env reference back would be circular.
+ *
+ * Also accepts EventBridge "Step Functions Execution Status Change" events (ABORTED, TIMED_OUT):
+ * an execution stopped from outside never reaches its last state, and its lease would otherwise
+ * hold the partition (and any deferred objects) until it expires.
  */
 
 const logger = createLogger('finish-run');
@@ -50,8 +57,9 @@ const defaultDeps = (event: FinishRunEvent): FinishRunDeps => {
 };
 
 export const createHandler = (deps: (event: FinishRunEvent) => FinishRunDeps = defaultDeps) =>
-  middy(async (event: FinishRunEvent): Promise<FinishRunResult> => finishRun(event, deps(event))).use(
-    injectLambdaContext(logger, { resetKeys: true }),
-  );
+  middy(async (event: FinishRunEvent | ExecutionStatusChange): Promise<FinishRunResult> => {
+    const input = isExecutionStatusChange(event) ? finishInputOf(event) : event;
+    return finishRun(input, deps(input));
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
 
 export const handler = createHandler();

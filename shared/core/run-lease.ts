@@ -138,6 +138,55 @@ export interface FinishRunInput {
   readonly outcome: 'succeeded' | 'failed';
 }
 
+/**
+ * EventBridge "Step Functions Execution Status Change" for an execution that ended without running
+ * its last state (ABORTED by an operator, TIMED_OUT): routed to finish-run so its lease is released
+ * (or handed to the follow-up run) at once instead of when it expires.
+ */
+export interface ExecutionStatusChange {
+  readonly 'detail-type': 'Step Functions Execution Status Change';
+  readonly detail: {
+    readonly name: string;
+    readonly stateMachineArn: string;
+    readonly status: string;
+    readonly input?: string | null;
+  };
+}
+
+export const isExecutionStatusChange = (event: unknown): event is ExecutionStatusChange =>
+  typeof event === 'object' &&
+  event !== null &&
+  (event as Record<string, unknown>)['detail-type'] === 'Step Functions Execution Status Change';
+
+/** The finish-run input of an ended execution, from its status-change event. */
+export function finishInputOf(event: ExecutionStatusChange): FinishRunInput & { stateMachineArn: string } {
+  const { name, stateMachineArn, status, input } = event.detail;
+  let run: Partial<RunInput> = {};
+  try {
+    run = JSON.parse(input ?? '{}') as Partial<RunInput>;
+  } catch (error) {
+    throw new InvalidRunInputError(`Execution ${name} (${status}): its input is not JSON`, { cause: error });
+  }
+  if (
+    typeof run.dataset !== 'string' ||
+    typeof run.partitionPath !== 'string' ||
+    !Array.isArray(run.partitionValues)
+  ) {
+    throw new InvalidRunInputError(
+      `Execution ${name} (${status}): its input names no dataset partition (dataset, partitionPath, partitionValues)`,
+    );
+  }
+  return {
+    executionName: name,
+    stateMachineArn,
+    dataset: run.dataset,
+    partition: run.partition ?? {},
+    partitionValues: run.partitionValues,
+    partitionPath: run.partitionPath,
+    outcome: status === 'SUCCEEDED' ? 'succeeded' : 'failed',
+  };
+}
+
 export interface FinishRunResult {
   /** `handed-over`: objects landed during the run and the lease went to their follow-up run. */
   readonly lease: 'released' | 'handed-over' | 'not-held';
