@@ -37,7 +37,8 @@ export async function query(args: string[]): Promise<number> {
     console.error(`Give the SQL to run.\n\n${HELP}`);
     return 2;
   }
-  const { duck } = await openLakeViews(new LocalLake(parsed.values.lake), loadRegistry());
+  const { duck, warnings } = await openLakeViews(new LocalLake(parsed.values.lake), loadRegistry());
+  for (const w of warnings) console.error(`warning: ${w}`);
   try {
     const rows = await duck.rows(sql);
     console.log(parsed.values.json ? JSON.stringify(rows, null, 2) : table(rows));

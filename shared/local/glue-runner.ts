@@ -257,7 +257,7 @@ async function bronze(
     const uri = `${sourceUri.endsWith('/') ? sourceUri : `${sourceUri}/`}${file.name}`;
     const reader =
       file.format === 'jsonl'
-        ? `read_json(${sqlString(path)}, format = 'newline_delimited', columns = {${columns.map((c) => `${c}: 'VARCHAR'`).join(', ')}})`
+        ? `read_json(${sqlString(path)}, format = '${/\.json(\.gz)?$/i.test(file.name) ? 'auto' : 'newline_delimited'}', columns = {${columns.map((c) => `${c}: 'VARCHAR'`).join(', ')}})`
         : `read_csv(${sqlString(path)}, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"')`;
     const table = `landed_${i}`;
     try {

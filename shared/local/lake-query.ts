@@ -29,11 +29,14 @@ export interface LakeViews {
   readonly duck: Duck;
   /** Names of the views and tables created. */
   readonly tables: string[];
+  /** System files that exist but could not be exposed as tables. */
+  readonly warnings: string[];
 }
 
 export async function openLakeViews(lake: LocalLake, registry: Registry): Promise<LakeViews> {
   const duck = await Duck.open();
   const tables: string[] = [];
+  const warnings: string[] = [];
   const view = async (name: string, select: string) => {
     await duck.run(`CREATE VIEW ${name} AS ${select}`);
     tables.push(name);
@@ -48,22 +51,30 @@ export async function openLakeViews(lake: LocalLake, registry: Registry): Promis
       if (registry.datasets.length === 1) await view(zone, select);
     }
   }
-  const json = async (name: string, file: string, format: 'array' | 'newline_delimited') => {
-    if (existsSync(file))
+  // A system file that cannot be read as a table must not take the whole query tool down.
+  const json = async (name: string, file: string, format: 'auto' | 'newline_delimited') => {
+    if (!existsSync(file)) return;
+    try {
       await view(
         name,
         `SELECT * FROM read_json(${sqlString(file)}, format = '${format}', union_by_name = true)`,
       );
+      await duck.run(`SELECT * FROM ${name} LIMIT 0`);
+    } catch (error) {
+      await duck.run(`DROP VIEW IF EXISTS ${name}`);
+      if (tables.includes(name)) tables.splice(tables.indexOf(name), 1);
+      warnings.push(`table ${name} unavailable: ${file}: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    }
   };
-  await json('catalog', lake.system('catalog.json'), 'array');
+  await json('catalog', lake.system('catalog.json'), 'auto');
   await json('metrics', lake.system('metrics.jsonl'), 'newline_delimited');
   await json('alerts', lake.system('alerts.jsonl'), 'newline_delimited');
-  await json('ledger', lake.system('ledger.json'), 'array');
+  await json('ledger', lake.system('ledger.json'), 'auto');
   const executions = lake.system('executions');
   if (existsSync(executions) && readdirSync(executions).some((f) => f.endsWith('.json')))
     await view(
       'runs',
       `SELECT name, dataset, partition, trigger, status, startedAt, stoppedAt, durationMs, error, cause, len(states) AS states FROM read_json(${sqlString(join(executions, '*.json'))}, format = 'auto', union_by_name = true)`,
     );
-  return { duck, tables };
+  return { duck, tables, warnings };
 }

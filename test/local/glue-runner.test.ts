@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Stage } from '../../shared/domain/datasets';
 import { manifestSchema } from '../../shared/domain/manifest';
 import { Duck } from '../../shared/local/duck';
@@ -144,6 +145,28 @@ describe('local Glue runner (DuckDB)', () => {
     await expect(failure).rejects.toThrow(MalformedLandingFileError);
     await expect(t.run('bronze')).rejects.toThrow(/Landed file file:\/\/.*\/broken\.jsonl cannot be read/);
     expect(readFileSync(t.lake.path(`${LANDING}broken.jsonl`), 'utf8')).toContain('ORD-00000002');
+    t.cleanup();
+  });
+
+  test('bronze reads gzipped JSON lines, JSON array files and CSV with missing columns', async () => {
+    const t = setup();
+    writeFile(t.lake.path(`${LANDING}a.jsonl.gz`), gzipSync(toJsonLines([order(1), order(2)])));
+    writeFile(t.lake.path(`${LANDING}b.json`), JSON.stringify([order(3), order(4), order(5)], null, 2));
+    writeFile(t.lake.path(`${LANDING}c.csv`), 'order_id,amount\nORD-00000006,1.5\n');
+
+    const bronze = await t.run('bronze');
+    const silver = await t.run('silver');
+
+    expect(bronze.manifest.recordsIn).toBe(6);
+    // the CSV lacks customer_id and updated_at: its row is quarantined, not dropped
+    expect(silver.manifest).toMatchObject({ recordsIn: 6, recordsOut: 5, recordsQuarantined: 1 });
+    const [rejected] = await t.query(
+      `SELECT order_id, _quarantine_reasons AS r FROM '${t.zone('quarantine')}'`,
+    );
+    expect(rejected).toEqual({
+      order_id: 'ORD-00000006',
+      r: 'updated_at_required,customer_id_not_null',
+    });
     t.cleanup();
   });
 
