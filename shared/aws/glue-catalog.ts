@@ -7,7 +7,12 @@ import {
   type StorageDescriptor,
 } from '@aws-sdk/client-glue';
 import { chunk } from '../core/concurrency';
-import { PartitionRegistrationError, type PartitionFailure } from '../domain/pipeline-errors';
+import { describeError } from '../domain/errors';
+import {
+  CatalogTableError,
+  PartitionRegistrationError,
+  type PartitionFailure,
+} from '../domain/pipeline-errors';
 import type { PartitionCatalog, PartitionSpec, RegisteredPartitions } from '../ports';
 
 /** BatchCreatePartition and BatchUpdatePartition accept at most 100 partitions per call. */
@@ -31,8 +36,17 @@ export class GluePartitionCatalog implements PartitionCatalog {
     const cacheKey = `${database}.${table}`;
     let sd = this.descriptors.get(cacheKey);
     if (!sd) {
-      const out = await this.client.send(new GetTableCommand({ DatabaseName: database, Name: table }));
-      sd = out.Table?.StorageDescriptor ?? {};
+      let out;
+      try {
+        out = await this.client.send(new GetTableCommand({ DatabaseName: database, Name: table }));
+      } catch (error) {
+        const { name, message } = describeError(error);
+        throw new CatalogTableError(database, table, `${name}: ${message}`, { cause: error });
+      }
+      if (!out.Table?.StorageDescriptor) {
+        throw new CatalogTableError(database, table, 'the table has no StorageDescriptor to copy');
+      }
+      sd = out.Table.StorageDescriptor;
       this.descriptors.set(cacheKey, sd);
     }
     return sd;

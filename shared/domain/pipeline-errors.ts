@@ -62,6 +62,19 @@ export class PartitionRegistrationError extends MedallionError {
   }
 }
 
+/** A catalog table cannot be read (missing, or no permission): no partition of it can be registered. */
+export class CatalogTableError extends MedallionError {
+  readonly retryable = false;
+  constructor(
+    readonly database: string,
+    readonly table: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Cannot read Glue table ${database}.${table} to register its partitions: ${reason}`, options);
+  }
+}
+
 /** Another run holds the partition's lease; the state machine retries with backoff. */
 export class PartitionBusyError extends MedallionError {
   readonly retryable = true;

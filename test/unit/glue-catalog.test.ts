@@ -126,6 +126,25 @@ describe('Glue partition catalog', () => {
     await expect(failing).rejects.toThrow('orders_silver (2024, 01, 03): EntityNotFoundException: gone');
   });
 
+  it('names the table when it cannot be read', async () => {
+    glueMock
+      .on(GetTableCommand)
+      .rejects(
+        Object.assign(new Error('Table orders_silver not found.'), { name: 'EntityNotFoundException' }),
+      );
+
+    const attempt = catalog().registerPartitions({
+      database: 'shop_lake',
+      table: 'orders_silver',
+      partitions: partitions(1),
+    });
+
+    await expect(attempt).rejects.toThrow(
+      'Cannot read Glue table shop_lake.orders_silver to register its partitions: EntityNotFoundException: Table orders_silver not found.',
+    );
+    expect(glueMock.commandCalls(BatchCreatePartitionCommand)).toHaveLength(0);
+  });
+
   it('sends nothing for no partitions', async () => {
     const result = await catalog().registerPartitions({
       database: 'shop_lake',
