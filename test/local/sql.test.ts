@@ -87,6 +87,21 @@ describe('generated silver SQL (run in DuckDB)', () => {
     expect(quarantine[2]).toMatchObject({ amount: 'ten' });
   });
 
+  test('the generated silver SQL calls only functions both engines have (checked against their docs)', () => {
+    const sql = compileDatasetSql(orders()).silver;
+    const text = [sql.validate, sql.clean, sql.quarantine].join('\n').replace(/'[^']*'/g, "''");
+    const syntax = new Set(['IN', 'OVER', 'AND', 'OR', 'NOT', 'FROM', 'DECIMAL']);
+    const called = new Set(
+      [...text.matchAll(/\b([A-Za-z_]+)\s*\(/g)]
+        .map((m) => (m[1] ?? '').toUpperCase())
+        .filter((name) => !syntax.has(name)),
+    );
+    // regexp_like is Spark's; DuckDB gets it from DUCKDB_PRELUDE
+    const portable = ['TRY_CAST', 'CAST', 'NULLIF', 'TRIM', 'CONCAT_WS', 'REGEXP_LIKE', 'ROW_NUMBER'];
+    expect([...called].filter((f) => !portable.includes(f))).toEqual([]);
+    expect(called).toEqual(new Set(portable));
+  });
+
   test('literals DuckDB and Spark read differently are refused, naming the rule', () => {
     const dataset: Dataset = {
       ...orders(),
