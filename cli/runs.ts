@@ -19,9 +19,17 @@ Options:
 
 Exit codes: 0 ok, 1 execution not found, 2 usage error.`;
 
-/** `Prepare → Bronze → Record bronze …`: the path an execution took. */
-export const pathOf = (h: ExecutionHistory): string =>
-  h.states.map((s) => (s.status === 'failed' || s.status === 'caught' ? `${s.name} ✗` : s.name)).join(' → ');
+/** `bronze ✓ 1.2s  silver ✗ 0.3s  gold -`: each stage's job as visited (the first Task naming it). */
+export function stagesOf(h: ExecutionHistory): string {
+  return (['bronze', 'silver', 'gold'] as const)
+    .map((stage) => {
+      const job = h.states.find((s) => s.type === 'Task' && s.name.toLowerCase().includes(stage));
+      if (!job) return `${stage} -`;
+      const mark = job.status === 'succeeded' ? '✓' : job.status === 'running' ? '…' : '✗';
+      return `${stage} ${mark} ${ms(job.durationMs)}`;
+    })
+    .join('  ');
+}
 
 export function showExecution(h: ExecutionHistory): string {
   const lines = [
@@ -112,7 +120,7 @@ export async function runs(args: string[]): Promise<number> {
         partition: `${h.dataset} ${h.partition}`,
         started: h.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
         duration: ms(h.durationMs),
-        states: h.states.length,
+        stages: stagesOf(h),
         error: h.error ?? '',
       })),
       80,
