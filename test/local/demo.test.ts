@@ -5,7 +5,8 @@ import { runDemo, type DemoResult } from '../../shared/local/demo-scenario';
 import { LocalLake } from '../../shared/local/lake';
 import { openLakeViews } from '../../shared/local/lake-query';
 import { LocalPipeline } from '../../shared/local/pipeline';
-import { ExecutionHistoryStore } from '../../shared/local/history';
+import { ExecutionHistoryStore, type ExecutionHistory } from '../../shared/local/history';
+import { runs } from '../../cli/runs';
 
 /** The demo scenario, small: four landings through the real handlers, ASL and the DuckDB jobs. */
 describe('local lake end to end (demo scenario, 100-row files)', () => {
@@ -101,5 +102,19 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
     const history = new ExecutionHistoryStore(pipeline.lake.system('executions')).list();
     expect(history).toHaveLength(5);
     expect(readFileSync(pipeline.lake.system('metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(12);
+  });
+
+  test('medallion runs lists the executions and shows one with its states', async () => {
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void out.push(text));
+    const listed = await runs(['--lake', root, '--json', '--status', 'FAILED']);
+    const failedName = (JSON.parse(out[0] ?? '[]') as ExecutionHistory[]).map((h) => h.name);
+    const shown = await runs(['show', failedName[0] ?? '?', '--lake', root]);
+    log.mockRestore();
+
+    expect([listed, shown]).toEqual([0, 0]);
+    expect(failedName).toEqual([result.runs[4]?.name]);
+    expect(out[1]).toContain('status     FAILED  (States.TaskFailed)');
+    expect(out[1]).toMatch(/Run bronze job\s+Task\s+caught/);
   });
 });
