@@ -126,6 +126,39 @@ describe('local runtime (aws-local-stepfunctions)', () => {
     t.cleanup();
   });
 
+  test('a Lambda error keeps its name for Retry; retries are counted and not waited for locally', async () => {
+    const retrying = structuredClone(definition) as typeof definition & {
+      States: { Prepare: { Retry?: unknown } };
+    };
+    retrying.States.Prepare.Retry = [
+      { ErrorEquals: ['PartitionBusyError'], IntervalSeconds: 30, MaxAttempts: 3 },
+    ];
+    let calls = 0;
+    const runtime = new LocalRuntime({
+      definition: retrying,
+      placeholders: {},
+      history: new ExecutionHistoryStore(mkdtempSync(join(tmpdir(), 'history-'))),
+      lambdas: {
+        PrepareRunFunctionArn: async () => {
+          calls++;
+          if (calls < 3)
+            throw Object.assign(new Error('held by another run'), { name: 'PartitionBusyError' });
+          return { bucket: 'local-lake' };
+        },
+        NotifyFunctionArn: async () => ({}),
+      },
+      glue: async () => ({ jobRunId: 'jr_1', manifest: {} as never }),
+    });
+    const started = Date.now();
+
+    const history = await runtime.start(record('busy-run'));
+
+    expect(history.status).toBe('SUCCEEDED');
+    expect(calls).toBe(3);
+    expect(history.states.filter((s) => s.name === 'Prepare').reduce((n, s) => n + s.retries, 0)).toBe(2);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   test('a task without a local handler is refused up front, naming it', () => {
     expect(
       () =>
