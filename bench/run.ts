@@ -1,15 +1,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { bundleSuite } from './bundle';
 import { e2eSuite } from './e2e';
-import { machine, markdownTable, type BenchRow, type Suite } from './lib';
+import { machine, markdownTable, type BenchRow, type Machine, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
 import { partitionsSuite } from './partitions';
 import { transitionsSuite } from './transitions';
 
 /**
  * `npm run bench [-- <suite>...]`: runs the benchmarks, prints one table, writes bench/results.json
- * and refreshes the table in BENCHMARKS.md. With suite names, runs only those and writes nothing.
+ * and refreshes the table in BENCHMARKS.md. With suite names, runs only those and writes nothing;
+ * `--render` only re-renders BENCHMARKS.md from bench/results.json.
  */
 
 const SUITES: readonly Suite[] = [onLandingSuite, transitionsSuite, bundleSuite, partitionsSuite, e2eSuite];
@@ -17,14 +19,53 @@ const SUITES: readonly Suite[] = [onLandingSuite, transitionsSuite, bundleSuite,
 const TABLE_START = '<!-- bench:table:start -->';
 const TABLE_END = '<!-- bench:table:end -->';
 
+interface Results {
+  readonly machine: Machine;
+  readonly loadAverage: { readonly start: number[]; readonly end: number[] };
+  readonly totalSeconds: number;
+  readonly suiteSeconds: Record<string, number>;
+  readonly rows: BenchRow[];
+}
+
+const RESULTS = join(process.cwd(), 'bench', 'results.json');
+const DOC = join(process.cwd(), 'BENCHMARKS.md');
+
+/** Replaces the table between the markers of BENCHMARKS.md with the one of `results`. */
+function renderDoc(results: Results): void {
+  if (!existsSync(DOC)) return;
+  const text = readFileSync(DOC, 'utf8');
+  const from = text.indexOf(TABLE_START);
+  const to = text.indexOf(TABLE_END);
+  if (from < 0 || to < from) throw new Error(`BENCHMARKS.md lacks the ${TABLE_START} / ${TABLE_END} markers`);
+  const m = results.machine;
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
+  const header =
+    `Latest run: ${m.date.slice(0, 16).replace('T', ' ')} UTC, commit ${m.commit}; ${m.nproc} × ${m.cpuModel}, ` +
+    `${m.memoryGiB} GiB RAM, node ${m.node} (${m.platform}); load average (1/5/15 min) ${load(results.loadAverage.start)} ` +
+    `at start, ${load(results.loadAverage.end)} at end; whole run ${results.totalSeconds} s ` +
+    `(${Object.entries(results.suiteSeconds)
+      .map(([name, sec]) => `${name} ${sec} s`)
+      .join(', ')}).`;
+  writeFileSync(
+    DOC,
+    `${text.slice(0, from + TABLE_START.length)}\n${header}\n\n${markdownTable(results.rows)}\n${text.slice(to)}`,
+  );
+}
+
 async function main(): Promise<number> {
-  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const args = process.argv.slice(2);
+  if (args.includes('--render')) {
+    renderDoc(JSON.parse(readFileSync(RESULTS, 'utf8')) as Results);
+    return 0;
+  }
+  const only = args.filter((a) => !a.startsWith('-'));
   const unknown = only.filter((name) => !SUITES.some((s) => s.name === name));
   if (unknown.length > 0) {
     console.error(`Unknown suite(s): ${unknown.join(', ')}. Suites: ${SUITES.map((s) => s.name).join(', ')}`);
     return 2;
   }
   const selected = only.length > 0 ? SUITES.filter((s) => only.includes(s.name)) : SUITES;
+  const loadStart = loadavg();
   const started = performance.now();
   const rows: BenchRow[] = [];
   const durations: Record<string, number> = {};
@@ -37,30 +78,20 @@ async function main(): Promise<number> {
   }
   const totalSeconds = Math.round((performance.now() - started) / 100) / 10;
   const host = machine();
-  const table = markdownTable(rows);
-  console.log(table);
+  console.log(markdownTable(rows));
   console.log(
     `\n${rows.length} rows in ${totalSeconds} s on ${host.nproc} CPU, ${host.memoryGiB} GiB, node ${host.node}`,
   );
-
   if (only.length === 0) {
-    const results = { machine: host, totalSeconds, suiteSeconds: durations, rows };
-    writeFileSync(join(process.cwd(), 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    const doc = join(process.cwd(), 'BENCHMARKS.md');
-    if (existsSync(doc)) {
-      const text = readFileSync(doc, 'utf8');
-      const from = text.indexOf(TABLE_START);
-      const to = text.indexOf(TABLE_END);
-      if (from >= 0 && to > from) {
-        const header =
-          `Latest run: ${host.date.slice(0, 16).replace('T', ' ')} UTC, commit ${host.commit}, ${host.nproc} × ${host.cpuModel}, ` +
-          `${host.memoryGiB} GiB RAM, node ${host.node} (${host.platform}); whole run ${totalSeconds} s.`;
-        writeFileSync(
-          doc,
-          `${text.slice(0, from + TABLE_START.length)}\n${header}\n\n${table}\n${text.slice(to)}`,
-        );
-      }
-    }
+    const results: Results = {
+      machine: host,
+      loadAverage: { start: loadStart, end: loadavg() },
+      totalSeconds,
+      suiteSeconds: durations,
+      rows,
+    };
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    renderDoc(results);
   }
   return 0;
 }
