@@ -49,6 +49,33 @@ describe('watch and replay on the local lake', () => {
     expect(history.map((h) => [h.partition, h.status])).toEqual([['year=2024/month=01/day=15', 'SUCCEEDED']]);
   }, 30_000);
 
+  test('watching: a file that lands later is delivered once it holds still, after the batch window', async () => {
+    const events: WatchEvent[] = [];
+    const watcher = new LandingWatcher(pipeline, {
+      intervalMs: 20,
+      batchWindowMs: 100,
+      onEvent: (e) => events.push(e),
+    });
+    watcher.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    writeFile(
+      pipeline.lake.path('landing/shop/orders/year=2024/month=01/day=20/late.jsonl'),
+      toJsonLines(sampleOrders({ date: '2024-01-20', records: 120, seed: 3 })),
+    );
+
+    const deadline = Date.now() + 15_000;
+    const lateDelivered = () =>
+      events.some((e) => e.kind === 'delivered' && e.keys.some((k) => k.endsWith('late.jsonl')));
+    while (!lateDelivered() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await watcher.stop();
+
+    const delivered = events.flatMap((e) => (e.kind === 'delivered' ? e.keys : []));
+    expect(delivered).toContain('landing/shop/orders/year=2024/month=01/day=20/late.jsonl');
+    // files delivered by the earlier watcher are known to the ledger: they start nothing new
+    expect(pipeline.history.list().filter((h) => h.partition.endsWith('day=15'))).toHaveLength(1);
+    expect(pipeline.history.list().find((h) => h.partition.endsWith('day=20'))?.status).toBe('SUCCEEDED');
+  }, 30_000);
+
   test('a local replay from silver re-runs silver and gold only and leaves bronze as it was', async () => {
     const bronze = pipeline.lake.path('bronze/orders/year=2024/month=01/day=15/part-00000.parquet');
     const bronzeWritten = statSync(bronze).mtimeMs;
