@@ -180,5 +180,3 @@ export class FileManifestStore implements ManifestStore {
     }
   }
 }
-
-export { readLines, appendLine };
