@@ -8,8 +8,9 @@ import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSBatchResponse } from 'aws-lambda';
 
 /**
- * The baseline: the common hand-written landing handler (SDLF's routing Lambda has this shape) that
- * starts one execution per landed object, with one conditional PutItem per object for idempotency.
+ * The baseline: the common hand-written landing handler that starts one execution per landed object
+ * (SDLF's stage-A routing Lambda starts one per SQS record), plus one conditional PutItem per object
+ * so that it does the same idempotency job as ours.
  * Correct enough to compare against — it dedups and reports partial failures — but it neither groups
  * by partition nor batches ledger writes.
  */

@@ -14,7 +14,7 @@ import { STUB_CLIENT_CONFIG, StubHttpHandler } from './sdk-stub';
 
 const RECORDS = 10_000;
 const PARTITIONS = [1, 7, 100] as const;
-const RUNS = 5;
+const RUNS = 7;
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline';
 const TABLE = 'medallion-ledger';
 const CPU_TARGET_MS = 150;
