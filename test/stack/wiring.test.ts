@@ -194,6 +194,36 @@ describe('the state machine', () => {
   });
 });
 
+describe('runs stopped from outside', () => {
+  test('ABORTED and TIMED_OUT executions of the pipeline reach finish-run, which may be invoked by that rule', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').map(
+      ([id, r]) => [id, r.Properties as Loose] as const,
+    );
+    const finishRun = lambdaLogicalId('finish-run');
+    const rule = rules.find(([, p]) =>
+      (p.Targets as Loose[]).some((t) => JSON.stringify(t.Arn).includes(finishRun)),
+    );
+
+    expect(rule).toBeDefined();
+    const pattern = rule?.[1].EventPattern as Loose;
+    expect(pattern.source).toEqual(['aws.states']);
+    expect(pattern['detail-type']).toEqual(['Step Functions Execution Status Change']);
+    expect(pattern.detail.status.sort()).toEqual(['ABORTED', 'TIMED_OUT']);
+    expect(pattern.detail.stateMachineArn).toEqual([{ Ref: 'PipelineStateMachine' }]);
+    const permissions = resourcesOfType(template, 'AWS::Lambda::Permission').map(
+      ([, p]) => p.Properties as Loose,
+    );
+    expect(
+      permissions.some(
+        (p) =>
+          p.Principal === 'events.amazonaws.com' &&
+          JSON.stringify(p.FunctionName).includes(finishRun) &&
+          JSON.stringify(p.SourceArn).includes(String(rule?.[1].Name)),
+      ),
+    ).toBe(true);
+  });
+});
+
 describe('Glue: jobs, scripts, catalog', () => {
   const staged = (): Set<string> =>
     new Set(
