@@ -247,6 +247,14 @@ async function bronze(
     const format = formatOf(dataset, name);
     return format ? [{ name, ...format }] : [];
   });
+  // Same rule as the Glue bronze job: anything else in the partition folder fails the run, by name.
+  const foreign = names.filter((name) => !formatOf(dataset, name));
+  if (foreign.length > 0) {
+    const accepted = dataset.landing.formats.flatMap((f) => FORMAT_EXTENSIONS[f]).join(', ');
+    throw new JobInputError(
+      `${foreign.length} file(s) under ${sourceUri} are not one of the dataset's formats (${accepted}): ${foreign.join(', ')}`,
+    );
+  }
   if (files.length === 0)
     throw new JobInputError(`no landed ${dataset.landing.formats.join('/')} files under ${sourceUri}`);
 

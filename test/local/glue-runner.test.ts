@@ -170,6 +170,16 @@ describe('local Glue runner (DuckDB)', () => {
     t.cleanup();
   });
 
+  test('a file of no declared format in the partition fails bronze by name, as the Glue job does', async () => {
+    const t = setup();
+    writeFile(t.lake.path(`${LANDING}a.jsonl`), toJsonLines([order(1)]));
+    writeFile(t.lake.path(`${LANDING}_SUCCESS`), '');
+
+    await expect(t.run('bronze')).rejects.toThrow(JobInputError);
+    await expect(t.run('bronze')).rejects.toThrow(/not one of the dataset's formats .*: _SUCCESS$/);
+    t.cleanup();
+  });
+
   test('a partition with no landed files is a named input error', async () => {
     const t = setup();
     await expect(t.run('bronze')).rejects.toThrow(JobInputError);
