@@ -141,6 +141,7 @@ export const e2eSuite: Suite = {
       startup.push({ wallS, rss: parseMaxRss(stderr) });
     }
     const startupS = median(startup.map((s) => s.wallS));
+    const startupRss = median(startup.map((s) => s.rss));
     for (const { records, runs } of CASES) {
       const samples = await measure(records, runs);
       const executionS = median(samples.map((s) => s.executionS));
@@ -156,7 +157,7 @@ export const e2eSuite: Suite = {
         case: `${fmt(records)} records, one partition, 3 stages`,
         measured:
           `wall ${fmt(wallS, 1)} s, peak RSS ${fmt(rss / 1024 ** 2)} MB; ` +
-          `CLI start-up alone ${fmt(startupS, 1)} s, execution ${fmt(executionS, 1)} s, of which jobs ${stageNames.map((n) => `${n.replace(/^Run | job$/g, '')} ${fmt((stages[n] ?? 0) / 1000, 1)} s`).join(', ')}; ` +
+          `CLI start-up alone ${fmt(startupS, 1)} s and ${fmt(startupRss / 1024 ** 2)} MB, execution ${fmt(executionS, 1)} s, of which jobs ${stageNames.map((n) => `${n.replace(/^Run | job$/g, '')} ${fmt((stages[n] ?? 0) / 1000, 1)} s`).join(', ')}; ` +
           `silver rows ${fmt(samples[0]?.silverRecordsOut ?? 0)}; ${samples[0]?.transitions ?? 0} transitions`,
         baseline: '—',
         target: isTargetCase ? `≤ ${WALL_TARGET_S} s and ≤ 2 GB` : '— (target at 1M)',
@@ -166,6 +167,7 @@ export const e2eSuite: Suite = {
           wallS,
           peakRssBytes: rss,
           cliStartupS: startupS,
+          cliStartupRssBytes: startupRss,
           executionS,
           jobMs: stages,
           samples,
