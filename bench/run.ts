@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { bundleSuite } from './bundle';
 import { e2eSuite } from './e2e';
-import { machine, markdownTable, type BenchRow, type Machine, type Suite } from './lib';
+import { machine, markdownTable, notMeasured, type BenchRow, type Machine, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
 import { partitionsSuite } from './partitions';
 import { transitionsSuite } from './transitions';
@@ -69,10 +69,21 @@ async function main(): Promise<number> {
   const started = performance.now();
   const rows: BenchRow[] = [];
   const durations: Record<string, number> = {};
+  const failed: string[] = [];
   for (const suite of selected) {
     const t0 = performance.now();
     process.stderr.write(`bench: ${suite.name} ...`);
-    rows.push(...(await suite.run()));
+    try {
+      rows.push(...(await suite.run()));
+    } catch (error) {
+      // One broken suite (say, someone's code failing mid-change) must not hide the others' figures.
+      failed.push(suite.name);
+      const reason = error instanceof Error ? error.message : String(error);
+      process.stderr.write(` FAILED: ${reason}\n`);
+      rows.push(
+        notMeasured(suite.name, 'every case', '—', `the suite failed: ${reason.split('\n')[0] ?? ''}`),
+      );
+    }
     durations[suite.name] = Math.round((performance.now() - t0) / 100) / 10;
     process.stderr.write(` ${durations[suite.name]} s\n`);
   }
@@ -93,7 +104,7 @@ async function main(): Promise<number> {
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     renderDoc(results);
   }
-  return 0;
+  return failed.length === 0 ? 0 : 1;
 }
 
 main().then(
