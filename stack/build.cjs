@@ -5,7 +5,7 @@
 // bound to stack resources, the S3 → SQS notifications per landing prefix, the Glue catalog and jobs,
 // the IAM roles, the per-dataset alarms and the dashboard. Everything is derived from datasets/,
 // state-machines/ and the handlers, so adding a dataset or a task never means editing YAML.
-const { readFileSync, existsSync, readdirSync } = require('node:fs');
+const { readFileSync, existsSync, readdirSync, mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { loadRegistry } = require('./registry.cjs');
 const { catalogResources, pascal } = require('./catalog.cjs');
@@ -90,6 +90,12 @@ async function build(p) {
   const METRICS_NAMESPACE = metrics.DEFAULT_METRICS_NAMESPACE;
   const registry = loadRegistry(root);
   const datasets = registry.datasets;
+  // The functions read this compiled registry (shared/config/deployed-registry.ts), shipped in each
+  // zip by package.patterns: validated here, so no Lambda bundles zod or a YAML parser.
+  const deployed = tsxRequire(join(root, 'shared', 'config', 'deployed-registry.ts'), __filename);
+  const registryFile = join(root, deployed.DEFAULT_REGISTRY_FILE);
+  mkdirSync(join(registryFile, '..'), { recursive: true });
+  writeFileSync(registryFile, deployed.compileRegistry(registry));
   const prefix = `medallion-${stage}`;
   const existingLake = p.lakeBucketParam.trim();
 

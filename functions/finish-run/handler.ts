@@ -4,7 +4,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
 import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import { requireEnv } from '../../shared/config/env';
-import { loadRegistry } from '../../shared/config/registry';
+import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import {
   finishInputOf,
   finishRun,
@@ -40,12 +40,13 @@ export const REQUIRED_ENV = ['LEDGER_TABLE'] as const;
 export type FinishRunEvent = FinishRunInput & { readonly stateMachineArn: string };
 
 let shared:
-  { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadRegistry> } | undefined;
+  | { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadDeployedRegistry> }
+  | undefined;
 const defaultDeps = (event: FinishRunEvent): FinishRunDeps => {
   shared ??= {
     ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
     sfn: new SFNClient(SFN_CLIENT_CONFIG),
-    registry: loadRegistry(),
+    registry: loadDeployedRegistry(),
   };
   const { ledger, sfn, registry } = shared;
   return {

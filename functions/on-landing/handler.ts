@@ -5,7 +5,7 @@ import { processLanding, type LandingDeps, type LandingResult } from '../../shar
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
 import { SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import { intEnv, requireEnv } from '../../shared/config/env';
-import { loadRegistry } from '../../shared/config/registry';
+import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import { MedallionError } from '../../shared/domain/errors';
 import { createLogger } from '../../shared/logger';
 
@@ -17,7 +17,7 @@ import { createLogger } from '../../shared/logger';
 
 const logger = createLogger('on-landing');
 
-/** Env: STATE_MACHINE_ARN, LEDGER_TABLE; optional DATASETS_DIR, MAX_CONCURRENT_STARTS. */
+/** Env: STATE_MACHINE_ARN, LEDGER_TABLE; optional DATASETS_FILE, MAX_CONCURRENT_STARTS. */
 export const REQUIRED_ENV = ['STATE_MACHINE_ARN', 'LEDGER_TABLE'] as const;
 
 let awsDeps: LandingDeps | undefined;
@@ -26,7 +26,7 @@ const defaultDeps = (): LandingDeps => {
   // One table holds the object claims and the partition leases.
   const ledger = new DynamoObjectLedger(requireEnv('LEDGER_TABLE'));
   return (awsDeps = {
-    registry: loadRegistry(),
+    registry: loadDeployedRegistry(),
     ledger,
     leases: ledger,
     starter: new SfnRunStarter(requireEnv('STATE_MACHINE_ARN')),

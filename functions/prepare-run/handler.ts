@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
 import { requireEnv } from '../../shared/config/env';
-import { loadRegistry } from '../../shared/config/registry';
+import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import {
   prepareRun,
   type PreparedState,
@@ -31,7 +31,7 @@ export const REQUIRED_ENV = ['LAKE_BUCKET', 'PLANS_LOCATION', 'LEDGER_TABLE'] as
 let awsDeps: PrepareRunDeps | undefined;
 const defaultDeps = (): PrepareRunDeps =>
   (awsDeps ??= {
-    registry: loadRegistry(),
+    registry: loadDeployedRegistry(),
     leases: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
     lakeRoot: `s3://${requireEnv('LAKE_BUCKET')}/`,
     plansLocation: requireEnv('PLANS_LOCATION'),

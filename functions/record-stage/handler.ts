@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { CloudWatchMetrics } from '../../shared/aws/cloudwatch-metrics';
 import { GluePartitionCatalog } from '../../shared/aws/glue-catalog';
 import { S3ManifestStore } from '../../shared/aws/s3-manifests';
-import { loadRegistry } from '../../shared/config/registry';
+import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import { recordStage, type RecordStageDeps, type RecordStageInput } from '../../shared/core/record-stage';
 import type { StageResult } from '../../shared/domain/pipeline';
 import { createLogger } from '../../shared/logger';
@@ -26,7 +26,7 @@ import { createLogger } from '../../shared/logger';
 
 const logger = createLogger('record-stage');
 
-/** Env: optional METRICS_NAMESPACE (default MedallionLake), DATASETS_DIR. */
+/** Env: optional METRICS_NAMESPACE (default MedallionLake), DATASETS_FILE. */
 export const REQUIRED_ENV = [] as const;
 
 let awsDeps: RecordStageDeps | undefined;
@@ -34,7 +34,7 @@ const defaultDeps = (): RecordStageDeps => {
   if (!awsDeps) {
     const metrics = new CloudWatchMetrics(process.env['METRICS_NAMESPACE']);
     awsDeps = {
-      registry: loadRegistry(),
+      registry: loadDeployedRegistry(),
       manifests: new S3ManifestStore(),
       catalog: new GluePartitionCatalog(),
       metrics,

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseRegistry, type DatasetSource, type Registry } from '../domain/datasets';
+import { parseRegistry } from '../domain/dataset-schema';
+import type { DatasetSource, Registry } from '../domain/datasets';
 import { DatasetConfigError } from '../domain/errors';
 
 /** Where dataset folders live: env DATASETS_DIR, else ./datasets (the Lambda bundle ships it there). */

@@ -1,24 +1,30 @@
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { STAGES } from './datasets';
 
 /**
  * The run manifest: the contract between a stage's job (Glue on AWS, DuckDB locally) and the
  * pipeline. Each job writes it at `manifestKey(dataset, stage, runId)` when it succeeds.
+ * zod/mini keeps the record-stage bundle small (this is its only schema at run time).
  * Python twin: glue/medallion_glue/manifest.py — keep both in step (a test checks they agree).
  */
 export const MANIFEST_VERSION = 1;
 
-const count = z.number().int().min(0);
+// zod/mini ships no messages: load the English ones, so a bad manifest says what is wrong.
+z.config(en());
+
+const count = z.int().check(z.minimum(0));
+const text = z.string().check(z.minLength(1));
 
 export const manifestSchema = z
   .strictObject({
     version: z.literal(MANIFEST_VERSION),
-    dataset: z.string().min(1),
+    dataset: text,
     stage: z.enum(STAGES),
     /** The pipeline's run id: the Step Functions execution name. */
-    runId: z.string().min(1),
+    runId: text,
     /** The job's own run id (Glue JobRunId, or the local runner's id). */
-    jobRunId: z.string().min(1),
+    jobRunId: text,
     startedAt: z.iso.datetime(),
     completedAt: z.iso.datetime(),
     recordsIn: count,
@@ -28,19 +34,21 @@ export const manifestSchema = z
     outputPartitions: z.array(
       z.strictObject({
         /** Catalog table name (one of the dataset's tables). */
-        table: z.string().min(1),
+        table: text,
         /** Values in the table's partition-key order. */
-        values: z.array(z.string().min(1)).min(1),
+        values: z.array(text).check(z.minLength(1)),
         /** s3://bucket/prefix/ (AWS) or file:///path/ (local). */
-        location: z.string().min(1),
+        location: text,
       }),
     ),
     /** Where this run's quarantined rows are, if any. */
-    quarantineLocation: z.string().min(1).nullable(),
+    quarantineLocation: z.nullable(text),
   })
-  .refine((m) => m.recordsOut + m.recordsQuarantined <= m.recordsIn || m.stage === 'gold', {
-    message: 'recordsOut + recordsQuarantined must not exceed recordsIn (rows were invented)',
-    path: ['recordsOut'],
-  });
+  .check(
+    z.refine((m) => m.recordsOut + m.recordsQuarantined <= m.recordsIn || m.stage === 'gold', {
+      message: 'recordsOut + recordsQuarantined must not exceed recordsIn (rows were invented)',
+      path: ['recordsOut'],
+    }),
+  );
 
 export type RunManifest = z.output<typeof manifestSchema>;

@@ -82,14 +82,15 @@ export class KeyParser {
     }
     const patterns = this.patterns.get(dataset.name) ?? [];
     const values: Array<readonly [string, string]> = [];
+    // Only error messages read this: built on demand, it stays off the per-key hot path.
+    const expected = (): string => declared.map((k) => `${k.name}=…`).join('/');
     for (const [i, keyDef] of declared.entries()) {
       const segment = rest[i];
-      const expected = declared.map((k) => `${k.name}=…`).join('/');
       if (segment === undefined || i === rest.length - 1) {
         throw new InvalidObjectKeyError(
           key,
           'missing-partition',
-          `dataset "${dataset.name}" expects ${expected}/<file> after "${dataset.landing.prefix}", ` +
+          `dataset "${dataset.name}" expects ${expected()}/<file> after "${dataset.landing.prefix}", ` +
             `partition key "${keyDef.name}" is missing`,
         );
       }
@@ -99,7 +100,7 @@ export class KeyParser {
         throw new InvalidObjectKeyError(
           key,
           'unexpected-partition-key',
-          `segment "${segment}" found where "${keyDef.name}=…" was expected (${expected})`,
+          `segment "${segment}" found where "${keyDef.name}=…" was expected (${expected()})`,
         );
       }
       const value = segment.slice(eq + 1);

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_REGISTRY_FILE } from '../../shared/config/deployed-registry';
 import {
   PACKAGE_TIMEOUT_MS,
   ROOT,
@@ -73,14 +74,14 @@ describe('function artifacts', () => {
   );
 
   test.each(functionFolders())(
-    '%s: one minified ESM bundle with its source map and the datasets, no node_modules',
+    '%s: one minified ESM bundle with its source map and the compiled registry, no node_modules',
     (folder) => {
       const entries = zipEntries(join(SERVERLESS_DIR, `${functionKey(folder)}.zip`)).map((e) => e.name);
-      const datasets = readdirSync(join(ROOT, 'datasets')).map((d) => `datasets/${d}/dataset.yml`);
 
       expect(entries).toEqual(
-        expect.arrayContaining([handlerFile(folder), `${handlerFile(folder)}.map`, ...datasets]),
+        expect.arrayContaining([handlerFile(folder), `${handlerFile(folder)}.map`, DEFAULT_REGISTRY_FILE]),
       );
+      expect(entries.some((e) => e.startsWith('datasets/'))).toBe(false);
       expect(entries.filter((e) => e.endsWith('.mjs'))).toEqual([handlerFile(folder)]);
       expect(entries.some((e) => e.startsWith('node_modules/'))).toBe(false);
     },
@@ -120,6 +121,19 @@ describe('function artifacts', () => {
         handler: 'function',
         requiredEnv: requiredEnvOf(folder),
       });
+    },
+  );
+
+  test.each(functionFolders())(
+    '%s: no YAML parser and no full zod in the bundle (the registry is compiled at package time)',
+    (folder) => {
+      const dir = unzip(folder);
+      const map = JSON.parse(readFileSync(join(dir, `${handlerFile(folder)}.map`), 'utf8')) as {
+        sources: string[];
+      };
+
+      expect(map.sources.filter((s) => s.includes('node_modules/yaml/'))).toEqual([]);
+      expect(map.sources.filter((s) => s.includes('node_modules/zod/v4/classic/'))).toEqual([]);
     },
   );
 

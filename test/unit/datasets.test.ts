@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRegistry, type DatasetSource } from '../../shared/domain/datasets';
+import { compileRegistry, loadDeployedRegistry } from '../../shared/config/deployed-registry';
+import { parseRegistry } from '../../shared/domain/dataset-schema';
+import type { DatasetSource } from '../../shared/domain/datasets';
 import { DatasetConfigError } from '../../shared/domain/errors';
 import { shippedRegistry } from '../helpers/registry';
 
@@ -97,5 +100,32 @@ describe('dataset registry', () => {
     expect(problemsOf([source(broken)])).toEqual([
       expect.stringContaining('stages.gold.arguments: must not set Glue reserved'),
     ]);
+  });
+});
+
+describe('the compiled registry the Lambdas read', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'registry-'));
+
+  it('holds exactly what the validated datasets hold', () => {
+    const file = join(dir(), 'datasets.json');
+    writeFileSync(file, compileRegistry(shippedRegistry()));
+
+    const deployed = loadDeployedRegistry(file);
+
+    expect(deployed.datasets).toEqual(shippedRegistry().datasets);
+    expect(deployed.get('orders').landing.prefix).toBe('landing/shop/orders/');
+  });
+
+  it('says how to produce it when it is missing or not a compiled registry', () => {
+    const missing = join(dir(), 'nope.json');
+    const wrong = join(dir(), 'wrong.json');
+    writeFileSync(wrong, JSON.stringify({ version: 9, datasets: [] }));
+
+    expect(() => loadDeployedRegistry(missing)).toThrow(
+      /nope\.json: cannot read the compiled dataset registry.*npm run package/,
+    );
+    expect(() => loadDeployedRegistry(wrong)).toThrow(
+      /wrong\.json: not a compiled dataset registry of version 1/,
+    );
   });
 });

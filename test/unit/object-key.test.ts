@@ -1,4 +1,4 @@
-import { parseRegistry } from '../../shared/domain/datasets';
+import { parseRegistry } from '../../shared/domain/dataset-schema';
 import {
   InvalidObjectKeyError,
   NoDatasetMatchError,
