@@ -84,6 +84,15 @@ export function machine(): Machine {
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    // Files changed but not committed were measured too: say so (the bench's own outputs aside).
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.slice(3).trim())
+      .filter(
+        (file) => file && !['bench/results.json', 'BENCHMARKS.md', 'bench/bundle-sizes.json'].includes(file),
+      );
+    if (dirty.length > 0)
+      commit += ` + uncommitted changes in ${dirty.length} file${dirty.length === 1 ? '' : 's'}`;
   } catch {
     // not a git checkout: leave it unknown
   }
