@@ -43,9 +43,9 @@ export type DeliveryShape = 'sqs' | 'eventbridge' | 's3' | 's3-test-event';
 export function objectIdentity(o: {
   bucket: string;
   key: string;
-  versionId?: string;
-  sequencer?: string;
-  eTag?: string;
+  versionId?: string | undefined;
+  sequencer?: string | undefined;
+  eTag?: string | undefined;
 }): string {
   const token = o.versionId
     ? `v:${o.versionId}`
@@ -87,16 +87,18 @@ function landed(fields: {
   sequencer: string | undefined;
   eventTime: string;
 }): LandedObject {
-  const o = {
+  // Built in place (no spreads): on-landing makes one per record, 10,000 to a batch.
+  const o: { -readonly [K in keyof LandedObject]?: LandedObject[K] } = {
     bucket: fields.bucket,
     key: fields.key,
     size: fields.size,
     eventTime: fields.eventTime,
-    ...(fields.eTag ? { eTag: fields.eTag } : {}),
-    ...(fields.versionId ? { versionId: fields.versionId } : {}),
-    ...(fields.sequencer ? { sequencer: fields.sequencer } : {}),
   };
-  return { ...o, objectId: objectIdentity(o) };
+  if (fields.eTag) o.eTag = fields.eTag;
+  if (fields.versionId) o.versionId = fields.versionId;
+  if (fields.sequencer) o.sequencer = fields.sequencer;
+  o.objectId = objectIdentity(fields);
+  return o as LandedObject;
 }
 
 function fromS3Record(record: unknown, index: number): DeliveredRecord {

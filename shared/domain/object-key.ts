@@ -23,6 +23,8 @@ export interface ParsedKey {
  * and `%2B` a plus; `%XX` sequences are UTF-8.
  */
 export function decodeS3Key(raw: string): string {
+  // A key with nothing encoded needs no decoding.
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
   } catch (error) {
@@ -32,6 +34,11 @@ export function decodeS3Key(raw: string): string {
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/** A `.` or `..` path segment anywhere in the key. */
+const TRAVERSAL = /(?:^|\/)\.\.?(?:\/|$)/;
+
+/** `year=…/month=…/day=…`: for error messages only, so built on demand, off the per-key path. */
+const layoutHint = (dataset: Dataset): string => dataset.partitionKeys.map((k) => `${k.name}=…`).join('/');
 
 export const partitionPath = (values: Partition['values']): string =>
   values.map(([k, v]) => `${k}=${v}`).join('/');
@@ -65,8 +72,7 @@ export class KeyParser {
   parse(key: string): ParsedKey {
     if (CONTROL_CHARS.test(key))
       throw new InvalidObjectKeyError(key, 'bad-encoding', 'contains control characters');
-    const segments = key.split('/');
-    if (segments.some((s) => s === '..' || s === '.')) {
+    if (TRAVERSAL.test(key)) {
       throw new InvalidObjectKeyError(key, 'traversal', 'contains a "." or ".." segment');
     }
     const dataset = this.matchDataset(key);
@@ -82,15 +88,13 @@ export class KeyParser {
     }
     const patterns = this.patterns.get(dataset.name) ?? [];
     const values: Array<readonly [string, string]> = [];
-    // Only error messages read this: built on demand, it stays off the per-key hot path.
-    const expected = (): string => declared.map((k) => `${k.name}=…`).join('/');
     for (const [i, keyDef] of declared.entries()) {
       const segment = rest[i];
       if (segment === undefined || i === rest.length - 1) {
         throw new InvalidObjectKeyError(
           key,
           'missing-partition',
-          `dataset "${dataset.name}" expects ${expected()}/<file> after "${dataset.landing.prefix}", ` +
+          `dataset "${dataset.name}" expects ${layoutHint(dataset)}/<file> after "${dataset.landing.prefix}", ` +
             `partition key "${keyDef.name}" is missing`,
         );
       }
@@ -100,7 +104,7 @@ export class KeyParser {
         throw new InvalidObjectKeyError(
           key,
           'unexpected-partition-key',
-          `segment "${segment}" found where "${keyDef.name}=…" was expected (${expected()})`,
+          `segment "${segment}" found where "${keyDef.name}=…" was expected (${layoutHint(dataset)})`,
         );
       }
       const value = segment.slice(eq + 1);
