@@ -304,7 +304,7 @@ function deployedZips(): { zips: Map<string, number>; note?: string } {
       zips: new Map(),
       note: `npm run package failed: ${(out.stderr || out.stdout).trim().slice(-300)}`,
     };
-  const report = JSON.parse(readFileSync(join(ROOT, 'bench', 'bundle-sizes.json'), 'utf8')) as {
+  const report = JSON.parse(readFileSync(join(ROOT, '.serverless', 'bundle-sizes.json'), 'utf8')) as {
     functions: Array<{ handler: string; zipBytes: number }>;
   };
   const zips = new Map<string, number>();

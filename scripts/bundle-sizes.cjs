@@ -1,6 +1,6 @@
 'use strict';
 // Reports each packaged function: zip size, bundle size, source map size, number of files.
-// Prints a table and writes bench/bundle-sizes.json (deterministic: no timestamps).
+// Prints a table and writes .serverless/bundle-sizes.json (deterministic: no timestamps).
 const fs = require('node:fs');
 const path = require('node:path');
 const { zipEntries } = require('./zip-entries.cjs');
@@ -37,6 +37,6 @@ for (const r of rows)
 
 fs.mkdirSync(path.join(root, 'bench'), { recursive: true });
 fs.writeFileSync(
-  path.join(root, 'bench', 'bundle-sizes.json'),
+  path.join(root, '.serverless', 'bundle-sizes.json'),
   `${JSON.stringify({ source: 'npm run package (scripts/bundle-sizes.cjs)', functions: rows }, null, 2)}\n`,
 );

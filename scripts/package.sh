@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run package: `serverless package` offline → .serverless/ (template, one zip per function,
-# staged Glue artifacts), then the bundle size report (bench/bundle-sizes.json).
+# staged Glue artifacts), then the bundle size report (.serverless/bundle-sizes.json).
 #   --if-stale   do nothing when .serverless/ was packaged from the current inputs (stack tests)
 # Packaging calls no AWS API: dummy credentials make sure none are looked up or used.
 set -euo pipefail

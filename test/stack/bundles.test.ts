@@ -193,8 +193,8 @@ describe('error names survive minification (Step Functions Retry/Catch match the
 });
 
 describe('bundle sizes', () => {
-  test('bench/bundle-sizes.json records every packaged zip with its real size', () => {
-    const report = JSON.parse(readFileSync(join(ROOT, 'bench', 'bundle-sizes.json'), 'utf8')) as {
+  test('.serverless/bundle-sizes.json records every packaged zip with its real size', () => {
+    const report = JSON.parse(readFileSync(join(ROOT, '.serverless', 'bundle-sizes.json'), 'utf8')) as {
       functions: Array<{ function: string; zipBytes: number; bundleBytes: number }>;
     };
 
