@@ -88,9 +88,7 @@ export function machine(): Machine {
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' })
       .split('\n')
       .map((line) => line.slice(3).trim())
-      .filter(
-        (file) => file && !['bench/results.json', 'BENCHMARKS.md', 'bench/bundle-sizes.json'].includes(file),
-      );
+      .filter((file) => file && !['bench/results.json', 'BENCHMARKS.md'].includes(file));
     if (dirty.length > 0)
       commit += ` + uncommitted changes in ${dirty.length} file${dirty.length === 1 ? '' : 's'}`;
   } catch {
