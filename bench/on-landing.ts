@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
   DynamoDBClient,
   PutItemCommand,
@@ -244,19 +246,51 @@ export async function onLandingWorkload(
   return medianOf(samples, (s) => s.cpuMs);
 }
 
+type Summary = ReturnType<typeof summarise>;
+
+export interface CaseResult {
+  readonly p: number;
+  readonly ours: Summary;
+  readonly oursSdk: Summary;
+  readonly naive: Summary;
+  readonly naiveSdk?: Summary;
+}
+
+/** Every measurement of one P, in this process (bench/on-landing-case.ts runs it in a fresh one). */
+export async function measureCase(p: number, withNaiveSdk: boolean): Promise<CaseResult> {
+  const event = sqsEvent(ordersOverDays(RECORDS, p));
+  // Fresh clone per call: the handler must not see a parsed/cached event from the previous run.
+  const ours = summarise(await repeat(RUNS, () => ourHandlerMocked(structuredClone(event))));
+  const oursSdk = summarise(await repeat(RUNS, () => ourHandlerFullSdk(structuredClone(event))));
+  const naive = summarise(await repeat(RUNS, () => naiveMocked(structuredClone(event))));
+  // Seconds a run, and independent of P: measured for one P only.
+  const naiveSdk = withNaiveSdk
+    ? summarise(await repeat(3, () => naiveFullSdk(structuredClone(event)), 0))
+    : undefined;
+  return { p, ours, oursSdk, naive, ...(naiveSdk ? { naiveSdk } : {}) };
+}
+
+/** Each P in a fresh node process: no heap or JIT state carried over from another P or suite. */
+function runCase(p: number, withNaiveSdk: boolean): CaseResult {
+  const out = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join('bench', 'on-landing-case.ts'), String(p), withNaiveSdk ? 'naive-sdk' : ''],
+    { cwd: process.cwd(), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  );
+  if (out.status !== 0) throw new Error(`on-landing case P = ${p} failed: ${out.stderr.trim().slice(-1000)}`);
+  return JSON.parse(out.stdout.trim().split('\n').pop() ?? '') as CaseResult;
+}
+
 export const onLandingSuite: Suite = {
   name: 'on-landing',
   async run(): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
-    let naiveSdk: ReturnType<typeof summarise> | undefined;
+    let naiveSdk: Summary | undefined;
     for (const p of PARTITIONS) {
-      const event = sqsEvent(ordersOverDays(RECORDS, p));
-      // Fresh clone per call: the handler must not see a parsed/cached event from the previous run.
-      const ours = summarise(await repeat(RUNS, () => ourHandlerMocked(structuredClone(event))));
-      const oursSdk = summarise(await repeat(RUNS, () => ourHandlerFullSdk(structuredClone(event))));
-      const naive = summarise(await repeat(RUNS, () => naiveMocked(structuredClone(event))));
-      // The naive handler through the full SDK stack costs seconds a run and does not depend on P: measured at the first P only.
-      naiveSdk ??= summarise(await repeat(3, () => naiveFullSdk(structuredClone(event)), 0));
+      const result = runCase(p, naiveSdk === undefined);
+      const { ours, oursSdk, naive } = result;
+      naiveSdk ??= result.naiveSdk;
+      if (!naiveSdk) throw new Error('the naive handler was not measured through the full SDK stack');
       const cpuPer10k = (ours.cpuMs * 10_000) / RECORDS;
       const met =
         ours.ledgerCalls === oursSdk.ledgerCalls &&
