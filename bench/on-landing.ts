@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   DynamoDBClient,
   PutItemCommand,
@@ -13,6 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, handler as deployedHandler } from '../functions/on-landing/handler';
 import { DynamoObjectLedger } from '../shared/aws/dynamo-ledger';
 import { SfnRunStarter } from '../shared/aws/sfn-run-starter';
+import { compileRegistry, loadDeployedRegistry } from '../shared/config/deployed-registry';
 import { loadRegistry } from '../shared/config/registry';
 import type { LandingDeps } from '../shared/core/landing';
 import { createLogger } from '../shared/logger';
@@ -46,6 +48,15 @@ interface Sample {
 process.env['STATE_MACHINE_ARN'] = STATE_MACHINE_ARN;
 process.env['LEDGER_TABLE'] = TABLE;
 process.env['AWS_REGION'] ??= 'eu-west-1';
+// The Lambdas read the dataset registry compiled at package time; compile it the same way here, so
+// the benchmark needs no `npm run package` first.
+const COMPILED_REGISTRY = join(process.cwd(), 'node_modules', '.cache', 'medallion-bench', 'datasets.json');
+mkdirSync(dirname(COMPILED_REGISTRY), { recursive: true });
+// Write-then-rename: the suite and its per-P processes may write it one after the other.
+writeFileSync(`${COMPILED_REGISTRY}.${process.pid}.tmp`, compileRegistry(loadRegistry()));
+renameSync(`${COMPILED_REGISTRY}.${process.pid}.tmp`, COMPILED_REGISTRY);
+process.env['DATASETS_FILE'] = COMPILED_REGISTRY;
+const registry = loadDeployedRegistry(COMPILED_REGISTRY);
 
 /**
  * Runs `work` with stdout swallowed: the handlers log as deployed (Powertools JSON at INFO, one line
@@ -192,8 +203,6 @@ async function naiveFullSdk(event: { Records: Array<Record<string, unknown>> }):
     failures: result.batchItemFailures.length,
   };
 }
-
-const registry = loadRegistry();
 
 /**
  * `n` distinct orders objects spread round-robin over `partitions` consecutive days from 2024-01-01
