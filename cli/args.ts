@@ -20,7 +20,12 @@ export function parseCommand<T extends ParseArgsOptionsConfig>(
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${help}`);
-    return 2;
+    return usageError((error as Error).message, help);
   }
+}
+
+/** Prints a usage error followed by the command's help; returns the usage exit code, 2. */
+export function usageError(message: string, help: string): 2 {
+  console.error(`${message}\n\n${help}`);
+  return 2;
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRegistry } from '../shared/config/registry';
 import { compilePlan } from '../shared/domain/sql';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 
 const HELP = `medallion compile — compile every dataset (definition + generated silver/gold SQL) into the
 plan the Glue jobs and the local runner read (--dataset_plan).
@@ -26,8 +26,7 @@ export async function compile(args: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   if (!values.out) {
-    console.error(`--out DIR is required.\n\n${HELP}`);
-    return 2;
+    return usageError(`--out DIR is required.`, HELP);
   }
   const registry = loadRegistry();
   const datasets = values.dataset ? [registry.get(values.dataset)] : registry.datasets;

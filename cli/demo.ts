@@ -3,7 +3,7 @@ import { percent } from '../shared/domain/quarantine';
 import { runDemo, type RunReport } from '../shared/local/demo-scenario';
 import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 import { ms } from './format';
 
 const HELP = `medallion demo — run the whole pipeline on sample orders in a fresh local lake: the real
@@ -53,10 +53,10 @@ export async function demo(args: string[]): Promise<number> {
   const { values } = parsed;
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 100) {
-    console.error(
-      `--rows must be an integer ≥ 100 (the spike day needs the dataset's minRecords).\n\n${HELP}`,
+    return usageError(
+      `--rows must be an integer ≥ 100 (the spike day needs the dataset's minRecords).`,
+      HELP,
     );
-    return 2;
   }
   const lake = new LocalLake(values.lake);
   if (existsSync(lake.root)) {

@@ -1,7 +1,7 @@
 import { loadRegistry } from '../shared/config/registry';
 import { LocalLake } from '../shared/local/lake';
 import { openLakeViews } from '../shared/local/lake-query';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 import { table } from './format';
 
 const HELP = `medallion query — run SQL (DuckDB) over the local lake.
@@ -34,8 +34,7 @@ export async function query(args: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const sql = parsed.positionals.join(' ').trim();
   if (!sql) {
-    console.error(`Give the SQL to run.\n\n${HELP}`);
-    return 2;
+    return usageError(`Give the SQL to run.`, HELP);
   }
   const { duck, warnings } = await openLakeViews(new LocalLake(parsed.values.lake), loadRegistry());
   for (const w of warnings) console.error(`warning: ${w}`);

@@ -6,7 +6,7 @@ import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
 import { dailyPartitions, partitionFromPath, startReplays } from '../shared/local/replay';
 import type { RunStarter } from '../shared/ports';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 import { ms } from './format';
 
 const HELP = `medallion replay — re-run partitions of a dataset from a stage on (trigger "replay").
@@ -48,10 +48,7 @@ export async function replay(args: string[]): Promise<number> {
   });
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values;
-  const usage = (message: string) => {
-    console.error(`${message}\n\n${HELP}`);
-    return 2;
-  };
+  const usage = (message: string) => usageError(message, HELP);
   if (!v.dataset) return usage('--dataset is required');
   if (!STAGES.includes(v.stage as Stage)) return usage(`--stage must be one of ${STAGES.join(', ')}`);
   const rate = Number(v.rate);

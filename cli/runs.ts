@@ -1,6 +1,6 @@
 import { ExecutionHistoryStore, type ExecutionHistory } from '../shared/local/history';
 import { LocalLake } from '../shared/local/lake';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 import { ms, table } from './format';
 
 const HELP = `medallion runs — the executions of the local pipeline (the local Step Functions console).
@@ -74,8 +74,7 @@ export async function runs(args: string[]): Promise<number> {
   if (positionals[0] === 'show') {
     const name = positionals[1];
     if (!name) {
-      console.error(`Give the execution name: medallion runs show NAME\n\n${HELP}`);
-      return 2;
+      return usageError(`Give the execution name: medallion runs show NAME`, HELP);
     }
     const history = store.get(name);
     if (!history) {
@@ -86,13 +85,11 @@ export async function runs(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) {
-    console.error(`Unknown argument "${positionals[0]}".\n\n${HELP}`);
-    return 2;
+    return usageError(`Unknown argument "${positionals[0]}".`, HELP);
   }
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) {
-    console.error(`--limit must be a positive integer.\n\n${HELP}`);
-    return 2;
+    return usageError(`--limit must be a positive integer.`, HELP);
   }
   const list = store
     .list()

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { loadRegistry } from '../shared/config/registry';
 import { LocalLake } from '../shared/local/lake';
 import { orderRows, writeRows } from '../shared/local/sample';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 import { ms } from './format';
 
 const HELP = `medallion sample — write a deterministic sample file into the landing folder of the local lake.
@@ -42,10 +42,7 @@ export async function sample(args: string[]): Promise<number> {
   });
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values;
-  const usage = (message: string) => {
-    console.error(`${message}\n\n${HELP}`);
-    return 2;
-  };
+  const usage = (message: string) => usageError(message, HELP);
   const records = Number(v.records);
   if (!v.records || !Number.isInteger(records) || records < 1)
     return usage('--records must be a positive integer');

@@ -1,7 +1,7 @@
 import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
 import { LandingWatcher } from '../shared/local/watcher';
-import { parseCommand } from './args';
+import { parseCommand, usageError } from './args';
 import { ms } from './format';
 
 const HELP = `medallion watch — watch the local lake's landing folders and run the pipeline as files arrive.
@@ -37,8 +37,7 @@ export async function watch(args: string[]): Promise<number> {
   const window = Number(v['batch-window']);
   const size = Number(v['batch-size']);
   if (!(interval > 0) || !(window >= 0) || !Number.isInteger(size) || size < 1) {
-    console.error(`--interval, --batch-window and --batch-size must be positive numbers.\n\n${HELP}`);
-    return 2;
+    return usageError(`--interval, --batch-window and --batch-size must be positive numbers.`, HELP);
   }
   const lake = new LocalLake(v.lake);
   const failed: string[] = [];
