@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.serverless', '.esbuild', '.lake', 'coverage', 'glue'] },
+  { ignores: ['node_modules', '.venv', '.serverless', '.esbuild', '.lake', 'coverage', 'glue'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
