@@ -80,56 +80,33 @@ export async function sdlfRun(): Promise<{ transitions: number; perStage: number
   return { transitions: perStage.reduce((a, b) => a + b, 0), perStage, path };
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
 /**
- * One run of the real pipeline ASL (state-machines/medallion-pipeline.asl.json) with the real
- * handlers of functions/* behind in-memory ports and scripted Glue jobs (the state-machine test
- * harness); `silverConcurrentRunFailures` makes the silver job throw
+ * One run of the real pipeline ASL (state-machines/medallion-pipeline.asl.json) through the one ASL
+ * runner, with the real handlers of functions/* behind in-memory ports and scripted Glue jobs (the
+ * state-machine test harness); `silverConcurrentRunFailures` makes the silver job throw
  * Glue.ConcurrentRunsExceededException that many times before it runs.
  */
 export async function pipelineRun(
   silverConcurrentRunFailures: number,
 ): Promise<TransitionCount & { status: string }> {
-  const { createHarness, loadAsl, ordersInput, STATE_MACHINE_ARN } =
-    await import('../test/state-machines/harness');
+  const { createHarness, ordersInput, runPipeline } = await import('../test/state-machines/harness');
   const h = createHarness();
   if (silverConcurrentRunFailures > 0)
     h.glue.silver = { kind: 'concurrent-runs', times: silverConcurrentRunFailures };
-  const asl = loadAsl();
-  const retryIntervalOverrides: Record<string, number> = {};
-  const collect = (
-    states: Record<string, { States?: unknown; Branches?: unknown; ItemProcessor?: unknown }>,
-  ) => {
-    for (const [name, state] of Object.entries(states)) {
-      retryIntervalOverrides[name] = 0;
-      for (const branch of (state.Branches as Array<{ States: typeof states }> | undefined) ?? [])
-        collect(branch.States);
-      const nested = state.ItemProcessor as { States: typeof states } | undefined;
-      if (nested) collect(nested.States);
-    }
+  const run = await runPipeline(h, ordersInput());
+  const path: string[] = [];
+  // The path as billed: each retry right after the state it retried.
+  for (const visit of run.states) {
+    path.push(visit.name);
+    for (let i = 0; i < visit.retries; i++) path.push(`(retry ${visit.name})`);
+  }
+  return {
+    transitions: run.transitions,
+    statesEntered: run.path.length,
+    retries: run.retries.length,
+    path,
+    status: run.status === 'SUCCEEDED' ? 'SUCCEEDED' : `${run.status}: ${run.error ?? ''} ${run.cause ?? ''}`,
   };
-  collect(asl.States as unknown as Parameters<typeof collect>[0]);
-  const name = 'orders-2024-01-15-0123456789abcdef';
-  const execution = new StateMachine(asl, { validationOptions: { checkArn: false } }).run(
-    ordersInput() as unknown as Json,
-    {
-      overrides: { taskResourceLocalHandlers: h.handlers, retryIntervalOverrides },
-      context: {
-        Execution: {
-          Id: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
-          Name: name,
-        },
-        StateMachine: { Id: STATE_MACHINE_ARN, Name: 'medallion-pipeline' },
-      },
-    },
-  );
-  const count = await countTransitions(execution.eventLogs as unknown as EventLog);
-  const status = await execution.result.then(
-    () => 'SUCCEEDED',
-    (error: unknown) => `FAILED: ${(error as Error).message}`,
-  );
-  return { ...count, status };
 }
 
 const RUNS = 3;

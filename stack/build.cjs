@@ -20,7 +20,9 @@ const functionKey = (/** @type {string} */ folder) =>
 const lambdaLogicalId = (/** @type {string} */ key) =>
   `${key[0].toUpperCase()}${key.slice(1).replace(/-/g, 'Dash').replace(/_/g, 'Underscore')}LambdaFunction`;
 
-const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
+// The `${Name}` grammar is shared with the local ASL runner: shared/domain/asl-placeholders.ts.
+/** @returns {typeof import('../shared/domain/asl-placeholders')} */
+const placeholderGrammar = () => tsxRequire('../shared/domain/asl-placeholders.ts', __filename);
 
 /**
  * Replaces every `${Name}` in the ASL by what it stands for in this stack. A binding is a list of
@@ -33,45 +35,18 @@ const PLACEHOLDER = /\$\{([A-Za-z0-9_]+)\}/g;
  * @returns {unknown}
  */
 function substitute(node, bind, where) {
-  if (typeof node === 'string') {
-    if (!node.includes('${')) return node;
-    /** @type {unknown[]} */
-    const parts = [];
-    let last = 0;
-    for (const m of node.matchAll(PLACEHOLDER)) {
-      if (m.index > last) parts.push(node.slice(last, m.index));
-      parts.push(...bind(m[1], where));
-      last = m.index + m[0].length;
-    }
-    if (last < node.length) parts.push(node.slice(last));
-    const stray = parts.find((x) => typeof x === 'string' && x.includes('${'));
-    if (stray)
-      throw new Error(`${ASL_FILE}: ${where}: "\${" that is not a \${Name} placeholder in "${node}"`);
-    const merged = parts.reduce((/** @type {unknown[]} */ acc, part) => {
-      const prev = acc[acc.length - 1];
-      if (typeof part === 'string' && typeof prev === 'string') acc[acc.length - 1] = prev + part;
-      else acc.push(part);
-      return acc;
-    }, []);
-    if (merged.length === 1) return merged[0];
-    return { 'Fn::Join': ['', merged] };
-  }
-  if (Array.isArray(node)) return node.map((v, i) => substitute(v, bind, `${where}[${i}]`));
-  if (node && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node).map(([k, v]) => {
-        if (k.includes('${'))
-          throw new Error(`${ASL_FILE}: ${where}: placeholders are not allowed in keys ("${k}")`);
-        return [k, substitute(v, bind, `${where}.${k}`)];
-      }),
-    );
-  }
-  return node;
+  return placeholderGrammar().bindPlaceholders(
+    node,
+    bind,
+    (parts) => ({ 'Fn::Join': ['', parts] }),
+    where,
+    ASL_FILE,
+  );
 }
 
 /** Every `${Name}` the ASL uses, in order of first appearance. */
 function placeholdersOf(/** @type {string} */ text) {
-  return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]))];
+  return placeholderGrammar().placeholdersOf(text);
 }
 
 /**
@@ -190,7 +165,7 @@ async function build(p) {
     Stage: [stage],
   };
   for (const folder of functionFolders) {
-    bindings[`${pascal(folder)}FunctionArn`] = [
+    bindings[placeholderGrammar().functionPlaceholder(folder)] = [
       { 'Fn::GetAtt': [lambdaLogicalId(functionKey(folder)), 'Arn'] },
     ];
   }
@@ -204,7 +179,9 @@ async function build(p) {
     return bindings[name];
   };
   const definition = substitute(asl, bind, '$');
-  const invokedFunctions = functionFolders.filter((f) => used.includes(`${pascal(f)}FunctionArn`));
+  const invokedFunctions = functionFolders.filter((f) =>
+    used.includes(placeholderGrammar().functionPlaceholder(f)),
+  );
   const aslJobNames = [...new Set([...aslText.matchAll(/"JobName"\s*:\s*"([^"$]+)"/g)].map((m) => m[1]))];
   for (const name of aslJobNames) {
     if (!jobs.has(name)) throw new Error(`${ASL_FILE}: JobName "${name}" is not a job of any dataset`);

@@ -1,15 +1,22 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { createHandler as finishRunHandler } from '../../functions/finish-run/handler';
 import { createHandler as notifyHandler } from '../../functions/notify/handler';
 import { createHandler as prepareRunHandler } from '../../functions/prepare-run/handler';
 import { createHandler as recordStageHandler } from '../../functions/record-stage/handler';
 import type { Registry, Stage } from '../../shared/domain/datasets';
-import { describeError } from '../../shared/domain/errors';
 import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest';
 import type { RunInput } from '../../shared/domain/run';
+import {
+  AslRunner,
+  StatesError,
+  type AslExecution,
+  type GlueJobRun,
+  type GlueStartJobRun,
+  type LocalLambda,
+} from '../../shared/local/asl-runner';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
 import type {
   Alert,
@@ -37,35 +44,13 @@ export const loadAsl = (): StateMachineDefinition =>
 
 export const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-class LambdaFunctionError extends Error {
-  constructor(error: unknown) {
-    const { name, message } = describeError(error);
-    super(JSON.stringify({ errorType: name, errorMessage: message, trace: [] }));
-    this.name = name;
-  }
-}
-
 const lambdaTask =
-  <E, C>(fn: (event: E, context: C) => Promise<unknown>) =>
-  async (input: Json): Promise<Json> => {
-    const payload = (input as { Payload?: unknown }).Payload as E;
-    const context = { functionName: 'local', awsRequestId: 'local' } as C;
-    try {
-      return { StatusCode: 200, Payload: ((await fn(payload, context)) ?? null) as Json };
-    } catch (error) {
-      throw new LambdaFunctionError(error);
-    }
-  };
+  <E, C>(fn: (event: E, context: C) => Promise<unknown>): LocalLambda =>
+  (event) =>
+    fn(event as E, { functionName: 'local', awsRequestId: 'local' } as C);
 
 /** An error shaped like the ones Step Functions raises for Glue (name = `Glue.<Code>` or States.TaskFailed). */
-export class GlueTaskError extends Error {
-  constructor(name: string, cause: string) {
-    super(cause);
-    this.name = name;
-  }
-}
+export const GlueTaskError = StatesError;
 
 /** What a scripted Glue job does when the state machine starts it. */
 export type GlueScript =
@@ -150,9 +135,12 @@ export interface Harness {
   readonly manifests: MemoryManifests;
   readonly starter: RecordingStarter;
   readonly glueCalls: Array<{ stage: Stage; jobName: string; args: Record<string, string> }>;
-  readonly handlers: Record<string, (input: Json) => Promise<Json>>;
+  /** The Lambda handlers by the placeholder that names their function. */
+  readonly lambdas: Record<string, LocalLambda>;
   /** Glue behaviour per stage (default: succeed with 1000 in / 990 out / 10 quarantined). */
   readonly glue: Partial<Record<Stage, GlueScript>>;
+  /** The Glue `.sync` task the runner calls (scripted by `glue`). */
+  readonly glueTask: (params: GlueStartJobRun) => Promise<GlueJobRun>;
   /** Called when a Glue job starts and resolves when it may finish (to interleave runs). */
   beforeGlue: (stage: Stage, args: Record<string, string>) => Promise<void>;
 }
@@ -173,73 +161,71 @@ export function createHarness(
   const log = memoryLog();
   const attempts: Partial<Record<Stage, number>> = {};
 
-  const glueTask =
-    (stage: Stage) =>
-    async (input: Json): Promise<Json> => {
-      const params = input as { JobName: string; Arguments: Record<string, string> };
-      const args = params.Arguments;
-      glueCalls.push({ stage, jobName: params.JobName, args });
-      await harness.beforeGlue(stage, args);
-      const script = glue[stage] ?? { kind: 'succeed' };
-      const attempt = (attempts[stage] = (attempts[stage] ?? 0) + 1);
-      const runId = `jr_${stage}_${attempt}`;
-      const jobRun = (state: string) => ({
-        Id: runId,
-        JobName: params.JobName,
-        JobRunState: state,
-        Attempt: 0,
-      });
-      if (script.kind === 'concurrent-runs' && attempt <= script.times) {
-        throw new GlueTaskError(
-          'Glue.ConcurrentRunsExceededException',
-          `Concurrent runs exceeded for ${params.JobName} (Service: Glue, Status Code: 400)`,
-        );
-      }
-      if (script.kind === 'fail') {
-        throw new GlueTaskError(
-          'States.TaskFailed',
-          JSON.stringify({ ...jobRun('FAILED'), ErrorMessage: script.message }),
-        );
-      }
-      if (script.kind === 'stop') return jobRun('STOPPED');
-      if (script.kind !== 'no-manifest') {
-        const counts =
-          ('counts' in script && script.counts) ||
-          (stage === 'silver'
-            ? { in: 1000, out: 990, quarantined: 10 }
-            : { in: 1000, out: 1000, quarantined: 0 });
-        const dataset = registry.get(args['--dataset'] ?? '');
-        const table = dataset.catalog.tables[stage];
-        const values = JSON.parse(args['--partition_values'] ?? '[]') as string[];
-        const manifest: RunManifest = {
-          version: MANIFEST_VERSION,
-          dataset: dataset.name,
-          stage,
-          runId: args['--run_id'] ?? '',
-          jobRunId: runId,
-          startedAt: '2024-01-15T10:22:00.000Z',
-          completedAt: '2024-01-15T10:24:30.000Z',
-          recordsIn: counts.in,
-          recordsOut: counts.out,
-          recordsQuarantined: counts.quarantined,
-          outputPartitions: [
-            { table, values, location: args['--target_location'] ?? '' },
-            ...(counts.quarantined > 0
-              ? [
-                  {
-                    table: dataset.catalog.tables.quarantine,
-                    values,
-                    location: args['--quarantine_location'] ?? '',
-                  },
-                ]
-              : []),
-          ],
-          quarantineLocation: counts.quarantined > 0 ? (args['--quarantine_location'] ?? null) : null,
-        };
-        manifests.objects.set(args['--manifest_location'] ?? '', JSON.stringify(manifest));
-      }
-      return jobRun('SUCCEEDED');
-    };
+  const glueTask = async (params: GlueStartJobRun): Promise<GlueJobRun> => {
+    const args = params.Arguments;
+    const stage = args['--stage'] as Stage;
+    glueCalls.push({ stage, jobName: params.JobName, args });
+    await harness.beforeGlue(stage, args);
+    const script = glue[stage] ?? { kind: 'succeed' };
+    const attempt = (attempts[stage] = (attempts[stage] ?? 0) + 1);
+    const runId = `jr_${stage}_${attempt}`;
+    const jobRun = (state: string): GlueJobRun => ({
+      Id: runId,
+      JobName: params.JobName,
+      JobRunState: state,
+      Attempt: 0,
+    });
+    if (script.kind === 'concurrent-runs' && attempt <= script.times) {
+      throw new GlueTaskError(
+        'Glue.ConcurrentRunsExceededException',
+        `Concurrent runs exceeded for ${params.JobName} (Service: Glue, Status Code: 400)`,
+      );
+    }
+    if (script.kind === 'fail') {
+      throw new GlueTaskError(
+        'States.TaskFailed',
+        JSON.stringify({ ...jobRun('FAILED'), ErrorMessage: script.message }),
+      );
+    }
+    if (script.kind === 'stop') return jobRun('STOPPED');
+    if (script.kind !== 'no-manifest') {
+      const counts =
+        ('counts' in script && script.counts) ||
+        (stage === 'silver'
+          ? { in: 1000, out: 990, quarantined: 10 }
+          : { in: 1000, out: 1000, quarantined: 0 });
+      const dataset = registry.get(args['--dataset'] ?? '');
+      const table = dataset.catalog.tables[stage];
+      const values = JSON.parse(args['--partition_values'] ?? '[]') as string[];
+      const manifest: RunManifest = {
+        version: MANIFEST_VERSION,
+        dataset: dataset.name,
+        stage,
+        runId: args['--run_id'] ?? '',
+        jobRunId: runId,
+        startedAt: '2024-01-15T10:22:00.000Z',
+        completedAt: '2024-01-15T10:24:30.000Z',
+        recordsIn: counts.in,
+        recordsOut: counts.out,
+        recordsQuarantined: counts.quarantined,
+        outputPartitions: [
+          { table, values, location: args['--target_location'] ?? '' },
+          ...(counts.quarantined > 0
+            ? [
+                {
+                  table: dataset.catalog.tables.quarantine,
+                  values,
+                  location: args['--quarantine_location'] ?? '',
+                },
+              ]
+            : []),
+        ],
+        quarantineLocation: counts.quarantined > 0 ? (args['--quarantine_location'] ?? null) : null,
+      };
+      manifests.objects.set(args['--manifest_location'] ?? '', JSON.stringify(manifest));
+    }
+    return jobRun('SUCCEEDED');
+  };
 
   const prepare = prepareRunHandler(() => ({
     registry,
@@ -264,18 +250,11 @@ export function createHarness(
     log,
   }));
 
-  const handlers: Harness['handlers'] = {
-    'Take partition lease': lambdaTask(prepare),
-    'Run bronze job': glueTask('bronze'),
-    'Record bronze results': lambdaTask(record),
-    'Run silver job': glueTask('silver'),
-    'Record silver results': lambdaTask(record),
-    'Alert on-call of quarantine spike': lambdaTask(notify),
-    'Run gold job': glueTask('gold'),
-    'Record gold results': lambdaTask(record),
-    'Release partition lease': lambdaTask(finish),
-    'Alert on-call of failure': lambdaTask(notify),
-    'Release partition lease after failure': lambdaTask(finish),
+  const lambdas: Harness['lambdas'] = {
+    PrepareRunFunctionArn: lambdaTask(prepare),
+    RecordStageFunctionArn: lambdaTask(record),
+    NotifyFunctionArn: lambdaTask(notify),
+    FinishRunFunctionArn: lambdaTask(finish),
   };
   const harness: Harness = {
     registry,
@@ -286,67 +265,35 @@ export function createHarness(
     manifests,
     starter,
     glueCalls,
-    handlers,
+    lambdas,
     glue,
+    glueTask,
     beforeGlue: async () => undefined,
   };
   return harness;
 }
 
-export interface RunOutcome {
-  readonly status: 'SUCCEEDED' | 'FAILED';
+export type RunOutcome = AslExecution & {
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   readonly output?: Record<string, unknown>;
-  readonly error?: string;
-  readonly cause?: string;
-  /** State names in the order they were entered. */
-  readonly path: string[];
-  readonly retries: string[];
-}
+};
+
+/** The one ASL runner (shared/local/asl-runner.ts) over this harness's handlers and Glue fake. */
+export const harnessRunner = (h: Harness, definition: object = loadAsl()): AslRunner =>
+  new AslRunner({ definition, lambdas: h.lambdas, glue: h.glueTask });
 
 /** Runs one execution to its end, with every retry interval overridden to 0. */
 export async function runPipeline(
   h: Harness,
-  input: RunInput,
+  input: unknown,
   name = 'orders-2024-01-15-0123456789abcdef',
+  runner: AslRunner = harnessRunner(h),
 ): Promise<RunOutcome> {
-  const asl = loadAsl();
-  const retryIntervalOverrides = Object.fromEntries(Object.keys(asl.States).map((s) => [s, 0]));
-  const execution = new StateMachine(asl, { validationOptions: { checkArn: false } }).run(
-    input as unknown as Json,
-    {
-      overrides: { taskResourceLocalHandlers: h.handlers, retryIntervalOverrides },
-      context: {
-        Execution: {
-          Id: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
-          Name: name,
-        },
-        StateMachine: { Id: STATE_MACHINE_ARN, Name: 'medallion-pipeline' },
-      },
-    },
-  );
-  const path: string[] = [];
-  const retries: string[] = [];
-  let status: RunOutcome['status'] = 'SUCCEEDED';
-  let error: string | undefined;
-  let cause: string | undefined;
-  let output: Record<string, unknown> | undefined;
-  for await (const event of execution.eventLogs) {
-    if (event.type === 'StateEntered') path.push(event.state.name);
-    if (event.type === 'StateRetried') retries.push(event.state.name);
-    if (event.type === 'ExecutionFailed') {
-      status = 'FAILED';
-      error = event.Error;
-      cause = typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause);
-    }
-    if (event.type === 'ExecutionSucceeded') output = event.output as Record<string, unknown>;
-  }
-  await execution.result.catch(() => undefined);
-  return {
-    status,
-    path,
-    retries,
-    ...(output ? { output } : {}),
-    ...(error !== undefined ? { error } : {}),
-    ...(cause !== undefined ? { cause } : {}),
-  };
+  const run = await runner.run(input, {
+    name,
+    executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
+    stateMachineArn: STATE_MACHINE_ARN,
+  });
+  if (run.status === 'RUNNING') throw new Error(`execution ${name} did not end`);
+  return run as RunOutcome;
 }
