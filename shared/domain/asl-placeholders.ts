@@ -57,7 +57,9 @@ export function bindPlaceholders<P>(
     if (last < node.length) parts.push(node.slice(last));
     const literal = node.replace(PLACEHOLDER, '');
     if (literal.includes('${'))
-      throw new PlaceholderError(`${source}: ${where}: "\${" that is not a \${Name} placeholder in "${node}"`);
+      throw new PlaceholderError(
+        `${source}: ${where}: "\${" that is not a \${Name} placeholder in "${node}"`,
+      );
     const merged = parts.reduce<Array<string | P>>((acc, part) => {
       const prev = acc[acc.length - 1];
       if (typeof part === 'string' && typeof prev === 'string') acc[acc.length - 1] = prev + part;
