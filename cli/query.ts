@@ -18,7 +18,7 @@ Tables:
   alerts               alerts raised (subject, body, attributes, publishedAt)
   runs                 executions (name, dataset, partition, trigger, status, durations, error)
   ledger               landed object versions and the run that processed them
-A table exists once something has been written to it; "SHOW TABLES" lists them.
+Every table exists on any lake (empty until something is written to it); "SHOW TABLES" lists them.
 
 Examples:
   medallion query "SELECT country, sum(revenue) FROM gold GROUP BY ALL ORDER BY 2 DESC"

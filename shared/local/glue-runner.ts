@@ -8,6 +8,7 @@ import { GLUE_ARGS } from '../domain/glue-args';
 import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../domain/manifest';
 import { INGESTED_AT, PLAN_VERSION, SOURCE_FILE, type DatasetPlan } from '../domain/sql';
 import { Duck, sqlString } from './duck';
+import { writtenType } from './zone-columns';
 
 /**
  * The local Glue: runs one stage of a dataset on DuckDB with the argument contract of the Glue jobs
@@ -106,6 +107,27 @@ async function overwriteFolder(target: string, write: (folder: string) => Promis
 
 const parquetGlob = (folder: string): string => sqlString(join(folder, '*.parquet'));
 
+/**
+ * Writes a table as `folder/part-00000.parquet`, each column cast to the type the catalog declares
+ * for it (zone-columns.ts `writtenType`: DuckDB would store a HUGEINT sum as DOUBLE).
+ */
+async function writeParquet(duck: Duck, table: string, folder: string): Promise<void> {
+  const columns = (await duck.rows(`DESCRIBE ${table}`)).map((r) => ({
+    name: String(r['column_name']),
+    type: String(r['column_type']),
+  }));
+  const select = columns
+    .map((c) => {
+      const name = `"${c.name.replace(/"/g, '""')}"`;
+      const type = writtenType(c.type);
+      return type === c.type ? name : `CAST(${name} AS ${type}) AS ${name}`;
+    })
+    .join(', ');
+  await duck.run(
+    `COPY (SELECT ${select} FROM ${table}) TO ${sqlString(join(folder, 'part-00000.parquet'))} (FORMAT PARQUET)`,
+  );
+}
+
 export interface LocalGlueOptions {
   readonly now?: () => Date;
   /** DuckDB threads per job (default: DuckDB's own choice). */
@@ -165,14 +187,10 @@ export async function runGlueJob(
         await duck.run(`CREATE TABLE rejected AS ${plan.sql.silver.quarantine}`);
         const recordsOut = Number(await duck.scalar('SELECT count(*) FROM clean'));
         const recordsQuarantined = Number(await duck.scalar('SELECT count(*) FROM rejected'));
-        await overwriteFolder(target, (folder) =>
-          duck.run(`COPY clean TO ${sqlString(join(folder, 'part-00000.parquet'))} (FORMAT PARQUET)`),
-        );
+        await overwriteFolder(target, (folder) => writeParquet(duck, 'clean', folder));
         const quarantinePath = localPath(quarantineLocation);
         if (recordsQuarantined > 0) {
-          await overwriteFolder(quarantinePath, (folder) =>
-            duck.run(`COPY rejected TO ${sqlString(join(folder, 'part-00000.parquet'))} (FORMAT PARQUET)`),
-          );
+          await overwriteFolder(quarantinePath, (folder) => writeParquet(duck, 'rejected', folder));
           quarantineUri = quarantineLocation;
         } else {
           rmSync(quarantinePath, { recursive: true, force: true });
@@ -189,9 +207,7 @@ export async function runGlueJob(
         const recordsIn = Number(await duck.scalar('SELECT count(*) FROM silver'));
         await duck.run(`CREATE TABLE gold AS ${plan.sql.gold.select}`);
         const recordsOut = Number(await duck.scalar('SELECT count(*) FROM gold'));
-        await overwriteFolder(target, (folder) =>
-          duck.run(`COPY gold TO ${sqlString(join(folder, 'part-00000.parquet'))} (FORMAT PARQUET)`),
-        );
+        await overwriteFolder(target, (folder) => writeParquet(duck, 'gold', folder));
         counts = { recordsIn, recordsOut, recordsQuarantined: 0 };
         outputPartitions = [partition(tables.gold, args[GLUE_ARGS.targetLocation] ?? '')];
         break;
@@ -283,8 +299,6 @@ async function bronze(
   }
   await duck.run(`CREATE TABLE bronze AS ${selects.join('\nUNION ALL\n')}`);
   const records = Number(await duck.scalar('SELECT count(*) FROM bronze'));
-  await overwriteFolder(target, (folder) =>
-    duck.run(`COPY bronze TO ${sqlString(join(folder, 'part-00000.parquet'))} (FORMAT PARQUET)`),
-  );
+  await overwriteFolder(target, (folder) => writeParquet(duck, 'bronze', folder));
   return records;
 }

@@ -5,15 +5,77 @@ import type { Zone } from '../domain/layout';
 import { zonePrefix } from '../domain/layout';
 import { Duck, sqlString } from './duck';
 import type { LocalLake } from './lake';
+import { zoneColumns, type ZoneColumn } from './zone-columns';
 
 /**
  * DuckDB over the local lake: one view per catalog table (orders_bronze, orders_silver, ...) reading
  * its Parquet with the partition keys as columns, plus the system tables `catalog`, `metrics`,
  * `alerts`, `runs` and `ledger`. With a single dataset, `bronze`, `silver`, `gold` and `quarantine`
  * are aliases of its tables.
+ *
+ * Every table exists whatever the lake holds, with the same columns: a zone nothing was written to
+ * yet is an empty view with the columns the jobs write, a missing system file an empty table, and
+ * `runs` reads the execution files with a fixed column list (a key absent from every file, such as
+ * `error` when no run has failed, is a NULL column, not a missing one).
  */
 
 const ZONES: readonly Zone[] = ['bronze', 'silver', 'gold', 'quarantine'];
+
+/** Columns of the `runs` table (an execution history file, shared/local/history.ts). */
+const RUNS_COLUMNS: readonly ZoneColumn[] = [
+  { name: 'name', type: 'VARCHAR' },
+  { name: 'dataset', type: 'VARCHAR' },
+  { name: 'partition', type: 'VARCHAR' },
+  { name: 'trigger', type: 'VARCHAR' },
+  { name: 'status', type: 'VARCHAR' },
+  { name: 'startedAt', type: 'TIMESTAMP' },
+  { name: 'stoppedAt', type: 'TIMESTAMP' },
+  { name: 'durationMs', type: 'BIGINT' },
+  { name: 'error', type: 'VARCHAR' },
+  { name: 'cause', type: 'VARCHAR' },
+];
+
+/** The columns of a system table whose file does not exist yet (shared/local/system-store.ts). */
+const EMPTY_SYSTEM_TABLES: Record<string, readonly ZoneColumn[]> = {
+  catalog: [
+    { name: 'database', type: 'VARCHAR' },
+    { name: 'table', type: 'VARCHAR' },
+    { name: 'values', type: 'VARCHAR[]' },
+    { name: 'location', type: 'VARCHAR' },
+    { name: 'createdAt', type: 'TIMESTAMP' },
+    { name: 'updatedAt', type: 'TIMESTAMP' },
+  ],
+  metrics: [
+    { name: 'dataset', type: 'VARCHAR' },
+    { name: 'stage', type: 'VARCHAR' },
+    { name: 'timestamp', type: 'TIMESTAMP' },
+    { name: 'durationSeconds', type: 'DOUBLE' },
+    { name: 'recordsIn', type: 'BIGINT' },
+    { name: 'recordsOut', type: 'BIGINT' },
+    { name: 'recordsQuarantined', type: 'BIGINT' },
+    { name: 'quarantineRatio', type: 'DOUBLE' },
+  ],
+  alerts: [
+    { name: 'subject', type: 'VARCHAR' },
+    { name: 'body', type: 'VARCHAR' },
+    { name: 'attributes', type: 'JSON' },
+    { name: 'messageId', type: 'VARCHAR' },
+    { name: 'publishedAt', type: 'TIMESTAMP' },
+  ],
+  ledger: [
+    { name: 'objectId', type: 'VARCHAR' },
+    { name: 'executionName', type: 'VARCHAR' },
+    { name: 'state', type: 'VARCHAR' },
+    { name: 'claimedAt', type: 'TIMESTAMP' },
+    { name: 'startedAt', type: 'TIMESTAMP' },
+  ],
+};
+
+const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** A relation with these columns and no rows. */
+const emptyRelation = (columns: readonly ZoneColumn[]): string =>
+  `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${quoted(c.name)}`).join(', ')} WHERE false`;
 
 function hasParquet(dir: string): boolean {
   if (!existsSync(dir)) return false;
@@ -42,18 +104,28 @@ export async function openLakeViews(lake: LocalLake, registry: Registry): Promis
     tables.push(name);
   };
   for (const dataset of registry.datasets) {
+    let empty: Awaited<ReturnType<typeof zoneColumns>> | undefined;
     for (const zone of ZONES) {
       const dir = lake.path(zonePrefix(zone, dataset.name));
-      if (!hasParquet(dir)) continue;
-      const glob = sqlString(join(dir, '**', 'part-*.parquet'));
-      const select = `SELECT * FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true)`;
+      let select: string;
+      if (hasParquet(dir)) {
+        const glob = sqlString(join(dir, '**', 'part-*.parquet'));
+        select = `SELECT * FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true)`;
+      } else {
+        empty ??= await zoneColumns(dataset);
+        const keys = dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }));
+        select = emptyRelation([...empty[zone], ...keys]);
+      }
       await view(dataset.catalog.tables[zone], select);
       if (registry.datasets.length === 1) await view(zone, select);
     }
   }
   // A system file that cannot be read as a table must not take the whole query tool down.
   const json = async (name: string, file: string, format: 'auto' | 'newline_delimited') => {
-    if (!existsSync(file)) return;
+    if (!existsSync(file)) {
+      await view(name, emptyRelation(EMPTY_SYSTEM_TABLES[name] ?? []));
+      return;
+    }
     try {
       await view(
         name,
@@ -71,10 +143,17 @@ export async function openLakeViews(lake: LocalLake, registry: Registry): Promis
   await json('alerts', lake.system('alerts.jsonl'), 'newline_delimited');
   await json('ledger', lake.system('ledger.json'), 'auto');
   const executions = lake.system('executions');
-  if (existsSync(executions) && readdirSync(executions).some((f) => f.endsWith('.json')))
+  const columns = RUNS_COLUMNS.map((c) => quoted(c.name)).join(', ');
+  if (existsSync(executions) && readdirSync(executions).some((f) => f.endsWith('.json'))) {
+    const declared = [...RUNS_COLUMNS, { name: 'states', type: 'JSON[]' }]
+      .map((c) => `${quoted(c.name)}: '${c.type}'`)
+      .join(', ');
     await view(
       'runs',
-      `SELECT name, dataset, partition, trigger, status, startedAt, stoppedAt, durationMs, error, cause, len(states) AS states FROM read_json(${sqlString(join(executions, '*.json'))}, format = 'auto', union_by_name = true)`,
+      `SELECT ${columns}, CAST(len(states) AS BIGINT) AS states FROM read_json(${sqlString(join(executions, '*.json'))}, format = 'auto', columns = {${declared}})`,
     );
+  } else {
+    await view('runs', emptyRelation([...RUNS_COLUMNS, { name: 'states', type: 'BIGINT' }]));
+  }
   return { duck, tables, warnings };
 }
