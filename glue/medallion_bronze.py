@@ -1,5 +1,6 @@
-"""Glue 5.0 job: the bronze stage of any dataset, driven only by its job arguments and the compiled
-dataset plan (--dataset_plan). Ship glue/medallion_glue as medallion_glue.zip with --extra-py-files."""
+"""AWS Glue 5.1 job (Spark 3.5.6, Python 3.11): the bronze stage of any dataset, driven only by its
+job arguments and the compiled dataset plan (--dataset_plan). Ship glue/medallion_glue as medallion_glue.zip
+with --extra-py-files."""
 
 import sys
 
@@ -12,9 +13,9 @@ from medallion_glue.storage import Stores
 
 
 def main(argv):
-    # A missing argument fails here, naming it (getResolvedOptions exits non-zero).
+    # A missing argument fails here, naming it (GlueArgumentError: the run ends FAILED).
     resolved = getResolvedOptions(argv, list(JOB_ARGS))
-    run_stage("bronze", resolved, engine_factory=SparkEngine.create, stores=Stores())
+    return run_stage("bronze", resolved, engine_factory=SparkEngine.create, stores=Stores())
 
 
 if __name__ == "__main__":

@@ -67,7 +67,13 @@ class SparkEngine:
         frame = frames[0]
         for other in frames[1:]:
             frame = frame.unionByName(other)
-        frame = frame.withColumn(INGESTED_AT, F.lit(ingested_at).cast("timestamp"))
+        # Bronze column order, as the local runner writes it: declared columns, _ingested_at, _source_file.
+        frame = frame.select(
+            *[F.col(c) for c in columns],
+            F.lit(ingested_at).cast("timestamp").alias(INGESTED_AT),
+            F.col(SOURCE_FILE),
+            F.col(CORRUPT_RECORD),
+        )
         # Cached: Spark refuses to query the corrupt-record column of a raw file scan on its own, and
         # the rows counted must be the rows written.
         return frame.cache()

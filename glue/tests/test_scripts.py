@@ -89,13 +89,26 @@ class ScriptFailure(LakeTestCase):
         # Prepare: the silver script, run as Glue runs it, with a partition path that disagrees.
         args = self.lake.args("silver", partition_path="year=2024/month=02/day=15")
         argv = [a for name, value in args.items() for a in (f"--{name}", value)]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GLUE), str(GLUE / "tests" / "stubs")])}
+        # PYTHONPATH as --extra-py-files gives it on Glue, plus the local awsglue shim; pyspark is the real one.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GLUE), str(GLUE / "local")])}
         # Act
         result = subprocess.run([sys.executable, str(GLUE / "medallion_silver.py"), *argv], env=env, capture_output=True, text=True)
         # Assess
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("JobArgumentError: --partition_path: 'year=2024/month=02/day=15' disagrees", result.stderr)
         self.assertFalse(os.path.exists(self.lake.manifest_path("silver")))
+
+    def test_a_missing_argument_fails_the_script_naming_it(self):
+        # Prepare: Glue's own arguments, the job's without --dataset_plan
+        args = self.lake.args("gold")
+        del args["dataset_plan"]
+        argv = [a for name, value in args.items() for a in (f"--{name}", value)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(GLUE), str(GLUE / "local")])}
+        # Act
+        result = subprocess.run([sys.executable, str(GLUE / "medallion_gold.py"), *argv], env=env, capture_output=True, text=True)
+        # Assess
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("GlueArgumentError: the following arguments are required: --dataset_plan", result.stderr)
 
 
 if __name__ == "__main__":

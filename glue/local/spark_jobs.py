@@ -1,0 +1,110 @@
+"""Runs the real Glue job scripts (glue/medallion_<stage>.py, the files that are deployed) on local
+Spark, many runs in one process so Spark starts once.
+
+    python glue/local/spark_jobs.py     requests on stdin, one JSON object per line:
+        {"id": "...", "stage": "silver", "args": {"dataset": "...", ..., "JOB_RUN_ID": "jr_..."}}
+    answers on stdout, one JSON line per request, in order:
+        {"id": "...", "ok": true, "manifest": {...}}
+        {"id": "...", "ok": false, "error": "StageContractError", "message": "..."}
+
+The job's own logs (JSON lines) and Spark's go to stderr. The arguments become an argv exactly as
+Glue builds it (`--name value` pairs after the script path), parsed by the scripts' own
+getResolvedOptions (the local awsglue shim next to this file)."""
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GLUE = HERE.parent
+for path in (str(HERE), str(GLUE)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+# Settings for a small local Spark: fast start, little memory, output identical to a cluster's.
+LOCAL_CONF = {
+    "spark.master": os.environ.get("MEDALLION_SPARK_MASTER", "local[2]"),
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": os.environ.get("MEDALLION_SPARK_MEMORY", "1g"),
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",
+    "spark.sql.warehouse.dir": os.path.join(os.environ.get("TMPDIR", "/tmp"), "medallion-spark-warehouse"),
+    "spark.driver.extraJavaOptions": "-Dderby.system.home=" + os.path.join(os.environ.get("TMPDIR", "/tmp"), "medallion-derby"),
+}
+
+# Spark binds to loopback only (without this it picks the host's first interface address).
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+_session = None
+
+
+def spark_session():
+    """The process's SparkSession (created on first use)."""
+    global _session
+    if _session is None:
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.appName("medallion-local")
+        for key, value in LOCAL_CONF.items():
+            builder = builder.config(key, value)
+        _session = builder.getOrCreate()
+        _session.sparkContext.setLogLevel("ERROR")
+    return _session
+
+
+_scripts = {}
+
+
+def script(stage: str):
+    """The deployed job script of a stage, loaded as a module (its `main(argv)` runs the job)."""
+    if stage not in _scripts:
+        path = GLUE / f"medallion_{stage}.py"
+        spec = importlib.util.spec_from_file_location(f"medallion_{stage}_job", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _scripts[stage] = module
+    return _scripts[stage]
+
+
+def glue_argv(stage: str, args: dict) -> list:
+    """sys.argv as Glue passes it: the script, then `--name value` pairs."""
+    argv = [str(GLUE / f"medallion_{stage}.py")]
+    for name, value in args.items():
+        argv += [name if name.startswith("--") else f"--{name}", str(value)]
+    return argv
+
+
+def run_job(stage: str, args: dict) -> dict:
+    """Runs one stage's script in this process; returns the manifest it wrote."""
+    spark = spark_session()
+    try:
+        return script(stage).main(glue_argv(stage, args))
+    finally:
+        spark.catalog.clearCache()  # the stage caches its frames; the next run starts clean
+
+
+def serve(stdin=sys.stdin) -> None:
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    sys.stdout = sys.stderr  # the jobs' JSON logs must not mix with the answers
+    spark_session()
+    answers.write(json.dumps({"ready": True}) + "\n")
+    for line in stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        try:
+            manifest = run_job(request["stage"], request["args"])
+            answer = {"id": request.get("id"), "ok": True, "manifest": manifest}
+        except BaseException as error:  # noqa: BLE001  SystemExit from argparse too: every failure is an answer
+            message = str(error) or repr(error)
+            answer = {"id": request.get("id"), "ok": False, "error": type(error).__name__, "message": message}
+        answers.write(json.dumps(answer, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    serve()
