@@ -178,7 +178,10 @@ async function build(p) {
     }
     return bindings[name];
   };
-  const definition = substitute(asl, bind, '$');
+  // Glue Task timeouts and the state machine's TimeoutSeconds from the datasets' stage timeouts, as
+  // the local runner bounds it too (shared/domain/horizon.ts).
+  const horizon = tsxRequire(join(root, 'shared', 'domain', 'horizon.ts'), __filename);
+  const definition = horizon.boundDefinition(substitute(asl, bind, '$'), datasets);
   const invokedFunctions = functionFolders.filter((f) =>
     used.includes(placeholderGrammar().functionPlaceholder(f)),
   );

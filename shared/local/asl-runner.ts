@@ -154,8 +154,9 @@ const GLUE_SYNC = /^arn:aws:states:::glue:startJobRun\.sync(:2)?$/;
 const LAMBDA_INVOKE = /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/;
 const functionArn = (folder: string) => `arn:aws:lambda:local:000000000000:function:${folder}`;
 /**
- * A Task without TimeoutSeconds runs unbounded on AWS (99999999 s); Node's timers stop at 2^31-1 ms,
- * so locally it gets the longest one Node has instead of aws-local-stepfunctions' 60 s default.
+ * A Task without TimeoutSeconds runs unbounded on AWS (99999999 s); Node's timers stop at 2^31-1 ms
+ * (a longer one fires at once), so locally it gets the longest one Node has instead of
+ * aws-local-stepfunctions' 60 s default, and longer timeouts are capped to it.
  */
 export const UNBOUNDED_TASK_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
@@ -173,12 +174,12 @@ export function walkStates(
   }
 }
 
-export const readDefinition = (definition?: string | object): Json =>
+export const readDefinition = (definition?: string | object): object =>
   definition === undefined
-    ? (JSON.parse(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8')) as Json)
+    ? (JSON.parse(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8')) as object)
     : typeof definition === 'string'
-      ? (JSON.parse(definition) as Json)
-      : (structuredClone(definition) as Json);
+      ? (JSON.parse(definition) as object)
+      : structuredClone(definition);
 
 export class AslRunner {
   readonly definition: StateMachineDefinition;
@@ -219,6 +220,8 @@ export class AslRunner {
       if (s['Type'] !== 'Task') return;
       if (s['TimeoutSeconds'] === undefined && s['TimeoutSecondsPath'] === undefined)
         s['TimeoutSeconds'] = UNBOUNDED_TASK_SECONDS;
+      if (typeof s['TimeoutSeconds'] === 'number')
+        s['TimeoutSeconds'] = Math.min(s['TimeoutSeconds'], UNBOUNDED_TASK_SECONDS);
       if (this.handlers[name]) {
         problems.push(`two Task states are named "${name}"`);
         return;
@@ -253,6 +256,9 @@ export class AslRunner {
           : ((result ?? null) as Json);
       };
     });
+    const top = definition as { TimeoutSeconds?: number };
+    if (typeof top.TimeoutSeconds === 'number')
+      top.TimeoutSeconds = Math.min(top.TimeoutSeconds, UNBOUNDED_TASK_SECONDS);
     if (problems.length > 0)
       throw new LocalRuntimeError(`the local runtime cannot run this state machine: ${problems.join('; ')}`);
     this.definition = definition as unknown as StateMachineDefinition;

@@ -10,6 +10,8 @@ import type { Log } from '../ports';
 import { FileObjectLedger } from './file-ledger';
 import { fileUri, runGlueJob } from './glue-runner';
 import { ExecutionHistoryStore, type ExecutionHistory } from './history';
+import { boundDefinition } from '../domain/horizon';
+import { readDefinition } from './asl-runner';
 import { LocalLake, sqsEventFor } from './lake';
 import { writePlans } from './plans';
 import { LocalRunStarter, LOCAL_STATE_MACHINE_ARN } from './run-starter';
@@ -93,7 +95,8 @@ export class LocalPipeline {
     const manifests = new FileManifestStore();
 
     this.runtime = new LocalRuntime({
-      ...(options.definition !== undefined ? { definition: options.definition } : {}),
+      // The Glue Tasks and the execution bounded as the stack bounds them (shared/domain/horizon.ts).
+      definition: boundDefinition(readDefinition(options.definition), this.registry.datasets),
       history: this.history,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),

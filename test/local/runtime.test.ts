@@ -159,6 +159,28 @@ describe('local runtime (aws-local-stepfunctions)', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  test('honours a Task’s TimeoutSeconds as AWS does: States.Timeout, caught like any failure', async () => {
+    const bounded = structuredClone(definition) as typeof definition & {
+      States: { Bronze: { TimeoutSeconds?: number } };
+    };
+    bounded.States.Bronze.TimeoutSeconds = 1;
+    const runtime = new LocalRuntime({
+      definition: bounded,
+      placeholders: {},
+      history: new ExecutionHistoryStore(mkdtempSync(join(tmpdir(), 'history-'))),
+      lambdas: { PrepareRunFunctionArn: async () => ({ bucket: 'b' }), NotifyFunctionArn: async () => ({}) },
+      glue: () => new Promise((resolve) => setTimeout(() => resolve({ jobRunId: 'late' }), 1500)),
+    });
+
+    const history = await runtime.start(record('slow-run'));
+
+    expect(history.status).toBe('FAILED');
+    expect(history.states.find((s) => s.name === 'Bronze')).toMatchObject({
+      status: 'caught',
+      error: 'States.Timeout',
+    });
+  });
+
   test('a task without a local handler is refused up front, naming it', () => {
     expect(
       () =>

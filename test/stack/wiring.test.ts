@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
 import { DEFAULT_METRICS_NAMESPACE, DIMENSIONS, METRIC_NAMES } from '../../shared/domain/metrics';
+import { boundDefinition } from '../../shared/domain/horizon';
 import { zoneKey } from '../../shared/domain/layout';
 import {
   PACKAGE_TIMEOUT_MS,
@@ -177,6 +178,18 @@ describe('the state machine', () => {
     }
     expect(lambdaTasks).toBeGreaterThan(0);
     expect(glueTasks).toBeGreaterThan(0);
+  });
+
+  test('bounds every Task and the execution as the local runner does (shared/domain/horizon.ts)', () => {
+    const { asl } = definition();
+    const expected = boundDefinition(JSON.parse(readFileSync(ASL_FILE, 'utf8')), registry.datasets);
+
+    expect(asl['TimeoutSeconds']).toBe(expected.TimeoutSeconds);
+    for (const [name, task] of tasks(asl))
+      expect({ name, timeout: task.TimeoutSeconds }).toEqual({
+        name,
+        timeout: (expected.States as Loose)[name].TimeoutSeconds,
+      });
   });
 
   test('logs errors to a log group with retention; tracing follows the parameter (off by default)', () => {

@@ -7,6 +7,7 @@ import { createHandler as notifyHandler } from '../../functions/notify/handler';
 import { createHandler as prepareRunHandler } from '../../functions/prepare-run/handler';
 import { createHandler as recordStageHandler } from '../../functions/record-stage/handler';
 import type { Registry, Stage } from '../../shared/domain/datasets';
+import { boundDefinition } from '../../shared/domain/horizon';
 import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest';
 import type { RunInput } from '../../shared/domain/run';
 import {
@@ -280,7 +281,11 @@ export type RunOutcome = AslExecution & {
 
 /** The one ASL runner (shared/local/asl-runner.ts) over this harness's handlers and Glue fake. */
 export const harnessRunner = (h: Harness, definition: object = loadAsl()): AslRunner =>
-  new AslRunner({ definition, lambdas: h.lambdas, glue: h.glueTask });
+  new AslRunner({
+    definition: boundDefinition(definition, h.registry.datasets),
+    lambdas: h.lambdas,
+    glue: h.glueTask,
+  });
 
 /** Runs one execution to its end, with every retry interval overridden to 0. */
 export async function runPipeline(

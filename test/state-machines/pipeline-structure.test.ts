@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { functionFolderOf } from '../../shared/domain/asl-placeholders';
 import { join } from 'node:path';
 import {
   GLUE_TRANSIENT_ERRORS,
@@ -41,6 +43,7 @@ interface State {
   Retry?: Retrier[];
   Catch?: Catcher[];
   ErrorPath?: string;
+  TimeoutSeconds?: number;
   CausePath?: string;
 }
 
@@ -147,6 +150,26 @@ describe('medallion pipeline state machine (structure)', () => {
       expect(retrier).toMatchObject({ JitterStrategy: 'FULL' });
       expect(retrier?.BackoffRate).toBeGreaterThan(1);
     }
+  });
+
+  it('bounds every Lambda Task beyond its function’s own timeout (serverless.yml), so Lambda ends it first', () => {
+    const functions = (
+      parse(readFileSync('serverless.yml', 'utf8'), { logLevel: 'silent' }) as {
+        functions: Record<string, { handler: string; timeout: number }>;
+      }
+    ).functions;
+    const timeoutOf = (folder: string) =>
+      Object.values(functions).find((f) => f.handler === `functions/${folder}/handler.handler`)?.timeout;
+    for (const [name, s] of lambdaTasks) {
+      const folder = functionFolderOf(String(s.Parameters?.['FunctionName']).slice(2, -1)) ?? '';
+      const fnTimeout = timeoutOf(folder);
+      expect({ name, fnTimeout }).toEqual({ name, fnTimeout: expect.any(Number) });
+      expect({ name, bounded: (s.TimeoutSeconds ?? 0) > (fnTimeout ?? Infinity) }).toEqual({
+        name,
+        bounded: true,
+      });
+    }
+    expect(glueTasks.every(([, s]) => s.Parameters?.['Timeout.$'] !== undefined)).toBe(true);
   });
 
   it('invokes only functions that exist, through deploy-time placeholders', () => {

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import {
+  boundDefinition,
+  definitionHorizonSeconds,
+  GLUE_TASK_MARGIN_SECONDS,
+  glueTaskTimeoutSeconds,
+  retryWaitSeconds,
+  runHorizonSeconds,
+  taskWorstSeconds,
+  UnboundedStateError,
+  worstAttempts,
+} from '../../shared/domain/horizon';
+import { shippedRegistry } from '../helpers/registry';
+
+const asl = JSON.parse(readFileSync('state-machines/medallion-pipeline.asl.json', 'utf8')) as {
+  States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
+};
+const stages = (bronze: number, silver: number, gold: number) => ({
+  stages: {
+    bronze: { glueJob: 'b', arguments: {}, timeoutMinutes: bronze },
+    silver: { glueJob: 's', arguments: {}, timeoutMinutes: silver },
+    gold: { glueJob: 'g', arguments: {}, timeoutMinutes: gold },
+  },
+});
+
+describe('worst-case horizon of a run (one module for the state machine timeout and the lease)', () => {
+  it('sums each retrier’s waits with backoff, capped by MaxDelaySeconds, with the spec defaults', () => {
+    // The Glue policy: 30 s ×2, 8 attempts, at most 900 s apart.
+    expect(
+      retryWaitSeconds({
+        ErrorEquals: ['x'],
+        IntervalSeconds: 30,
+        MaxAttempts: 8,
+        BackoffRate: 2,
+        MaxDelaySeconds: 900,
+      }),
+    ).toBe(30 + 60 + 120 + 240 + 480 + 900 + 900 + 900);
+    // Defaults: 1 s, 3 attempts, ×2.
+    expect(retryWaitSeconds({ ErrorEquals: ['x'] })).toBe(1 + 2 + 4);
+    expect(retryWaitSeconds({ ErrorEquals: ['x'], MaxAttempts: 0 })).toBe(0);
+  });
+
+  it('lets every attempt of every retrier run to the Task timeout', () => {
+    const retry = [
+      { ErrorEquals: ['a'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 1 },
+      { ErrorEquals: ['b'], IntervalSeconds: 10, MaxAttempts: 1 },
+    ];
+    expect(worstAttempts(retry)).toBe(4);
+    expect(taskWorstSeconds(100, retry)).toBe(4 * 100 + (2 + 2) + 10);
+  });
+
+  it('bounds each Glue Task by its stage’s longest run timeout plus a margin, and the execution by the sum', () => {
+    const bound = boundDefinition(asl, [stages(30, 60, 30), stages(10, 120, 5)]);
+
+    const glue = (name: string) => (bound.States[name] as { TimeoutSeconds: number }).TimeoutSeconds;
+    expect(glue('Run bronze job')).toBe(30 * 60 + GLUE_TASK_MARGIN_SECONDS);
+    expect(glue('Run silver job')).toBe(glueTaskTimeoutSeconds(120));
+    expect(glue('Run gold job')).toBe(30 * 60 + GLUE_TASK_MARGIN_SECONDS);
+    expect(bound.TimeoutSeconds).toBe(definitionHorizonSeconds(bound));
+    expect(asl).not.toHaveProperty('TimeoutSeconds');
+    // A longer stage timeout lengthens the horizon by at least its attempts' worth.
+    expect(runHorizonSeconds(stages(30, 61, 30), asl) - runHorizonSeconds(stages(30, 60, 30), asl)).toBe(
+      9 * 60,
+    );
+  });
+
+  it('gives the shipped datasets a horizon within Step Functions’ one-year limit and above any stage timeout', () => {
+    for (const d of shippedRegistry().datasets) {
+      const horizon = runHorizonSeconds(d, asl);
+      const stagesSeconds =
+        (d.stages.bronze.timeoutMinutes + d.stages.silver.timeoutMinutes + d.stages.gold.timeoutMinutes) * 60;
+      expect(horizon).toBeGreaterThan(stagesSeconds);
+      expect(horizon).toBeLessThan(365 * 24 * 3600);
+      expect(Number.isInteger(horizon)).toBe(true);
+    }
+  });
+
+  it('refuses a definition with an unbounded Task, naming it', () => {
+    expect(() => definitionHorizonSeconds({ States: { Forever: { Type: 'Task' } } })).toThrow(
+      new UnboundedStateError('Task "Forever" has no TimeoutSeconds: it could run for a year'),
+    );
+    expect(() => boundDefinition(asl, [])).toThrow(UnboundedStateError);
+  });
+});
