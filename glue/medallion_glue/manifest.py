@@ -25,6 +25,9 @@ KEYS = (
     "outputPartitions",
     "quarantineLocation",
 )
+# Optional keys: written only when there is something to say.
+OPTIONAL_KEYS = ("skippedFiles",)
+SKIPPED_KEYS = ("file", "reason")
 PARTITION_KEYS = ("table", "values", "location")
 # zod 4 z.iso.datetime(): seconds required, optional fraction, "Z" only (no offsets).
 ISO_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z$")
@@ -50,6 +53,7 @@ def build_manifest(
     records_quarantined: int,
     output_partitions: List[dict],
     quarantine_location: Optional[str],
+    skipped_files: Iterable[dict] = (),
 ) -> dict:
     """Builds and validates the manifest of one successful stage run."""
     manifest = {
@@ -66,6 +70,9 @@ def build_manifest(
         "outputPartitions": output_partitions,
         "quarantineLocation": quarantine_location,
     }
+    skipped = list(skipped_files)
+    if skipped:
+        manifest["skippedFiles"] = skipped
     validate_manifest(manifest)
     return manifest
 
@@ -96,7 +103,7 @@ def manifest_problems(manifest: object) -> List[str]:
     if not isinstance(manifest, Mapping):
         return ["(root): must be an object"]
     problems = []
-    unknown = sorted(set(manifest) - set(KEYS))
+    unknown = sorted(set(manifest) - set(KEYS) - set(OPTIONAL_KEYS))
     if unknown:
         problems.append(f"(root): unknown keys {unknown}")
     for key in KEYS:
@@ -137,6 +144,22 @@ def manifest_problems(manifest: object) -> List[str]:
                     problems.append(f"{where}.values: must be a non-empty list of non-empty strings")
     if "quarantineLocation" in manifest and get("quarantineLocation") is not None and not _nonempty(get("quarantineLocation")):
         problems.append("quarantineLocation: must be a non-empty string or null")
+    if "skippedFiles" in manifest:
+        skipped = get("skippedFiles")
+        if not isinstance(skipped, list):
+            problems.append("skippedFiles: must be a list")
+        else:
+            for i, f in enumerate(skipped):
+                where = f"skippedFiles[{i}]"
+                if not isinstance(f, Mapping):
+                    problems.append(f"{where}: must be an object")
+                    continue
+                extra = sorted(set(f) - set(SKIPPED_KEYS))
+                if extra:
+                    problems.append(f"{where}: unknown keys {extra}")
+                for key in SKIPPED_KEYS:
+                    if not _nonempty(f.get(key)):
+                        problems.append(f"{where}.{key}: must be a non-empty string")
     counts = [get(k) for k in ("recordsIn", "recordsOut", "recordsQuarantined")]
     if not problems and all(_count(c) for c in counts) and get("stage") != "gold":
         if counts[1] + counts[2] > counts[0]:

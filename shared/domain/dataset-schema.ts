@@ -98,6 +98,16 @@ export const datasetSchema = z.strictObject({
     .array(z.strictObject({ name: identifier, type: columnType, nullable: z.boolean().default(true) }))
     .min(1),
   rules: z.array(ruleSchema).default([]),
+  /**
+   * Texts that mean "no value" besides the empty or all-whitespace text (compared after trimming,
+   * case-sensitively): e.g. ['null', 'NULL', 'N/A']. Default none.
+   */
+  nullValues: z.array(z.string().min(1).max(64)).max(32).default([]),
+  /**
+   * How numbers are written: `plain` (default) accepts only plain decimals (-12, 3.50, .5);
+   * `scientific` also accepts an exponent (1.5e3).
+   */
+  numberFormat: z.enum(['plain', 'scientific']).default('plain'),
   dedup: z.strictObject({ key: z.array(identifier).min(1), orderBy: identifier }).optional(),
   gold: z.strictObject({
     /** File (relative to the dataset folder) holding the gold SELECT over the `silver` relation. */
@@ -156,6 +166,10 @@ function semanticProblems(def: DatasetDefinition, source: DatasetSource): string
     at('dedup.orderBy', `unknown column "${def.dedup.orderBy}"`);
   if (source.files[def.gold.sql] === undefined)
     at('gold.sql', `file "${def.gold.sql}" not found in datasets/${source.folder}/`);
+  def.nullValues.forEach((v, i) => {
+    if (v.trim() !== v || /^\s*$/u.test(v))
+      at(`nullValues[${i}]`, `"${v}" has surrounding whitespace (values are compared after trimming)`);
+  });
   const ruleNames = new Set<string>();
   def.rules.forEach((r, i) => {
     const name = ruleName(r);

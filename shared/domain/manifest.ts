@@ -43,6 +43,8 @@ export const manifestSchema = z
     ),
     /** Where this run's quarantined rows are, if any. */
     quarantineLocation: z.nullable(text),
+    /** Landed files the stage did not read, and why (bronze: empty files). */
+    skippedFiles: z.optional(z.array(z.strictObject({ file: text, reason: text }))),
   })
   .check(
     z.refine((m) => m.recordsOut + m.recordsQuarantined <= m.recordsIn || m.stage === 'gold', {

@@ -14,7 +14,14 @@ import { DatasetConfigError } from './errors';
  * - string literals: Spark unescapes backslashes and has no '' escape, DuckDB does the opposite. So
  *   literals holding `\` or `'` are refused at compile time (write [0-9] rather than \d, [.] for \.).
  * Integer casts are guarded by a pattern because the engines disagree on '5.5' (DuckDB rounds,
- * Spark truncates): here it is a type failure in both.
+ * Spark truncates): here it is a type failure in both. Other numbers are guarded the same way, to
+ * plain decimals (`numberFormat: plain`, the default) or plain decimals with an exponent
+ * (`scientific`): DuckDB reads '1_000' as 1000, Spark as nothing.
+ *
+ * Missing means missing: a value is missing when it is NULL, empty or only whitespace (any Unicode
+ * White_Space character) once trimmed, or one of the dataset's `nullValues` once trimmed. A missing
+ * value is NULL for typing, `nullable: false` and `not_null`. Trimming is TRIM(BOTH <set> FROM x)
+ * in both engines, the set written without escapes (WHITESPACE_SQL).
  */
 
 export const PLAN_VERSION = 1;
@@ -43,12 +50,29 @@ export interface DatasetPlan {
 const NUMERIC = /^(int|bigint|double|decimal\(\d+,\d+\))$/;
 const INTEGER = /^(int|bigint)$/;
 
+/**
+ * Unicode White_Space, as an SQL expression both engines fold to a constant: the control characters
+ * TAB..CR and NEL through chr() (so the SQL keeps its lines), then SPACE, NBSP, OGHAM SPACE MARK,
+ * EN QUAD..HAIR SPACE, LINE and PARAGRAPH SEPARATOR, NARROW NBSP, MEDIUM MATHEMATICAL SPACE and
+ * IDEOGRAPHIC SPACE as literal characters (chr() is Latin-1 only in Spark).
+ */
+export const WHITESPACE_SQL = `concat(chr(9), chr(10), chr(11), chr(12), chr(13), chr(133), '${' \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'}')`;
+
+/** Patterns a number's text must match before it is cast (see numberFormat). */
+export const NUMBER_PATTERNS = {
+  integer: '^[+-]?[0-9]+$',
+  plain: '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$',
+  scientific: '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$',
+} as const;
+
 /** Quarantine reason of a value that does not parse as its declared type. */
 export const typeReason = (column: string): string => `${column}_type`;
 /** Quarantine reason of a missing value in a column declared `nullable: false`. */
 export const requiredReason = (column: string): string => `${column}_required`;
 
 const raw = (column: string): string => `_raw_${column}`;
+/** The trimmed text of a value, NULL when missing. */
+const present = (column: string): string => `_text_${column}`;
 
 function literal(value: string, field: string, problems: string[]): string {
   if (value.includes('\\') || value.includes("'")) {
@@ -59,16 +83,23 @@ function literal(value: string, field: string, problems: string[]): string {
   return `'${value}'`;
 }
 
-/** The typed value of a bronze column (bronze holds what landed; JSON may already carry types). */
-function typedExpr(column: string, type: string): string {
-  const text = `CAST(${column} AS STRING)`;
-  if (type === 'string') return `NULLIF(${text}, '')`;
-  const trimmed = `NULLIF(TRIM(${text}), '')`;
+/** The trimmed text of a bronze column, NULL when the value is missing. */
+function presentExpr(column: string, nullValues: readonly string[], nulls: string): string {
+  const trimmed = `TRIM(BOTH ${WHITESPACE_SQL} FROM CAST(${column} AS STRING))`;
+  if (nullValues.length === 0) return `NULLIF(${trimmed}, '')`;
+  return `CASE WHEN ${trimmed} IN ('', ${nulls}) THEN NULL ELSE ${trimmed} END`;
+}
+
+/** The typed value of a column from its raw and present texts. */
+function typedExpr(column: string, type: string, numberFormat: 'plain' | 'scientific'): string {
+  const text = present(column);
+  if (type === 'string') return `CASE WHEN ${text} IS NOT NULL THEN ${raw(column)} END`;
   const sqlType = type.toUpperCase();
-  if (INTEGER.test(type)) {
-    return `CASE WHEN regexp_like(TRIM(${text}), '^[+-]?[0-9]+$') THEN TRY_CAST(TRIM(${text}) AS ${sqlType}) END`;
+  if (NUMERIC.test(type)) {
+    const pattern = INTEGER.test(type) ? NUMBER_PATTERNS.integer : NUMBER_PATTERNS[numberFormat];
+    return `CASE WHEN regexp_like(${text}, '${pattern}') THEN TRY_CAST(${text} AS ${sqlType}) END`;
   }
-  return `TRY_CAST(${trimmed} AS ${sqlType})`;
+  return `TRY_CAST(${text} AS ${sqlType})`;
 }
 
 function ruleFailure(rule: Rule, type: string, file: string, index: number, problems: string[]): string {
@@ -113,16 +144,18 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
   const types = new Map(dataset.columns.map((c) => [c.name, c.type]));
   const notNullRules = new Set(dataset.rules.filter((r) => r.check === 'not_null').map((r) => r.column));
 
+  const nulls = dataset.nullValues
+    .map((v, i) => literal(v, `${file}: nullValues[${i}]`, problems))
+    .join(', ');
   const checks: Array<{ reason: string; failure: string }> = [];
   for (const column of dataset.columns) {
-    const rawText = `NULLIF(TRIM(${raw(column.name)}), '')`;
     if (column.type !== 'string')
       checks.push({
         reason: typeReason(column.name),
-        failure: `${rawText} IS NOT NULL AND ${column.name} IS NULL`,
+        failure: `${present(column.name)} IS NOT NULL AND ${column.name} IS NULL`,
       });
     if (!column.nullable && !notNullRules.has(column.name))
-      checks.push({ reason: requiredReason(column.name), failure: `${rawText} IS NULL` });
+      checks.push({ reason: requiredReason(column.name), failure: `${present(column.name)} IS NULL` });
   }
   dataset.rules.forEach((rule, i) => {
     checks.push({
@@ -151,13 +184,27 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
     '  SELECT',
     indent(
       [
-        ...dataset.columns.map((c) => `${typedExpr(c.name, c.type)} AS ${c.name}`),
-        ...columns.map((c) => `CAST(${c} AS STRING) AS ${raw(c)}`),
+        ...dataset.columns.map((c) => `${typedExpr(c.name, c.type, dataset.numberFormat)} AS ${c.name}`),
+        ...columns.map(raw),
+        ...columns.map(present),
         ...lineage,
       ],
       '    ',
     ),
-    '  FROM bronze',
+    '  FROM (',
+    '    SELECT',
+    indent(
+      [
+        ...columns.map((c) => `CAST(${c} AS STRING) AS ${raw(c)}`),
+        ...dataset.columns.map(
+          (c) => `${presentExpr(c.name, dataset.nullValues, nulls)} AS ${present(c.name)}`,
+        ),
+        ...lineage,
+      ],
+      '      ',
+    ),
+    '    FROM bronze',
+    '  ) p',
     ') t',
   ].join('\n');
 

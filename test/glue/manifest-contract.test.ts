@@ -132,6 +132,11 @@ describe('the two manifest validators agree', () => {
     ['extra partition key', { outputPartitions: [{ table: 't', values: ['1'], location: 'l', x: 1 }] }],
     ['empty quarantine location', { quarantineLocation: '' }],
     ['quarantine location set', { quarantineLocation: 's3://b/quarantine/' }],
+    ['skipped files', { skippedFiles: [{ file: 's3://b/landing/x.csv', reason: 'empty file (0 bytes)' }] }],
+    ['no skipped files', { skippedFiles: [] }],
+    ['skipped file without reason', { skippedFiles: [{ file: 's3://b/landing/x.csv' }] }],
+    ['skipped file with an extra key', { skippedFiles: [{ file: 'f', reason: 'r', size: 0 }] }],
+    ['skipped files not a list', { skippedFiles: 'x.csv' }],
   ];
 
   test('on every sample, valid or not', () => {

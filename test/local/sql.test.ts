@@ -88,6 +88,87 @@ describe('generated silver SQL (run in DuckDB)', () => {
     expect(quarantine[2]).toMatchObject({ amount: 'ten' });
   });
 
+  test('missing means missing: empty or any-Unicode-whitespace text is missing for not_null, nullable: false and typing', async () => {
+    // Prepare: customer_id (not_null) and updated_at (nullable: false) of only spaces, a tab, a
+    // non-breaking space, an ideographic space, a line separator, NEL; amount (typed) likewise
+    const blanks = ['   ', '\t', '\u00a0', ' \u3000 ', '\u2028', '\u0085', '\r\n'];
+    const bronze = blanks.flatMap((blank, i) => [
+      row({ customer_id: blank, _source_file: `c${i}` }),
+      row({ updated_at: blank, _source_file: `u${i}` }),
+      row({ amount: blank, _source_file: `a${i}` }),
+    ]);
+    // Act
+    const { clean, quarantine } = await runSilver(orders(), bronze);
+    // Assess: every row is quarantined for the missing value, none for a type failure
+    expect(clean).toEqual([]);
+    const reasons = new Map(quarantine.map((r) => [r['_source_file'], r['_quarantine_reasons']]));
+    blanks.forEach((_, i) => {
+      expect([reasons.get(`c${i}`), reasons.get(`u${i}`), reasons.get(`a${i}`)]).toEqual([
+        'customer_id_not_null',
+        'updated_at_required',
+        'amount_not_null',
+      ]);
+    });
+    // the quarantined rows keep what landed
+    expect(quarantine.find((r) => r['_source_file'] === 'c2')).toMatchObject({ customer_id: '\u00a0' });
+  });
+
+  test('values surrounded by Unicode whitespace are trimmed for typing; strings keep what landed', async () => {
+    const bronze = [row({ amount: '\u00a010.50\t', items: '\u30003 ', country: ' DE', _source_file: 'f1' })];
+    const { clean, quarantine } = await runSilver(orders(), bronze);
+    expect(quarantine).toEqual([]);
+    expect(clean[0]).toMatchObject({ amount: '10.50', items: 3, country: ' DE' });
+  });
+
+  test('the text null is a value unless the dataset declares it in nullValues', async () => {
+    const bronze = [
+      row({ customer_id: 'null', _source_file: 'n1' }),
+      row({ customer_id: ' N/A ', order_id: 'ORD-00000002', _source_file: 'n2' }),
+      row({ customer_id: 'NULL', amount: 'null', order_id: 'ORD-00000003', _source_file: 'n3' }),
+    ];
+    const plain = await runSilver(orders(), bronze);
+    expect(plain.clean.map((r) => r['customer_id'])).toEqual(['null', ' N/A ']);
+    expect(plain.quarantine.map((r) => r['_quarantine_reasons'])).toEqual(['amount_type,amount_not_null']);
+
+    const declared = await runSilver({ ...orders(), nullValues: ['null', 'NULL', 'N/A'] }, bronze);
+    expect(declared.clean).toEqual([]);
+    expect(declared.quarantine.map((r) => [r['_source_file'], r['_quarantine_reasons']])).toEqual([
+      ['n1', 'customer_id_not_null'],
+      ['n2', 'customer_id_not_null'],
+      ['n3', 'customer_id_not_null,amount_not_null'],
+    ]);
+  });
+
+  test('numbers accept only plain decimals unless the dataset allows an exponent', async () => {
+    const amounts = ['1_000', '1e3', '0x10', 'Infinity', 'NaN', '1,5', '+5', '-0.5', '.5', '5.'];
+    const bronze = amounts.map((amount, i) =>
+      row({ order_id: `ORD-0000000${i}`, amount, _source_file: amount }),
+    );
+    const plain = await runSilver(orders(), bronze);
+    const typed = (r: {
+      clean: Array<Record<string, unknown>>;
+      quarantine: Array<Record<string, unknown>>;
+    }) =>
+      Object.fromEntries([
+        ...r.clean.map((c) => [c['_source_file'], c['amount']]),
+        ...r.quarantine.map((q) => [q['_source_file'], q['_quarantine_reasons']]),
+      ]);
+    expect(typed(plain)).toEqual({
+      '1_000': 'amount_type,amount_not_null',
+      '1e3': 'amount_type,amount_not_null',
+      '0x10': 'amount_type,amount_not_null',
+      Infinity: 'amount_type,amount_not_null',
+      NaN: 'amount_type,amount_not_null',
+      '1,5': 'amount_type,amount_not_null',
+      '+5': '5.00',
+      '-0.5': 'amount_range',
+      '.5': '0.50',
+      '5.': '5.00',
+    });
+    const scientific = await runSilver({ ...orders(), numberFormat: 'scientific' }, bronze);
+    expect(typed(scientific)).toMatchObject({ '1e3': '1000.00', '1_000': 'amount_type,amount_not_null' });
+  });
+
   test('the generated silver SQL calls only functions both engines have (checked against their docs)', () => {
     const sql = compileDatasetSql(orders()).silver;
     const text = [sql.validate, sql.clean, sql.quarantine].join('\n').replace(/'[^']*'/g, "''");
@@ -98,7 +179,17 @@ describe('generated silver SQL (run in DuckDB)', () => {
         .filter((name) => !syntax.has(name)),
     );
     // regexp_like is Spark's; DuckDB gets it from DUCKDB_PRELUDE
-    const portable = ['TRY_CAST', 'CAST', 'NULLIF', 'TRIM', 'CONCAT_WS', 'REGEXP_LIKE', 'ROW_NUMBER'];
+    const portable = [
+      'TRY_CAST',
+      'CAST',
+      'NULLIF',
+      'TRIM',
+      'CONCAT',
+      'CHR',
+      'CONCAT_WS',
+      'REGEXP_LIKE',
+      'ROW_NUMBER',
+    ];
     expect([...called].filter((f) => !portable.includes(f))).toEqual([]);
     expect(called).toEqual(new Set(portable));
   });
