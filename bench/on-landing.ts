@@ -141,14 +141,16 @@ async function ourHandlerFullSdk(event: unknown): Promise<Sample> {
     TABLE,
     new DynamoDBClient({ ...STUB_CLIENT_CONFIG, requestHandler: ddbHttp }),
   );
+  const runs = new SfnRunStarter(
+    STATE_MACHINE_ARN,
+    new SFNClient({ ...STUB_CLIENT_CONFIG, requestHandler: sfnHttp }),
+  );
   const deps: LandingDeps = {
     registry,
     ledger,
     leases: ledger,
-    starter: new SfnRunStarter(
-      STATE_MACHINE_ARN,
-      new SFNClient({ ...STUB_CLIENT_CONFIG, requestHandler: sfnHttp }),
-    ),
+    starter: runs,
+    executions: runs,
     log: sdkLogger,
   };
   const handler = createHandler(() => deps);

@@ -18,6 +18,18 @@ export interface RunStarter {
   start(request: { readonly name: string; readonly input: RunInput }): Promise<StartResult>;
 }
 
+/** An execution's status as Step Functions reports it; `NOT_FOUND` when no execution has that name. */
+export type ExecutionStatus =
+  'NOT_FOUND' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+/**
+ * Reads runs' statuses (DescribeExecution on AWS, the execution history locally): how the ledger
+ * tells a run that never started, or has ended, from one that is running.
+ */
+export interface ExecutionStatusReader {
+  status(executionName: string): Promise<ExecutionStatus>;
+}
+
 /** What the ledger knows of one object version. */
 export interface LedgerEntry {
   readonly objectId: string;
@@ -37,15 +49,26 @@ export type ClaimOutcome =
   | { readonly objectId: string; readonly outcome: 'claimed' }
   /** Already processed by a started run: never trigger another. */
   | { readonly objectId: string; readonly outcome: 'duplicate'; readonly executionName: string }
-  /** Claimed by a run that has not started yet: retry later. */
-  | { readonly objectId: string; readonly outcome: 'in-flight'; readonly executionName: string };
+  /** Claimed by a run that has not confirmed its start (`claimedAt`: when): ask about its owner. */
+  | {
+      readonly objectId: string;
+      readonly outcome: 'in-flight';
+      readonly executionName: string;
+      readonly claimedAt: string;
+    };
 
 /**
- * The object ledger: per-object idempotency. Claims are `pending` until the run is confirmed
- * started; a pending claim older than the ledger's stale window (its owner crashed) can be re-claimed.
+ * The object ledger: per-object idempotency (rules: shared/domain/ledger.ts). Claims are `pending`
+ * until the run is confirmed started; a pending claim of an owner judged never-started may be
+ * re-claimed by naming the owner in `reclaimable`.
  */
 export interface ObjectLedger {
-  claim(objectIds: readonly string[], executionName: string, now: Date): Promise<ClaimOutcome[]>;
+  claim(
+    objectIds: readonly string[],
+    executionName: string,
+    now: Date,
+    reclaimable?: ReadonlySet<string>,
+  ): Promise<ClaimOutcome[]>;
   confirm(objectIds: readonly string[], executionName: string, now: Date): Promise<void>;
   release(objectIds: readonly string[], executionName: string): Promise<void>;
   /** Which execution processed (or is processing) this object version? */
@@ -86,12 +109,17 @@ export type LeaseOutcome =
  * (same table / file as the object ledger).
  */
 export interface PartitionLeases {
-  /** Takes the lease if it is free, expired, or already held by `executionName` (then it is renewed). */
+  /**
+   * Takes the lease if it is free, expired, already held by `executionName` (then it is renewed), or
+   * still exactly as `takeOver` describes it (a holder judged ended or never started). A lease taken
+   * over keeps its follow-up request: those objects still need their run.
+   */
   acquireLease(
     partitionKey: PartitionKey,
     executionName: string,
     now: Date,
     ttlMs: number,
+    takeOver?: { readonly holder: string; readonly acquiredAt: string },
   ): Promise<LeaseOutcome>;
   /**
    * Hands objects claimed by `claimedBy` to the follow-up run of the current `holder` (ledger entries

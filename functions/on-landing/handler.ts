@@ -8,6 +8,7 @@ import { intEnv, requireEnv } from '../../shared/config/env';
 import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import { MedallionError } from '../../shared/domain/errors';
 import { createLogger } from '../../shared/logger';
+import type { ExecutionStatusReader, ObjectLedger, PartitionLeases, RunStarter } from '../../shared/ports';
 
 /**
  * on-landing: S3 object events (via SQS, EventBridge or S3 directly) → one Step Functions execution
@@ -20,20 +21,37 @@ const logger = createLogger('on-landing');
 /** Env: STATE_MACHINE_ARN, LEDGER_TABLE; optional DATASETS_FILE, MAX_CONCURRENT_STARTS. */
 export const REQUIRED_ENV = ['STATE_MACHINE_ARN', 'LEDGER_TABLE'] as const;
 
+/** What on-landing runs against: the AWS services, or their local twins. */
+export interface LandingWorld {
+  readonly registry: LandingDeps['registry'];
+  /** One store holds the object claims and the partition leases (DynamoDB table / ledger file). */
+  readonly ledger: ObjectLedger & PartitionLeases;
+  /** Starts runs and reads their statuses (Step Functions / the local runtime). */
+  readonly runs: RunStarter & ExecutionStatusReader;
+  readonly log: LandingDeps['log'];
+  readonly maxConcurrentStarts?: number;
+}
+
+/** The one wiring of on-landing, used by the Lambda entry and by the local runtime. */
+export const landingDeps = (world: LandingWorld): LandingDeps => ({
+  registry: world.registry,
+  ledger: world.ledger,
+  leases: world.ledger,
+  starter: world.runs,
+  executions: world.runs,
+  log: world.log,
+  ...(world.maxConcurrentStarts !== undefined ? { maxConcurrentStarts: world.maxConcurrentStarts } : {}),
+});
+
 let awsDeps: LandingDeps | undefined;
-const defaultDeps = (): LandingDeps => {
-  if (awsDeps) return awsDeps;
-  // One table holds the object claims and the partition leases.
-  const ledger = new DynamoObjectLedger(requireEnv('LEDGER_TABLE'));
-  return (awsDeps = {
+const defaultDeps = (): LandingDeps =>
+  (awsDeps ??= landingDeps({
     registry: loadDeployedRegistry(),
-    ledger,
-    leases: ledger,
-    starter: new SfnRunStarter(requireEnv('STATE_MACHINE_ARN')),
+    ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
+    runs: new SfnRunStarter(requireEnv('STATE_MACHINE_ARN')),
     log: logger,
     maxConcurrentStarts: intEnv('MAX_CONCURRENT_STARTS', 8),
-  });
-};
+  }));
 
 /** A direct (non-SQS) delivery failed: thrown so Lambda's async retries and DLQ take over. */
 export class LandingFailedError extends MedallionError {
@@ -41,7 +59,8 @@ export class LandingFailedError extends MedallionError {
 }
 
 export type OnLandingResponse =
-  SQSBatchResponse | { counts: LandingResult['counts']; runs: LandingResult['runs'] };
+  | SQSBatchResponse
+  | { counts: LandingResult['counts']; runs: LandingResult['runs']; failures: LandingResult['failures'] };
 
 export const createHandler = (deps: () => LandingDeps = defaultDeps) =>
   middy(async (event: unknown): Promise<OnLandingResponse> => {
@@ -49,12 +68,14 @@ export const createHandler = (deps: () => LandingDeps = defaultDeps) =>
     if (result.shape === 'sqs') {
       return { batchItemFailures: result.failedUnits.map((itemIdentifier) => ({ itemIdentifier })) };
     }
-    if (result.failures.length > 0) {
+    // A direct event is retried by Lambda as a whole: worth it only if some failure can heal.
+    // Permanent failures are logged by name (and counted) and not retried for nothing.
+    if (result.failures.some((f) => f.retryable)) {
       throw new LandingFailedError(
         `${result.counts.failed} record(s) failed: ${result.failures.map((f) => `${f.key ?? f.unit}: ${f.error}: ${f.message}`).join('; ')}`,
       );
     }
-    return { counts: result.counts, runs: result.runs };
+    return { counts: result.counts, runs: result.runs, failures: result.failures };
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 
 export const handler = createHandler();

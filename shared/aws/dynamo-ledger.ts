@@ -12,7 +12,8 @@ import {
 import { chunk } from '../core/concurrency';
 import type { LandedObject } from '../domain/events';
 import { mergeFollowUp } from '../domain/lease';
-import { DEFAULT_LEDGER_TTL_DAYS, DEFAULT_STALE_CLAIM_MS } from '../domain/ledger';
+import { decideClaim, DEFAULT_LEDGER_TTL_DAYS } from '../domain/ledger';
+import { LedgerContentionError } from '../domain/errors';
 import type {
   ClaimOutcome,
   FollowUpRequest,
@@ -24,14 +25,21 @@ import type {
   PartitionLeases,
 } from '../ports';
 
-/** A claim succeeds on a new object, on our own pending claim, or on a stale pending claim. */
-const CLAIM_CONDITION =
-  'attribute_not_exists(pk) OR (#state = :pending AND (executionName = :me OR claimedAt < :staleBefore))';
+/**
+ * The `claimed` branch of decideClaim (shared/domain/ledger.ts) as a condition: a new object, our own
+ * pending claim, or a pending claim of an owner judged never-started (`:r0`, `:r1`... appended).
+ */
+const claimCondition = (reclaimable: number): string =>
+  `attribute_not_exists(pk) OR (#state = :pending AND executionName IN (${[':me', ...Array.from({ length: reclaimable }, (_, i) => `:r${i}`)].join(', ')}))`;
+/** mayConfirm / mayRelease: the owner's own pending claim. */
+const OWN_PENDING = 'executionName = :me AND #state = :pending';
 
 /** TransactWriteItems accepts at most 100 actions. */
 const TRANSACTION_MAX = 100;
-/** Rounds of re-claiming after a cancelled transaction before giving the rest up as in-flight. */
-const CLAIM_ROUNDS = 4;
+/** Rounds of re-trying a cancelled transaction without its failed items. */
+const TRANSACTION_ROUNDS = 4;
+/** The IN operator takes at most 100 operands (`:me` is one). */
+const RECLAIMABLE_MAX = 99;
 
 /** Rounds of optimistic re-reads when a follow-up request races another writer. */
 const DEFER_ROUNDS = 5;
@@ -41,11 +49,14 @@ export const leaseItemKey = (partitionKey: PartitionKey): string => `lease#${par
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as Error).name === 'ConditionalCheckFailedException';
+const isCancelled = (error: unknown): error is TransactionCanceledException =>
+  error instanceof TransactionCanceledException || (error as Error).name === 'TransactionCanceledException';
 
 /**
  * The object ledger on DynamoDB: one item per object version, key `pk` = object id; attribute
- * `executionName` answers "which execution processed this object?". Claims are conditional writes
- * batched 100 per TransactWriteItems; `expiresAt` drives the table's TTL.
+ * `executionName` answers "which execution processed this object?". Every write is conditional on
+ * the rules of shared/domain/ledger.ts, batched 100 per TransactWriteItems; `expiresAt` drives the
+ * table's TTL.
  *
  * Partition leases are items `pk = lease#<dataset>/<partition>` with `holder`, `leaseExpiresAt`
  * (ISO) and `followUp` (JSON of the follow-up request); every change is a conditional write on the
@@ -55,16 +66,55 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({ maxAttempts: 6 }),
-    private readonly options: { staleAfterMs?: number; ttlDays?: number } = {},
+    private readonly options: { ttlDays?: number } = {},
   ) {}
 
-  async claim(objectIds: readonly string[], executionName: string, now: Date): Promise<ClaimOutcome[]> {
+  /**
+   * Writes each item conditionally, 100 per transaction. A cancelled transaction is retried without
+   * the items whose condition failed (each is reported to `onFailed` with the item as it is); an item
+   * cancelled only because of another is retried. Returns the ids that could not be settled.
+   */
+  private async transactEach(
+    ids: readonly string[],
+    item: (id: string) => TransactWriteItem,
+    onFailed: (id: string, current: Record<string, AttributeValue> | undefined) => void,
+    onWritten: (id: string) => void = () => undefined,
+  ): Promise<string[]> {
+    const unsettled: string[] = [];
+    for (const part of chunk([...new Set(ids)], TRANSACTION_MAX)) {
+      let pending = part;
+      for (let round = 0; round < TRANSACTION_ROUNDS && pending.length > 0; round++) {
+        try {
+          await this.client.send(new TransactWriteItemsCommand({ TransactItems: pending.map(item) }));
+          pending.forEach(onWritten);
+          pending = [];
+        } catch (error) {
+          if (!isCancelled(error)) throw error;
+          const reasons = error.CancellationReasons ?? [];
+          const retry: string[] = [];
+          pending.forEach((id, i) => {
+            const reason = reasons[i];
+            if (reason?.Code === 'ConditionalCheckFailed') onFailed(id, reason.Item);
+            else retry.push(id);
+          });
+          pending = retry;
+        }
+      }
+      unsettled.push(...pending);
+    }
+    return unsettled;
+  }
+
+  async claim(
+    objectIds: readonly string[],
+    executionName: string,
+    now: Date,
+    reclaimable: ReadonlySet<string> = new Set(),
+  ): Promise<ClaimOutcome[]> {
     const outcomes = new Map<string, ClaimOutcome>();
-    const staleBefore = new Date(
-      now.getTime() - (this.options.staleAfterMs ?? DEFAULT_STALE_CLAIM_MS),
-    ).toISOString();
     const expiresAt =
       Math.floor(now.getTime() / 1000) + (this.options.ttlDays ?? DEFAULT_LEDGER_TTL_DAYS) * 86400;
+    const others = [...reclaimable].filter((r) => r !== executionName).slice(0, RECLAIMABLE_MAX);
 
     // One set of attribute values shared by every item: a claim of 10,000 objects builds 10,000
     // items, and these are identical across them (the SDK only reads them).
@@ -74,62 +124,61 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
       claimedAt: { S: now.toISOString() },
       expiresAt: { N: String(expiresAt) },
     };
+    const condition = claimCondition(others.length);
     const names = { '#state': 'state' };
-    const values = {
-      ':pending': shared.state,
-      ':me': shared.executionName,
-      ':staleBefore': { S: staleBefore },
-    };
+    const values: Record<string, AttributeValue> = { ':pending': shared.state, ':me': shared.executionName };
+    others.forEach((r, i) => (values[`:r${i}`] = { S: r }));
+    const allowed = new Set(others);
 
-    for (const ids of chunk([...new Set(objectIds)], TRANSACTION_MAX)) {
-      let pending = ids;
-      for (let round = 0; round < CLAIM_ROUNDS && pending.length > 0; round++) {
-        const items: TransactWriteItem[] = pending.map((id) => ({
-          Put: {
-            TableName: this.tableName,
-            Item: { pk: { S: id }, ...shared },
-            ConditionExpression: CLAIM_CONDITION,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        }));
-        try {
-          await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-          for (const id of pending) outcomes.set(id, { objectId: id, outcome: 'claimed' });
-          pending = [];
-        } catch (error) {
-          if (
-            !(error instanceof TransactionCanceledException) &&
-            (error as Error).name !== 'TransactionCanceledException'
-          )
-            throw error;
-          const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
-          const retry: string[] = [];
-          pending.forEach((id, i) => {
-            const reason = reasons[i];
-            if (reason?.Code === 'ConditionalCheckFailed') {
-              const old = toEntry(reason.Item);
-              const owner = old?.executionName ?? 'unknown';
-              outcomes.set(
-                id,
-                old?.state === 'started'
-                  ? { objectId: id, outcome: 'duplicate', executionName: owner }
-                  : { objectId: id, outcome: 'in-flight', executionName: owner },
-              );
-            } else {
-              // Cancelled only because another item failed, or a transient conflict: try again.
-              retry.push(id);
-            }
-          });
-          pending = retry;
-        }
-      }
-      for (const id of pending)
-        outcomes.set(id, { objectId: id, outcome: 'in-flight', executionName: 'concurrent-claim' });
-    }
+    const unsettled = await this.transactEach(
+      objectIds,
+      (id) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: { pk: { S: id }, ...shared },
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      }),
+      (id, item) => {
+        const old = toEntry(item);
+        const owner = old?.executionName ?? 'unknown';
+        const outcome = decideClaim(
+          old ?? { state: 'pending', executionName: owner },
+          executionName,
+          allowed,
+        );
+        outcomes.set(
+          id,
+          outcome === 'duplicate'
+            ? { objectId: id, outcome, executionName: owner }
+            : {
+                objectId: id,
+                outcome: 'in-flight',
+                executionName: owner,
+                claimedAt: old?.claimedAt ?? now.toISOString(),
+              },
+        );
+      },
+      (id) => outcomes.set(id, { objectId: id, outcome: 'claimed' }),
+    );
+    for (const id of unsettled)
+      outcomes.set(id, {
+        objectId: id,
+        outcome: 'in-flight',
+        executionName: 'concurrent-claim',
+        claimedAt: now.toISOString(),
+      });
     return objectIds.map(
-      (id) => outcomes.get(id) ?? { objectId: id, outcome: 'in-flight', executionName: 'unknown' },
+      (id) =>
+        outcomes.get(id) ?? {
+          objectId: id,
+          outcome: 'in-flight',
+          executionName: 'unknown',
+          claimedAt: now.toISOString(),
+        },
     );
   }
 
@@ -137,43 +186,45 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
     const names = { '#state': 'state' };
     const values = {
       ':started': { S: 'started' },
+      ':pending': { S: 'pending' },
       ':now': { S: now.toISOString() },
       ':me': { S: executionName },
     };
-    for (const ids of chunk([...new Set(objectIds)], TRANSACTION_MAX)) {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: ids.map((id) => ({
-            Update: {
-              TableName: this.tableName,
-              Key: { pk: { S: id } },
-              UpdateExpression: 'SET #state = :started, startedAt = :now',
-              ConditionExpression: 'executionName = :me',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            },
-          })),
-        }),
-      );
-    }
+    // Entries that are not our pending claims are left as they are.
+    const unsettled = await this.transactEach(
+      objectIds,
+      (id) => ({
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: { S: id } },
+          UpdateExpression: 'SET #state = :started, startedAt = :now',
+          ConditionExpression: OWN_PENDING,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      }),
+      () => undefined,
+    );
+    if (unsettled.length > 0)
+      throw new LedgerContentionError(`confirm of ${unsettled.length} object(s) kept being cancelled`);
   }
 
   async release(objectIds: readonly string[], executionName: string): Promise<void> {
-    for (const ids of chunk([...new Set(objectIds)], TRANSACTION_MAX)) {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: ids.map((id) => ({
-            Delete: {
-              TableName: this.tableName,
-              Key: { pk: { S: id } },
-              ConditionExpression: 'executionName = :me AND #state = :pending',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':me': { S: executionName }, ':pending': { S: 'pending' } },
-            },
-          })),
-        }),
-      );
-    }
+    const unsettled = await this.transactEach(
+      objectIds,
+      (id) => ({
+        Delete: {
+          TableName: this.tableName,
+          Key: { pk: { S: id } },
+          ConditionExpression: OWN_PENDING,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':me': { S: executionName }, ':pending': { S: 'pending' } },
+        },
+      }),
+      () => undefined,
+    );
+    if (unsettled.length > 0)
+      throw new LedgerContentionError(`release of ${unsettled.length} object(s) kept being cancelled`);
   }
 
   async lookup(objectId: string): Promise<LedgerEntry | undefined> {
@@ -192,6 +243,7 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
     executionName: string,
     now: Date,
     ttlMs: number,
+    takeOver?: { readonly holder: string; readonly acquiredAt: string },
   ): Promise<LeaseOutcome> {
     const until = new Date(now.getTime() + ttlMs).toISOString();
     try {
@@ -200,13 +252,17 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
           TableName: this.tableName,
           Key: { pk: { S: leaseItemKey(partitionKey) } },
           UpdateExpression: 'SET holder = :me, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl',
-          // Free, ours already (a retry, or on-landing took it for us), or abandoned past its expiry.
-          ConditionExpression: 'attribute_not_exists(pk) OR holder = :me OR leaseExpiresAt <= :now',
+          // mayAcquireLease: free, ours already (a retry, or on-landing took it for us), past its
+          // expiry, or still held as seen by a caller that judged its holder ended / never started.
+          ConditionExpression:
+            'attribute_not_exists(pk) OR holder = :me OR leaseExpiresAt <= :now' +
+            (takeOver ? ' OR (holder = :dead AND acquiredAt = :seen)' : ''),
           ExpressionAttributeValues: {
             ':me': { S: executionName },
             ':now': { S: now.toISOString() },
             ':until': { S: until },
             ':ttl': { N: this.ttlEpoch(now.getTime() + ttlMs) },
+            ...(takeOver ? { ':dead': { S: takeOver.holder }, ':seen': { S: takeOver.acquiredAt } } : {}),
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

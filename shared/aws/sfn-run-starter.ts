@@ -1,11 +1,12 @@
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   SFNClient,
   StartExecutionCommand,
   type SFNClientConfig,
 } from '@aws-sdk/client-sfn';
 import { StartRunError } from '../domain/errors';
-import type { RunStarter, StartResult } from '../ports';
+import type { ExecutionStatus, ExecutionStatusReader, RunStarter, StartResult } from '../ports';
 
 /**
  * StartExecution throttling (ThrottlingException: a token bucket per account and region) is retried
@@ -28,7 +29,17 @@ const PERMANENT = new Set([
 export const executionArnOf = (stateMachineArn: string, name: string): string =>
   `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
-export class SfnRunStarter implements RunStarter {
+const STATUSES = new Set<string>([
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'PENDING_REDRIVE',
+]);
+
+/** Starts executions of one state machine, and reads their statuses (DescribeExecution). */
+export class SfnRunStarter implements RunStarter, ExecutionStatusReader {
   constructor(
     private readonly stateMachineArn: string,
     private readonly client: SFNClient = new SFNClient(SFN_CLIENT_CONFIG),
@@ -60,6 +71,21 @@ export class SfnRunStarter implements RunStarter {
           cause: error,
         },
       );
+    }
+  }
+
+  async status(executionName: string): Promise<ExecutionStatus> {
+    try {
+      const out = await this.client.send(
+        new DescribeExecutionCommand({ executionArn: executionArnOf(this.stateMachineArn, executionName) }),
+      );
+      const status = out.status ?? '';
+      if (!STATUSES.has(status))
+        throw new Error(`DescribeExecution ${executionName}: unknown status "${status}"`);
+      return status as ExecutionStatus;
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return 'NOT_FOUND';
+      throw error;
     }
   }
 }

@@ -6,12 +6,14 @@ import {
   ObjectsInFlightError,
   StartRunError,
 } from '../domain/errors';
-import { toDeliveryUnits, type DeliveryShape, type LandedObject } from '../domain/events';
+import { toDeliveryUnits, type DeliveryShape, type DeliveryUnit, type LandedObject } from '../domain/events';
 import { followUpRunName, leaseTtlMs, partitionKeyOf } from '../domain/lease';
+import { judgeOwner, pendingClaimOutcome } from '../domain/ledger';
 import { KeyParser, type Partition } from '../domain/object-key';
 import { landingRunInput, landingRunName } from '../domain/run';
-import type { Log, ObjectLedger, PartitionLeases, RunStarter } from '../ports';
+import type { ExecutionStatusReader, Log, ObjectLedger, PartitionLeases, RunStarter } from '../ports';
 import { mapWithConcurrency } from './concurrency';
+import { takePartitionLease } from './partition-lease';
 
 /**
  * The landing flow: turn a delivery of S3 object events into at most one run per
@@ -23,6 +25,8 @@ export interface LandingDeps {
   readonly registry: Registry;
   readonly ledger: ObjectLedger;
   readonly starter: RunStarter;
+  /** Statuses of runs: tells a claim or lease owner that never started, or ended, from a running one. */
+  readonly executions: ExecutionStatusReader;
   /**
    * Partition leases (runs of one partition never overlap). With them, a group whose partition is
    * being processed is deferred to the running run's follow-up instead of starting a second run.
@@ -79,15 +83,69 @@ export interface LandingResult {
   readonly runs: RunStarted[];
   readonly deferrals: RunDeferred[];
   readonly failures: RecordFailure[];
-  /** Delivery units (SQS messages) to redeliver: every unit with at least one failed record. */
+  /**
+   * Delivery units (SQS messages) to redeliver: every unit carrying a failed record (an object that
+   * could not be settled fails only the messages that carry it).
+   */
   readonly failedUnits: string[];
 }
 
+/** One (dataset, partition) of the delivery: its objects and the delivery units carrying each. */
 interface Group {
   readonly datasetName: string;
   readonly partition: Partition;
   readonly objects: Map<string, LandedObject>;
-  readonly units: Set<string>;
+  readonly unitsOf: Map<string, Set<string>>;
+}
+
+/** The outcome of a delivery as it is worked out. */
+class Tally {
+  readonly counts: LandingResult['counts'];
+  readonly runs: RunStarted[] = [];
+  readonly deferrals: RunDeferred[] = [];
+  readonly failures: RecordFailure[] = [];
+  readonly failedUnits = new Set<string>();
+
+  constructor(
+    private readonly log: Log,
+    withLeases: boolean,
+  ) {
+    this.counts = withLeases
+      ? { records: 0, started: 0, deferred: 0, duplicates: 0, skipped: 0, failed: 0 }
+      : { records: 0, started: 0, duplicates: 0, skipped: 0, failed: 0 };
+  }
+
+  /** A record that failed on its own (malformed, bad key). */
+  failRecord(unit: string, error: unknown, key?: string): void {
+    const { name, message } = describeError(error);
+    const retryable = error instanceof MedallionError ? error.retryable : true;
+    this.counts.failed++;
+    this.failedUnits.add(unit);
+    this.failures.push({ unit, error: name, message, retryable, ...(key !== undefined ? { key } : {}) });
+    this.log.error(
+      retryable
+        ? 'Landing record failed; will be retried'
+        : 'Landing record cannot be processed; it goes to the DLQ after maxReceiveCount',
+      { unit, key, error: name, reason: message },
+    );
+  }
+
+  /** Objects of a group that could not be settled: only the units carrying them come back. */
+  failObjects(group: Group, ids: readonly string[], error: unknown, context: Record<string, unknown>): void {
+    const units = new Set<string>();
+    for (const id of ids) for (const unit of group.unitsOf.get(id) ?? []) units.add(unit);
+    for (const unit of units) this.failedUnits.add(unit);
+    const { name, message } = describeError(error);
+    const retryable = error instanceof MedallionError ? error.retryable : true;
+    this.counts.failed += ids.length;
+    this.failures.push({ unit: [...units].join(','), error: name, message, retryable });
+    this.log.error('Objects of a partition could not be settled; their messages will be retried', {
+      ...context,
+      error: name,
+      reason: message,
+      objects: ids.length,
+    });
+  }
 }
 
 const parsers = new WeakMap<Registry, KeyParser>();
@@ -97,57 +155,24 @@ const keyParserFor = (registry: Registry): KeyParser => {
   return parser;
 };
 
-/** Acquire-or-defer attempts per group before its messages are left for redelivery. */
-const LEASE_ROUNDS = 4;
-
-export async function processLanding(event: unknown, deps: LandingDeps): Promise<LandingResult> {
-  const { log } = deps;
-  const now = deps.now ?? (() => new Date());
-  const parser = keyParserFor(deps.registry);
-  const { shape, units } = toDeliveryUnits(event);
-
-  const counts: LandingResult['counts'] = deps.leases
-    ? { records: 0, started: 0, deferred: 0, duplicates: 0, skipped: 0, failed: 0 }
-    : { records: 0, started: 0, duplicates: 0, skipped: 0, failed: 0 };
-  const deferrals: RunDeferred[] = [];
-  const failures: RecordFailure[] = [];
-  const failedUnits = new Set<string>();
-  const fail = (unit: string, error: unknown, key?: string, count = 1): void => {
-    const { name, message } = describeError(error);
-    const retryable = error instanceof MedallionError ? error.retryable : true;
-    counts.failed += count;
-    failedUnits.add(unit);
-    failures.push({ unit, error: name, message, retryable, ...(key !== undefined ? { key } : {}) });
-    log.error(
-      retryable
-        ? 'Landing record failed; will be retried'
-        : 'Landing record cannot be processed; it goes to the DLQ after maxReceiveCount',
-      {
-        unit,
-        key,
-        error: name,
-        reason: message,
-      },
-    );
-  };
-
-  // 1. Parse and group by (dataset, partition); the same object version twice counts once.
+/** Step 1: parse and group by (dataset, partition); the same object version twice counts once. */
+function groupObjects(units: readonly DeliveryUnit[], parser: KeyParser, tally: Tally, log: Log): Group[] {
   const groups = new Map<string, Group>();
   const seen = new Map<string, Group>();
   for (const unit of units) {
     for (const record of unit.records) {
-      counts.records++;
+      tally.counts.records++;
       switch (record.kind) {
         case 'test-event':
-          counts.skipped++;
+          tally.counts.skipped++;
           log.info('Acknowledged s3:TestEvent', { unit: unit.id });
           continue;
         case 'ignored':
-          counts.skipped++;
+          tally.counts.skipped++;
           log.info('Skipped record', { unit: unit.id, reason: record.reason });
           continue;
         case 'malformed':
-          fail(unit.id, record.error);
+          tally.failRecord(unit.id, record.error);
           continue;
         case 'object':
           break;
@@ -155,8 +180,8 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
       const object = record.object;
       const already = seen.get(object.objectId);
       if (already) {
-        counts.duplicates++;
-        already.units.add(unit.id);
+        tally.counts.duplicates++;
+        already.unitsOf.get(object.objectId)?.add(unit.id);
         continue;
       }
       let parsed;
@@ -164,10 +189,10 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
         parsed = parser.parse(object.key);
       } catch (error) {
         if (error instanceof NoDatasetMatchError) {
-          counts.skipped++;
+          tally.counts.skipped++;
           log.warn('Skipped object outside every dataset landing prefix', { unit: unit.id, key: object.key });
         } else {
-          fail(unit.id, error, object.key);
+          tally.failRecord(unit.id, error, object.key);
         }
         continue;
       }
@@ -178,171 +203,281 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
           datasetName: parsed.dataset.name,
           partition: parsed.partition,
           objects: new Map(),
-          units: new Set(),
+          unitsOf: new Map(),
         };
         groups.set(groupKey, group);
       }
       group.objects.set(object.objectId, object);
-      group.units.add(unit.id);
+      group.unitsOf.set(object.objectId, new Set([unit.id]));
       seen.set(object.objectId, group);
     }
   }
+  return [...groups.values()];
+}
 
-  // 2. One run per group, groups in parallel (bounded).
-  const runs: RunStarted[] = [];
-  await mapWithConcurrency([...groups.values()], deps.maxConcurrentStarts ?? 8, async (group) => {
-    const objectIds = [...group.objects.keys()];
-    const executionName = landingRunName(group.datasetName, group.partition, objectIds);
-    const context = { dataset: group.datasetName, partition: group.partition.path, executionName };
-    const failGroup = (error: unknown, count: number): void => {
-      for (const unit of group.units) failedUnits.add(unit);
-      const { name, message } = describeError(error);
-      const retryable = error instanceof MedallionError ? error.retryable : true;
-      counts.failed += count;
-      failures.push({ unit: [...group.units].join(','), error: name, message, retryable });
-      log.error('Could not start the run of a partition; its messages will be retried', {
-        ...context,
-        error: name,
-        reason: message,
-        objects: count,
-      });
-    };
+/**
+ * Step 2: claim the group's objects. A pending claim of another run is settled by asking about its
+ * owner (shared/domain/ledger.ts): a started owner makes it a duplicate (and its claim is confirmed
+ * for it), a never-started one gives it up, one that may be starting leaves it in flight.
+ * Returns the objects claimed for `executionName`.
+ */
+async function claimObjects(
+  group: Group,
+  executionName: string,
+  deps: LandingDeps,
+  tally: Tally,
+  context: Record<string, unknown>,
+): Promise<LandedObject[]> {
+  const now = deps.now ?? (() => new Date());
+  let outcomes = await deps.ledger.claim([...group.objects.keys()], executionName, now());
+  const claimed = new Set(outcomes.filter((o) => o.outcome === 'claimed').map((o) => o.objectId));
+  const duplicates = new Map<string, string>();
+  for (const o of outcomes) if (o.outcome === 'duplicate') duplicates.set(o.objectId, o.executionName);
 
-    let outcomes;
-    try {
-      outcomes = await deps.ledger.claim(objectIds, executionName, now());
-    } catch (error) {
-      failGroup(error, objectIds.length);
-      return;
+  const inFlight = outcomes.filter((o) => o.outcome === 'in-flight');
+  const stillInFlight: string[] = [];
+  if (inFlight.length > 0) {
+    const owners = new Map<string, { since: string; ids: string[] }>();
+    for (const o of inFlight) {
+      const owner = owners.get(o.executionName) ?? { since: o.claimedAt, ids: [] };
+      if (o.claimedAt > owner.since) owner.since = o.claimedAt;
+      owner.ids.push(o.objectId);
+      owners.set(o.executionName, owner);
     }
-    const claimed = outcomes.filter((o) => o.outcome === 'claimed').map((o) => o.objectId);
-    const duplicates = outcomes.filter((o) => o.outcome === 'duplicate');
-    const inFlight = outcomes.filter((o) => o.outcome === 'in-flight');
-    counts.duplicates += duplicates.length;
-    if (duplicates.length > 0) {
-      log.info('Skipped object versions already processed', {
-        ...context,
-        duplicates: duplicates.length,
-        processedBy: [...new Set(duplicates.map((d) => ('executionName' in d ? d.executionName : '')))].slice(
-          0,
-          5,
-        ),
-      });
-    }
-    if (inFlight.length > 0) {
-      const owners = [...new Set(inFlight.map((d) => ('executionName' in d ? d.executionName : '')))];
-      failGroup(
-        new ObjectsInFlightError(
-          `${inFlight.length} object(s) are claimed by runs not yet started: ${owners.slice(0, 3).join(', ')}`,
-        ),
-        inFlight.length,
-      );
-    }
-    if (claimed.length === 0) return;
-
-    const objects = claimed
-      .map((id) => group.objects.get(id))
-      .filter((o): o is LandedObject => o !== undefined);
-
-    let leaseTaken = false;
-    if (deps.leases) {
-      const leases = deps.leases;
-      const partitionKey = partitionKeyOf(group.datasetName, group.partition.path);
-      const ttl = leaseTtlMs(deps.registry.get(group.datasetName));
-      try {
-        // Take the partition's lease for this run, or hand the objects to the running run's
-        // follow-up; the lease may change hands in between, hence a few rounds.
-        for (let round = 0; round < LEASE_ROUNDS && !leaseTaken; round++) {
-          const lease = await leases.acquireLease(partitionKey, executionName, now(), ttl);
-          if (lease.acquired) {
-            leaseTaken = true;
-            break;
-          }
-          const followUp = followUpRunName(lease.lease.holder);
-          const deferred = await leases.deferToFollowUp({
-            partitionKey,
-            holder: lease.lease.holder,
-            followUpName: followUp,
-            claimedBy: executionName,
-            objects,
-            now: now(),
-          });
-          if (deferred) {
-            counts.deferred = (counts.deferred ?? 0) + objects.length;
-            deferrals.push({
-              dataset: group.datasetName,
-              partition: group.partition.path,
-              holder: lease.lease.holder,
-              followUp,
-              objects: objects.length,
-            });
-            log.info('Partition is being processed; objects deferred to the follow-up run', {
+    const reclaim = new Set<string>();
+    const reclaimIds: string[] = [];
+    for (const [owner, { since, ids }] of owners) {
+      const judged = judgeOwner(await deps.executions.status(owner), since, now());
+      switch (pendingClaimOutcome(judged)) {
+        case 'duplicate':
+          for (const id of ids) duplicates.set(id, owner);
+          // Record what happened: the owner's run started (its confirm was lost).
+          await deps.ledger.confirm(ids, owner, now()).catch((error: unknown) =>
+            deps.log.warn('Could not confirm the claims of a started run', {
               ...context,
-              holder: lease.lease.holder,
-              followUp,
-              objects: objects.length,
-            });
-            return;
-          }
-        }
-      } catch (error) {
-        await deps.ledger.release(claimed, executionName).catch(() => undefined);
-        failGroup(error, claimed.length);
-        return;
-      }
-      if (!leaseTaken) {
-        await deps.ledger.release(claimed, executionName).catch(() => undefined);
-        failGroup(
-          new ObjectsInFlightError(`the lease of ${partitionKey} kept changing hands; will retry`),
-          claimed.length,
-        );
-        return;
+              owner,
+              error: describeError(error).message,
+            }),
+          );
+          break;
+        case 'reclaim':
+          reclaim.add(owner);
+          reclaimIds.push(...ids);
+          break;
+        case 'in-flight':
+          stillInFlight.push(...ids);
+          break;
       }
     }
+    if (reclaimIds.length > 0) {
+      outcomes = await deps.ledger.claim(reclaimIds, executionName, now(), reclaim);
+      for (const o of outcomes) {
+        if (o.outcome === 'claimed') claimed.add(o.objectId);
+        else if (o.outcome === 'duplicate') duplicates.set(o.objectId, o.executionName);
+        else stillInFlight.push(o.objectId);
+      }
+    }
+  }
 
-    const input = landingRunInput(group.datasetName, group.partition, objects, now());
-    let runExists = false;
-    try {
-      const result = await deps.starter.start({ name: executionName, input });
-      runExists = true;
-      await deps.ledger.confirm(claimed, executionName, now());
-      counts.started += claimed.length;
-      runs.push({
-        ...context,
-        executionArn: result.executionArn,
-        objects: claimed.length,
-        outcome: result.outcome,
-      });
-      log.info(result.outcome === 'started' ? 'Started run' : 'Run already started (same run key)', {
-        ...context,
-        executionArn: result.executionArn,
-        objects: claimed.length,
-        bytes: input.objects.bytes,
-      });
-    } catch (error) {
-      await deps.ledger.release(claimed, executionName).catch((releaseError: unknown) =>
-        log.warn('Could not release ledger claims; they expire after the stale window', {
+  tally.counts.duplicates += duplicates.size;
+  if (duplicates.size > 0) {
+    deps.log.info('Skipped object versions already processed', {
+      ...context,
+      duplicates: duplicates.size,
+      processedBy: [...new Set(duplicates.values())].slice(0, 5),
+    });
+  }
+  if (stillInFlight.length > 0) {
+    const owners = [
+      ...new Set(inFlight.filter((o) => stillInFlight.includes(o.objectId)).map((o) => o.executionName)),
+    ];
+    tally.failObjects(
+      group,
+      stillInFlight,
+      new ObjectsInFlightError(
+        `${stillInFlight.length} object(s) are claimed by runs not yet started: ${owners.slice(0, 3).join(', ')}`,
+      ),
+      context,
+    );
+  }
+  return [...claimed].map((id) => group.objects.get(id)).filter((o): o is LandedObject => o !== undefined);
+}
+
+/** Step 3 (with leases): take the partition's lease, or hand the objects to the running holder's follow-up. */
+async function leaseOrDefer(
+  group: Group,
+  executionName: string,
+  objects: readonly LandedObject[],
+  deps: LandingDeps & { leases: PartitionLeases },
+  tally: Tally,
+  context: Record<string, unknown>,
+): Promise<'leased' | 'deferred' | 'failed'> {
+  const now = deps.now ?? (() => new Date());
+  const ids = objects.map((o) => o.objectId);
+  const partitionKey = partitionKeyOf(group.datasetName, group.partition.path);
+  const giveBack = async (error: unknown) => {
+    await deps.ledger.release(ids, executionName).catch(() => undefined);
+    tally.failObjects(group, ids, error, context);
+    return 'failed' as const;
+  };
+  try {
+    const outcome = await takePartitionLease(
+      deps,
+      partitionKey,
+      executionName,
+      leaseTtlMs(deps.registry.get(group.datasetName)),
+      async (holder) => {
+        const followUp = followUpRunName(holder);
+        const deferred = await deps.leases.deferToFollowUp({
+          partitionKey,
+          holder,
+          followUpName: followUp,
+          claimedBy: executionName,
+          objects,
+          now: now(),
+        });
+        if (deferred) {
+          tally.counts.deferred = (tally.counts.deferred ?? 0) + objects.length;
+          tally.deferrals.push({
+            dataset: group.datasetName,
+            partition: group.partition.path,
+            holder,
+            followUp,
+            objects: objects.length,
+          });
+          deps.log.info('Partition is being processed; objects deferred to the follow-up run', {
+            ...context,
+            holder,
+            followUp,
+            objects: objects.length,
+          });
+        }
+        return deferred;
+      },
+    );
+    if (outcome.kind === 'acquired') return 'leased';
+    if (outcome.kind === 'deferred') return 'deferred';
+    return giveBack(new ObjectsInFlightError(outcome.reason));
+  } catch (error) {
+    return giveBack(error);
+  }
+}
+
+/**
+ * Step 4: start the run. A run that started keeps its claims even if recording the start fails (any
+ * later sighting finds its run through the status reader); one that did not start gives its claims
+ * and its lease back for the redelivery.
+ */
+async function startRun(
+  group: Group,
+  executionName: string,
+  objects: readonly LandedObject[],
+  leased: boolean,
+  deps: LandingDeps,
+  tally: Tally,
+  context: Record<string, unknown>,
+): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const ids = objects.map((o) => o.objectId);
+  const input = landingRunInput(group.datasetName, group.partition, objects, now());
+  let result;
+  try {
+    result = await deps.starter.start({ name: executionName, input });
+  } catch (startError) {
+    // A timed-out StartExecution may still have started it: ask before giving anything back.
+    const status = await deps.executions.status(executionName).catch(() => undefined);
+    if (status === 'NOT_FOUND') {
+      await deps.ledger.release(ids, executionName).catch((releaseError: unknown) =>
+        deps.log.warn('Could not release ledger claims; the next sighting settles them', {
           ...context,
           error: describeError(releaseError).message,
         }),
       );
-      if (leaseTaken && deps.leases && !runExists) {
-        // The run never started: free its lease (kept if objects were deferred to it meanwhile, for
-        // the redelivery that will start it). A started run keeps its lease until its last state.
+      if (leased && deps.leases) {
         await deps.leases
           .releaseLease(partitionKeyOf(group.datasetName, group.partition.path), executionName)
           .catch(() => undefined);
       }
-      failGroup(
-        error instanceof StartRunError
-          ? error
-          : new StartRunError(describeError(error).message, true, { cause: error }),
-        claimed.length,
-      );
     }
+    tally.failObjects(
+      group,
+      ids,
+      startError instanceof StartRunError
+        ? startError
+        : new StartRunError(describeError(startError).message, true, { cause: startError }),
+      context,
+    );
+    return;
+  }
+  try {
+    await deps.ledger.confirm(ids, executionName, now());
+  } catch (error) {
+    deps.log.warn('Run started but its ledger claims could not be confirmed; the next sighting does', {
+      ...context,
+      error: describeError(error).message,
+    });
+  }
+  tally.counts.started += ids.length;
+  tally.runs.push({
+    ...context,
+    executionName,
+    dataset: group.datasetName,
+    partition: group.partition.path,
+    executionArn: result.executionArn,
+    objects: ids.length,
+    outcome: result.outcome,
+  });
+  deps.log.info(result.outcome === 'started' ? 'Started run' : 'Run already started (same run key)', {
+    ...context,
+    executionArn: result.executionArn,
+    objects: ids.length,
+    bytes: input.objects.bytes,
+  });
+}
+
+export async function processLanding(event: unknown, deps: LandingDeps): Promise<LandingResult> {
+  const { log } = deps;
+  const { shape, units } = toDeliveryUnits(event);
+  const tally = new Tally(log, !!deps.leases);
+  const groups = groupObjects(units, keyParserFor(deps.registry), tally, log);
+
+  // One run per group, groups in parallel (bounded).
+  await mapWithConcurrency(groups, deps.maxConcurrentStarts ?? 8, async (group) => {
+    const executionName = landingRunName(group.datasetName, group.partition, [...group.objects.keys()]);
+    const context = { dataset: group.datasetName, partition: group.partition.path, executionName };
+    let objects: LandedObject[];
+    try {
+      objects = await claimObjects(group, executionName, deps, tally, context);
+    } catch (error) {
+      tally.failObjects(group, [...group.objects.keys()], error, context);
+      return;
+    }
+    if (objects.length === 0) return;
+    let leased = false;
+    if (deps.leases) {
+      const step = await leaseOrDefer(
+        group,
+        executionName,
+        objects,
+        { ...deps, leases: deps.leases },
+        tally,
+        context,
+      );
+      if (step !== 'leased') return;
+      leased = true;
+    }
+    await startRun(group, executionName, objects, leased, deps, tally, context);
   });
 
-  const result: LandingResult = { shape, counts, runs, deferrals, failures, failedUnits: [...failedUnits] };
+  const { counts, runs, deferrals, failures } = tally;
+  const result: LandingResult = {
+    shape,
+    counts,
+    runs,
+    deferrals,
+    failures,
+    failedUnits: [...tally.failedUnits],
+  };
   log.info('Landing batch processed', {
     shape,
     ...counts,

@@ -33,7 +33,8 @@ export type InvalidKeyReason =
   | 'invalid-partition-value'
   | 'nested-below-partition'
   | 'unsupported-format'
-  | 'not-a-file';
+  | 'not-a-file'
+  | 'impossible-date';
 
 /** An object key lies under a dataset's landing prefix but does not follow its layout. */
 export class InvalidObjectKeyError extends MedallionError {
@@ -45,6 +46,13 @@ export class InvalidObjectKeyError extends MedallionError {
     options?: { cause?: unknown },
   ) {
     super(`Invalid object key "${key}" (${reason}): ${detail}`, options);
+  }
+}
+
+/** A partition's date values name no calendar date (`day=30` in February, `2023-02-29`). */
+export class InvalidPartitionDateError extends InvalidObjectKeyError {
+  constructor(key: string, detail: string) {
+    super(key, 'impossible-date', detail);
   }
 }
 
@@ -63,6 +71,11 @@ export class MalformedEventError extends MedallionError {
 
 /** Objects of a group are claimed by another run that has not confirmed its start yet. */
 export class ObjectsInFlightError extends MedallionError {
+  readonly retryable = true;
+}
+
+/** Ledger writes kept being cancelled by concurrent writers (transaction conflicts). */
+export class LedgerContentionError extends MedallionError {
   readonly retryable = true;
 }
 

@@ -36,23 +36,28 @@ export interface DeliveryUnit {
 export type DeliveryShape = 'sqs' | 'eventbridge' | 's3' | 's3-test-event';
 
 /**
- * An object version's identity: bucket/key plus the most stable version token the event carries
- * (versionId on versioned buckets, else the sequencer, which S3 repeats on duplicate deliveries,
- * else the eTag).
+ * An object version's identity, the idempotency key of the ledger: bucket/key plus
+ * - the versionId when it is a real version (a versioning-suspended bucket reports "null" for every
+ *   overwrite: no identity at all);
+ * - else the sequencer, which S3 repeats on a duplicate delivery of one event and changes on an
+ *   overwrite, with size and eTag (so an overwrite of equal sequencer text still differs);
+ * - else size and eTag.
  */
 export function objectIdentity(o: {
   bucket: string;
   key: string;
+  size: number;
   versionId?: string | undefined;
   sequencer?: string | undefined;
   eTag?: string | undefined;
 }): string {
-  const token = o.versionId
-    ? `v:${o.versionId}`
+  const version = o.versionId && o.versionId !== 'null' ? o.versionId : undefined;
+  const token = version
+    ? `v:${version}`
     : o.sequencer
-      ? `s:${o.sequencer}`
+      ? `s:${o.sequencer}:${o.size}:${o.eTag ?? ''}`
       : o.eTag
-        ? `e:${o.eTag}`
+        ? `e:${o.eTag}:${o.size}`
         : undefined;
   if (!token)
     throw new MalformedEventError(
@@ -60,6 +65,10 @@ export function objectIdentity(o: {
     );
   return `${o.bucket}/${o.key}#${token}`;
 }
+
+/** A 0-byte key ending in "/": what the S3 console's "Create folder" writes. Not data. */
+export const isFolderMarker = (o: { key: string; size: number }): boolean =>
+  o.size === 0 && o.key.endsWith('/');
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -111,18 +120,16 @@ function fromS3Record(record: unknown, index: number): DeliveredRecord {
       throw new MalformedEventError(`Records[${index}].s3 must hold bucket and object`);
     }
     const obj = s3['object'];
-    return {
-      kind: 'object',
-      object: landed({
-        bucket: str(s3['bucket']['name'], `Records[${index}].s3.bucket.name`),
-        key: decodeS3Key(str(obj['key'], `Records[${index}].s3.object.key`)),
-        size: num(obj['size'] ?? 0, `Records[${index}].s3.object.size`),
-        eTag: optStr(obj['eTag']),
-        versionId: optStr(obj['versionId']),
-        sequencer: optStr(obj['sequencer']),
-        eventTime: str(record['eventTime'], `Records[${index}].eventTime`),
-      }),
-    };
+    const object = landed({
+      bucket: str(s3['bucket']['name'], `Records[${index}].s3.bucket.name`),
+      key: decodeS3Key(str(obj['key'], `Records[${index}].s3.object.key`)),
+      size: num(obj['size'] ?? 0, `Records[${index}].s3.object.size`),
+      eTag: optStr(obj['eTag']),
+      versionId: optStr(obj['versionId']),
+      sequencer: optStr(obj['sequencer']),
+      eventTime: str(record['eventTime'], `Records[${index}].eventTime`),
+    });
+    return isFolderMarker(object) ? { kind: 'ignored', reason: 'folder marker' } : { kind: 'object', object };
   } catch (error) {
     return { kind: 'malformed', error: asMalformed(error) };
   }
@@ -152,23 +159,24 @@ export function eventBridgeKey(raw: string): string {
 
 function fromEventBridge(event: Record<string, unknown>): DeliveredRecord {
   try {
+    const detailType = event['detail-type'];
+    // Object Deleted, Object Restore Completed, Object Tags Added...: not a landing.
+    if (detailType !== 'Object Created') return { kind: 'ignored', reason: `event ${String(detailType)}` };
     const detail = event['detail'];
     if (!isRecord(detail) || !isRecord(detail['bucket']) || !isRecord(detail['object'])) {
       throw new MalformedEventError('EventBridge event has no detail.bucket / detail.object');
     }
     const obj = detail['object'];
-    return {
-      kind: 'object',
-      object: landed({
-        bucket: str(detail['bucket']['name'], 'detail.bucket.name'),
-        key: eventBridgeKey(str(obj['key'], 'detail.object.key')),
-        size: num(obj['size'] ?? 0, 'detail.object.size'),
-        eTag: optStr(obj['etag']),
-        versionId: optStr(obj['version-id']),
-        sequencer: optStr(obj['sequencer']),
-        eventTime: str(event['time'], 'time'),
-      }),
-    };
+    const object = landed({
+      bucket: str(detail['bucket']['name'], 'detail.bucket.name'),
+      key: eventBridgeKey(str(obj['key'], 'detail.object.key')),
+      size: num(obj['size'] ?? 0, 'detail.object.size'),
+      eTag: optStr(obj['etag']),
+      versionId: optStr(obj['version-id']),
+      sequencer: optStr(obj['sequencer']),
+      eventTime: str(event['time'], 'time'),
+    });
+    return isFolderMarker(object) ? { kind: 'ignored', reason: 'folder marker' } : { kind: 'object', object };
   } catch (error) {
     return { kind: 'malformed', error: asMalformed(error) };
   }
@@ -181,7 +189,7 @@ const asMalformed = (error: unknown): MedallionError =>
 export function deliveryShape(event: unknown): DeliveryShape {
   if (!isRecord(event)) throw new MalformedEventError('event is not a JSON object');
   if (isTestEvent(event)) return 's3-test-event';
-  if (event['detail-type'] === 'Object Created' && event['source'] === 'aws.s3') return 'eventbridge';
+  if (event['source'] === 'aws.s3' && typeof event['detail-type'] === 'string') return 'eventbridge';
   const records = event['Records'];
   if (Array.isArray(records)) {
     const first: unknown = records[0];
@@ -190,7 +198,7 @@ export function deliveryShape(event: unknown): DeliveryShape {
     if (records.length === 0) return 's3';
   }
   throw new MalformedEventError(
-    'unrecognised event: expected SQS messages carrying S3 notifications, an EventBridge "Object Created" event or an S3 notification',
+    'unrecognised event: expected SQS messages carrying S3 notifications, an EventBridge event of source aws.s3 or an S3 notification',
   );
 }
 

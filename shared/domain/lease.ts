@@ -19,15 +19,6 @@ export function leaseTtlMs(dataset: Pick<Dataset, 'stages'>): number {
   return (bronze.timeoutMinutes + silver.timeoutMinutes + gold.timeoutMinutes + 60) * 60_000;
 }
 
-/** May `executionName` take a lease currently described by `lease` at `now`? */
-export function canTakeLease(
-  lease: { holder: string; expiresAt: string } | undefined,
-  executionName: string,
-  now: Date,
-): boolean {
-  return !lease || lease.holder === executionName || Date.parse(lease.expiresAt) <= now.getTime();
-}
-
 /**
  * The follow-up run of `holder`: deterministic (a retried hand-over starts the same execution, which
  * Step Functions then refuses to start twice), readable (`<holder's head>-next-<hash>`), ≤ 80 chars.

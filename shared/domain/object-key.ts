@@ -1,5 +1,5 @@
 import { FORMAT_EXTENSIONS, type Dataset, type FileFormat, type Registry } from './datasets';
-import { InvalidObjectKeyError, NoDatasetMatchError } from './errors';
+import { InvalidObjectKeyError, InvalidPartitionDateError, NoDatasetMatchError } from './errors';
 
 /** A dataset partition: values in the dataset's declared key order. */
 export interface Partition {
@@ -43,6 +43,30 @@ const layoutHint = (dataset: Dataset): string => dataset.partitionKeys.map((k) =
 export const partitionPath = (values: Partition['values']): string =>
   values.map(([k, v]) => `${k}=${v}`).join('/');
 
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const isCalendarDate = (year: number, month: number, day: number): boolean => {
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+};
+
+/**
+ * Partition values that name a date must name a real one: `year`/`month`/`day` keys together, and any
+ * value shaped `YYYY-MM-DD` (`day=30` in February, `2023-02-29` are refused).
+ */
+function checkCalendarDate(key: string, values: ReadonlyArray<readonly [string, string]>): void {
+  const byName = new Map(values.map(([k, v]) => [k.toLowerCase(), v]));
+  const [y, m, d] = [byName.get('year'), byName.get('month'), byName.get('day')];
+  if (y !== undefined && m !== undefined && d !== undefined && /^\d+$/.test(y + m + d)) {
+    if (!isCalendarDate(Number(y), Number(m), Number(d)))
+      throw new InvalidPartitionDateError(key, `year=${y}/month=${m}/day=${d} is not a calendar date`);
+  }
+  for (const [name, value] of values) {
+    const iso = ISO_DATE.exec(value);
+    if (iso && !isCalendarDate(Number(iso[1]), Number(iso[2]), Number(iso[3])))
+      throw new InvalidPartitionDateError(key, `${name}=${value} is not a calendar date`);
+  }
+}
+
 /**
  * Maps decoded object keys to (dataset, partition). Datasets are matched by longest landing prefix;
  * the rest of the key must be exactly `k1=v1/.../kn=vn/<file>` in the dataset's declared key order.
@@ -70,13 +94,14 @@ export class KeyParser {
 
   /** Parses a *decoded* key. Throws NoDatasetMatchError or InvalidObjectKeyError. */
   parse(key: string): ParsedKey {
+    // A key of no dataset is skipped whatever it holds: the key checks are for the datasets' keys.
+    const dataset = this.matchDataset(key);
+    if (!dataset) throw new NoDatasetMatchError(key);
     if (CONTROL_CHARS.test(key))
       throw new InvalidObjectKeyError(key, 'bad-encoding', 'contains control characters');
     if (TRAVERSAL.test(key)) {
       throw new InvalidObjectKeyError(key, 'traversal', 'contains a "." or ".." segment');
     }
-    const dataset = this.matchDataset(key);
-    if (!dataset) throw new NoDatasetMatchError(key);
 
     const rest = key.slice(dataset.landing.prefix.length).split('/');
     const declared = dataset.partitionKeys;
@@ -125,6 +150,7 @@ export class KeyParser {
         `files must sit directly in the partition folder, found "${rest.slice(declared.length, -1).join('/')}/" below it`,
       );
     }
+    checkCalendarDate(key, values);
     const fileName = rest[declared.length] ?? '';
     const lower = fileName.toLowerCase();
     const format = dataset.landing.formats.find((f) =>

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LandedObject } from '../domain/events';
-import { canTakeLease, mergeFollowUp } from '../domain/lease';
-import { decideClaim, DEFAULT_STALE_CLAIM_MS } from '../domain/ledger';
+import { mergeFollowUp } from '../domain/lease';
+import { decideClaim, mayAcquireLease, mayConfirm, mayDefer, mayRelease } from '../domain/ledger';
 import type {
   ClaimOutcome,
   LeaseOutcome,
@@ -14,7 +14,7 @@ import type {
 } from '../ports';
 
 /**
- * The local twin of the DynamoDB ledger: the same claim rule, kept in one JSON file that a person can
+ * The local twin of the DynamoDB ledger: the same rules (shared/domain/ledger.ts), kept in one JSON file that a person can
  * open (`.lake/_system/ledger.json`), and the partition leases in a sibling file
  * (`ledger.leases.json`). Calls are serialised, and each one is written atomically.
  */
@@ -24,23 +24,28 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly leasePath: string;
 
-  constructor(
-    private readonly path: string,
-    private readonly staleAfterMs: number = DEFAULT_STALE_CLAIM_MS,
-  ) {
+  constructor(private readonly path: string) {
     this.leasePath = path.replace(/(\.json)?$/, '.leases.json');
   }
 
-  claim(objectIds: readonly string[], executionName: string, now: Date): Promise<ClaimOutcome[]> {
+  claim(
+    objectIds: readonly string[],
+    executionName: string,
+    now: Date,
+    reclaimable?: ReadonlySet<string>,
+  ): Promise<ClaimOutcome[]> {
     return this.mutate((entries) =>
       objectIds.map((objectId): ClaimOutcome => {
         const existing = entries.get(objectId);
-        const outcome = decideClaim(existing, executionName, now, this.staleAfterMs);
+        const outcome = decideClaim(existing, executionName, reclaimable);
         if (outcome === 'claimed') {
           entries.set(objectId, { objectId, executionName, state: 'pending', claimedAt: now.toISOString() });
           return { objectId, outcome };
         }
-        return { objectId, outcome, executionName: existing?.executionName ?? 'unknown' };
+        const owner = existing?.executionName ?? 'unknown';
+        return outcome === 'duplicate'
+          ? { objectId, outcome, executionName: owner }
+          : { objectId, outcome, executionName: owner, claimedAt: existing?.claimedAt ?? now.toISOString() };
       }),
     );
   }
@@ -49,7 +54,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return this.mutate((entries) => {
       for (const id of objectIds) {
         const e = entries.get(id);
-        if (e?.executionName === executionName)
+        if (e && mayConfirm(e, executionName))
           entries.set(id, { ...e, state: 'started', startedAt: now.toISOString() });
       }
     });
@@ -59,7 +64,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return this.mutate((entries) => {
       for (const id of objectIds) {
         const e = entries.get(id);
-        if (e?.executionName === executionName && e.state === 'pending') entries.delete(id);
+        if (mayRelease(e, executionName)) entries.delete(id);
       }
     });
   }
@@ -80,10 +85,12 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     executionName: string,
     now: Date,
     ttlMs: number,
+    takeOver?: { readonly holder: string; readonly acquiredAt: string },
   ): Promise<LeaseOutcome> {
     return this.mutateLeases((_, leases) => {
       const current = leases.get(partitionKey);
-      if (current && !canTakeLease(current, executionName, now)) return { acquired: false, lease: current };
+      if (current && !mayAcquireLease(current, executionName, now, takeOver))
+        return { acquired: false, lease: current };
       // A taken-over (expired) lease keeps its follow-up request: those objects still need their run.
       const lease: PartitionLease = {
         partitionKey,
@@ -108,9 +115,11 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return this.mutateLeases((entries, leases) => {
       const lease = leases.get(request.partitionKey);
       if (!lease || lease.holder !== request.holder) return false;
-      const mine = request.objects.filter(
-        (o) => entries.get(o.objectId)?.executionName === request.claimedBy,
+      const mine = request.objects.filter((o) =>
+        mayDefer(lease, request.holder, entries.get(o.objectId), request.claimedBy),
       );
+      // Like DynamoDB's one transaction: every object is still ours, or nothing changes.
+      if (mine.length !== request.objects.length) return false;
       leases.set(request.partitionKey, {
         ...lease,
         followUp: mergeFollowUp(lease.followUp, request.followUpName, mine, request.now),

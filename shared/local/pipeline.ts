@@ -1,7 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { createHandler as createFinishRun } from '../../functions/finish-run/handler';
 import { createHandler as createNotify } from '../../functions/notify/handler';
-import { createHandler as createOnLanding, type OnLandingResponse } from '../../functions/on-landing/handler';
+import {
+  createHandler as createOnLanding,
+  landingDeps,
+  type OnLandingResponse,
+} from '../../functions/on-landing/handler';
 import { createHandler as createPrepareRun } from '../../functions/prepare-run/handler';
 import { createHandler as createRecordStage } from '../../functions/record-stage/handler';
 import { loadRegistry } from '../config/registry';
@@ -137,10 +141,15 @@ export class LocalPipeline {
         ),
       },
     });
-    this.starter = new LocalRunStarter(lake.system('executions.jsonl'), (record) => {
-      void this.runtime.start(record);
-    });
-    this.onLanding = createOnLanding(() => ({ registry, ledger: this.ledger, starter: this.starter, log }));
+    this.starter = new LocalRunStarter(
+      lake.system('executions.jsonl'),
+      (record) => {
+        void this.runtime.start(record);
+      },
+      (name) => this.history.get(name)?.status,
+    );
+    const onLandingDeps = landingDeps({ registry, ledger: this.ledger, runs: this.starter, log });
+    this.onLanding = createOnLanding(() => onLandingDeps);
   }
 
   /** Delivers landed files (lake keys) to the real on-landing handler, one SQS message per file. */

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunInput } from '../domain/run';
-import type { RunStarter, StartResult } from '../ports';
+import type { ExecutionStatus, ExecutionStatusReader, RunStarter, StartResult } from '../ports';
 
 export interface LocalExecutionRecord {
   readonly name: string;
@@ -17,12 +17,17 @@ export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateM
  * `already-started`, like ExecutionAlreadyExists), every start is appended to `executions.jsonl`,
  * and `run` (the local pipeline runtime) is handed the execution.
  */
-export class LocalRunStarter implements RunStarter {
+export class LocalRunStarter implements RunStarter, ExecutionStatusReader {
   private readonly names = new Set<string>();
 
+  /**
+   * `statusOf`: the local runtime's history (an execution started but not yet recorded there is
+   * queued: RUNNING).
+   */
   constructor(
     private readonly journal: string,
     private readonly run: (execution: LocalExecutionRecord) => void = () => undefined,
+    private readonly statusOf: (name: string) => ExecutionStatus | undefined = () => undefined,
   ) {
     try {
       for (const line of readFileSync(journal, 'utf8').split('\n')) {
@@ -42,5 +47,10 @@ export class LocalRunStarter implements RunStarter {
     appendFileSync(this.journal, `${JSON.stringify(record)}\n`);
     this.run(record);
     return { outcome: 'started', executionArn };
+  }
+
+  async status(executionName: string): Promise<ExecutionStatus> {
+    if (!this.names.has(executionName)) return 'NOT_FOUND';
+    return this.statusOf(executionName) ?? 'RUNNING';
   }
 }

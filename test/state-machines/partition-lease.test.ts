@@ -6,15 +6,21 @@ import type { Stage } from '../../shared/domain/datasets';
 import { partitionKeyOf } from '../../shared/domain/lease';
 import type { RunInput } from '../../shared/domain/run';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
-import type { RunStarter, StartResult } from '../../shared/ports';
+import type { ExecutionStatus, ExecutionStatusReader, RunStarter, StartResult } from '../../shared/ports';
 import { s3Record, sqsEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { createHarness, ordersInput, runPipeline, STATE_MACHINE_ARN, type RunOutcome } from './harness';
 
 /** Starts real executions of the ASL (aws-local-stepfunctions) in the background, like StartExecution. */
-class ExecutingStarter implements RunStarter {
+class ExecutingStarter implements RunStarter, ExecutionStatusReader {
   readonly started: Array<{ name: string; input: RunInput }> = [];
   readonly runs = new Map<string, Promise<RunOutcome>>();
+  private readonly ended = new Set<string>();
+
+  async status(name: string): Promise<ExecutionStatus> {
+    if (!this.runs.has(name)) return 'NOT_FOUND';
+    return this.ended.has(name) ? 'SUCCEEDED' : 'RUNNING';
+  }
   execute: (name: string, input: RunInput) => Promise<RunOutcome> = () => {
     throw new Error('not wired');
   };
@@ -23,7 +29,10 @@ class ExecutingStarter implements RunStarter {
     const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
     if (this.runs.has(name)) return { outcome: 'already-started', executionArn };
     this.started.push({ name, input });
-    this.runs.set(name, this.execute(name, input));
+    this.runs.set(
+      name,
+      this.execute(name, input).finally(() => this.ended.add(name)),
+    );
     return { outcome: 'started', executionArn };
   }
 
@@ -70,7 +79,14 @@ describe('runs of one partition never overlap (interleaved arrivals, local)', ()
     const starter = new ExecutingStarter();
     const h = createHarness(registry, { starter, ledger });
     starter.execute = (name, input) => runPipeline(h, input, name);
-    const landing: LandingDeps = { registry, ledger, leases: ledger, starter, log: memoryLog() };
+    const landing: LandingDeps = {
+      registry,
+      ledger,
+      leases: ledger,
+      starter,
+      executions: starter,
+      log: memoryLog(),
+    };
 
     const running = new Map<string, number>();
     let maxSilverPerPartition = 0;
@@ -135,7 +151,8 @@ describe('runs of one partition never overlap (interleaved arrivals, local)', ()
       followUp,
     ]);
     // The ledger says which run processed each object; every lease is released at the end.
-    const batch2 = 'example-lake/landing/shop/orders/year=2024/month=01/day=15/batch-2.jsonl#s:02';
+    const batch2 =
+      'example-lake/landing/shop/orders/year=2024/month=01/day=15/batch-2.jsonl#s:02:500:d41d8cd98f00b204e9800998ecf8427e';
     expect(await ledger.lookup(batch2)).toMatchObject({ executionName: followUp, state: 'deferred' });
     expect(await ledger.allLeases()).toEqual([]);
     expect(await ledger.readLease(partitionKeyOf('orders', 'year=2024/month=01/day=15'))).toBeUndefined();

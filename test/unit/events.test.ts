@@ -91,11 +91,47 @@ describe('delivery shapes', () => {
 });
 
 describe('objectIdentity', () => {
-  it('prefers versionId, then sequencer, then eTag', () => {
-    const base = { bucket: 'b', key: 'k' };
+  it('prefers a real versionId, then the sequencer with size and eTag, then size and eTag', () => {
+    const base = { bucket: 'b', key: 'k', size: 10 };
     expect(objectIdentity({ ...base, versionId: 'v1', sequencer: 's1', eTag: 'e1' })).toBe('b/k#v:v1');
-    expect(objectIdentity({ ...base, sequencer: 's1', eTag: 'e1' })).toBe('b/k#s:s1');
-    expect(objectIdentity({ ...base, eTag: 'e1' })).toBe('b/k#e:e1');
+    expect(objectIdentity({ ...base, sequencer: 's1', eTag: 'e1' })).toBe('b/k#s:s1:10:e1');
+    expect(objectIdentity({ ...base, eTag: 'e1' })).toBe('b/k#e:e1:10');
     expect(() => objectIdentity(base)).toThrow(/no versionId, sequencer or eTag/);
+  });
+
+  it('tells overwrites in a versioning-suspended bucket apart: versionId "null" is no version', () => {
+    const base = { bucket: 'b', key: 'k', size: 10, versionId: 'null' };
+    const first = objectIdentity({ ...base, sequencer: '0065A5063318B4F4A1', eTag: 'e1' });
+    const redelivered = objectIdentity({ ...base, sequencer: '0065A5063318B4F4A1', eTag: 'e1' });
+    const overwrite = objectIdentity({ ...base, sequencer: '0065A5063318B4F4B7', eTag: 'e2' });
+
+    expect(redelivered).toBe(first);
+    expect(overwrite).not.toBe(first);
+  });
+});
+
+describe('what is not data is skipped, not failed', () => {
+  it('skips folder markers (0-byte keys ending in "/") in S3 notifications and EventBridge', () => {
+    const s3 = loadEvent<{ Records: Array<{ s3: { object: { key: string; size: number } } }> }>(
+      's3-notification',
+    );
+    const first = s3.Records[0] as { s3: { object: { key: string; size: number } } };
+    first.s3.object.key = 'landing/shop/orders/year%3D2024/';
+    first.s3.object.size = 0;
+    const eb = loadEvent<{ detail: { object: { key: string; size: number } } }>('eventbridge-object-created');
+    eb.detail.object.key = 'landing/shop/orders/';
+    eb.detail.object.size = 0;
+
+    expect(toDeliveryUnits(s3).units[0]?.records).toEqual([{ kind: 'ignored', reason: 'folder marker' }]);
+    expect(toDeliveryUnits(eb).units[0]?.records).toEqual([{ kind: 'ignored', reason: 'folder marker' }]);
+  });
+
+  it('skips EventBridge events of S3 other than Object Created (Object Deleted...)', () => {
+    const deleted = { ...loadEvent('eventbridge-object-created'), 'detail-type': 'Object Deleted' };
+
+    expect(toDeliveryUnits(deleted)).toEqual({
+      shape: 'eventbridge',
+      units: [{ id: 'direct', records: [{ kind: 'ignored', reason: 'event Object Deleted' }] }],
+    });
   });
 });

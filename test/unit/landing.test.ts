@@ -15,7 +15,7 @@ function setup() {
   const ledger = new FileObjectLedger(join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.json'));
   const starter = new RecordingStarter();
   const log = memoryLog();
-  const deps: LandingDeps = { registry, ledger, starter, log, now: () => NOW };
+  const deps: LandingDeps = { registry, ledger, starter, executions: starter, log, now: () => NOW };
   return { ledger, starter, log, deps };
 }
 

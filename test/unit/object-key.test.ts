@@ -99,8 +99,26 @@ describe('KeyParser', () => {
     [`${day}/_SUCCESS`, 'unsupported-format'],
     [`${day}/report.parquet`, 'unsupported-format'],
     [`${day}/a\u0000.csv`, 'bad-encoding'],
+    ['landing/shop/orders/year=2024/month=02/day=30/a.csv', 'impossible-date'],
+    ['landing/shop/orders/year=2023/month=02/day=29/a.csv', 'impossible-date'],
+    ['landing/shop/orders/year=2024/month=04/day=31/a.csv', 'impossible-date'],
+    // Keys of no dataset are skipped before any check of a dataset key.
+    ['landing/other/../x.csv', 'no-dataset'],
+    ['elsewhere/a\u0001b.csv', 'no-dataset'],
   ])('rejects %s (%s)', (key, reason) => {
     expect(reasonOf(key)).toBe(reason);
+  });
+
+  it('accepts 29 February of a leap year, and names an impossible date with its own error', () => {
+    expect(parser.parse('landing/shop/orders/year=2024/month=02/day=29/a.csv').partition.path).toBe(
+      'year=2024/month=02/day=29',
+    );
+    expect(() => parser.parse('landing/shop/orders/year=2023/month=02/day=29/a.csv')).toThrow(
+      expect.objectContaining({
+        name: 'InvalidPartitionDateError',
+        message: expect.stringContaining('year=2023/month=02/day=29 is not a calendar date'),
+      }),
+    );
   });
 
   it('says what layout it expected', () => {

@@ -1,158 +1,172 @@
 import { Readable } from 'node:stream';
 import {
-  DynamoDBClient,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-} from '@aws-sdk/client-dynamodb';
-import {
-  ExecutionAlreadyExists,
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
   SFNClient,
-  StartExecutionCommand,
-  StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { HttpResponse, type HttpRequest } from '@smithy/protocol-http';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
-import { createHandler, LandingFailedError, REQUIRED_ENV } from '../../functions/on-landing/handler';
-import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import {
+  createHandler,
+  landingDeps,
+  LandingFailedError,
+  REQUIRED_ENV,
+} from '../../functions/on-landing/handler';
+import type { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
 import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
-import type { LandingDeps } from '../../shared/core/landing';
-import { loadEvent, ordersBatch, sqsEvent } from '../helpers/fixtures';
+import { toDeliveryUnits } from '../../shared/domain/events';
+import { loadEvent, ordersBatch, s3Record, sqsEvent } from '../helpers/fixtures';
+import { dynamoLedgerOn } from '../helpers/ledgers';
+import { startMoto, type MotoServer } from '../helpers/moto';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
+
+/** on-landing wired as on AWS (landingDeps), against DynamoDB and Step Functions on moto server. */
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline';
 const context = { functionName: 'on-landing', awsRequestId: 'req-1' } as Context;
-const sfnMock = mockClient(SFNClient);
-const ddbMock = mockClient(DynamoDBClient);
 
-function handlerWith(sfn = new SFNClient({ region: 'eu-west-1' })) {
-  const deps: LandingDeps = {
-    registry: shippedRegistry(),
-    ledger: new DynamoObjectLedger('medallion-ledger', new DynamoDBClient({ region: 'eu-west-1' })),
-    starter: new SfnRunStarter(STATE_MACHINE, sfn),
-    log: memoryLog(),
-  };
-  return createHandler(() => deps);
-}
-
-beforeEach(() => {
-  sfnMock.reset();
-  ddbMock.reset();
-  ddbMock.on(TransactWriteItemsCommand).resolves({});
-  sfnMock.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
-    executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${input.name}`,
-    startDate: new Date(),
-  }));
+let moto: MotoServer;
+let sfn: SFNClient;
+let stateMachineArn: string;
+let ledger: DynamoObjectLedger;
+beforeAll(async () => {
+  moto = await startMoto();
+  sfn = new SFNClient({ ...moto.clientConfig, maxAttempts: 1 });
+});
+afterAll(async () => {
+  await moto?.stop();
+});
+let machines = 0;
+beforeEach(async () => {
+  ledger = (await dynamoLedgerOn(moto)).ledger;
+  const created = await sfn.send(
+    new CreateStateMachineCommand({
+      name: `medallion-pipeline-${++machines}`,
+      roleArn: 'arn:aws:iam::123456789012:role/medallion',
+      definition: JSON.stringify({
+        StartAt: 'Wait',
+        States: { Wait: { Type: 'Wait', Seconds: 3600, End: true } },
+      }),
+    }),
+  );
+  stateMachineArn = created.stateMachineArn ?? '';
 });
 
-describe('on-landing handler (AWS adapters)', () => {
+const handlerWith = (machine = stateMachineArn) =>
+  createHandler(() =>
+    landingDeps({
+      registry: shippedRegistry(),
+      ledger,
+      runs: new SfnRunStarter(machine, sfn),
+      log: memoryLog(),
+    }),
+  );
+const executions = async () =>
+  (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
+const FIXTURE_ID =
+  'example-lake/landing/shop/orders/year=2024/month=01/day=15/orders batch 001.jsonl#v:096fKKXTRTtl3on89fVO.nfljtsv6qko';
+
+describe('on-landing handler (DynamoDB and Step Functions on moto server)', () => {
   it('declares the environment it needs', () => {
     expect(REQUIRED_ENV).toEqual(['STATE_MACHINE_ARN', 'LEDGER_TABLE']);
   });
 
-  it('starts a run for the SQS fixture, acknowledges the test event, and claims then confirms in DynamoDB', async () => {
+  it('starts a run for the SQS fixture, acknowledges the test event, and records the object as started', async () => {
     const response = await handlerWith()(loadEvent('sqs-with-s3-notifications'), context);
 
     expect(response).toEqual({ batchItemFailures: [] });
-    const starts = sfnMock.commandCalls(StartExecutionCommand);
-    expect(starts).toHaveLength(1);
-    const args = starts[0]?.args[0].input;
-    expect(args?.stateMachineArn).toBe(STATE_MACHINE);
-    expect(args?.name).toMatch(/^orders-2024-01-15-[0-9a-f]{16}$/);
-    expect(JSON.parse(args?.input ?? '{}')).toMatchObject({
+    const runs = await executions();
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.name).toMatch(/^orders-2024-01-15-[0-9a-f]{16}$/);
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: runs[0]?.executionArn }));
+    expect(JSON.parse(described.input ?? '{}')).toMatchObject({
       dataset: 'orders',
       partitionPath: 'year=2024/month=01/day=15',
       trigger: 'landing',
     });
-    const writes = ddbMock
-      .commandCalls(TransactWriteItemsCommand)
-      .map((c) => c.args[0].input.TransactItems?.[0]);
-    expect(writes[0]?.Put?.Item?.['state']).toEqual({ S: 'pending' });
-    expect(writes[0]?.Put?.ConditionExpression).toContain('attribute_not_exists(pk)');
-    expect(writes[1]?.Update?.ExpressionAttributeValues?.[':started']).toEqual({ S: 'started' });
+    expect(await ledger.lookup(FIXTURE_ID)).toMatchObject({ state: 'started', executionName: runs[0]?.name });
   });
 
-  it('claims at most 100 objects per DynamoDB transaction', async () => {
-    await handlerWith()(sqsEvent(ordersBatch(250, 1)), context);
+  it('starts one run for 120 objects of one partition (two transactions each way), and none when the batch is delivered again', async () => {
+    const event = sqsEvent(ordersBatch(120, 1));
+    await handlerWith()(event, context);
+    const again = await handlerWith()(event, context);
 
-    const claimSizes = ddbMock
-      .commandCalls(TransactWriteItemsCommand)
-      .map((c) => c.args[0].input.TransactItems ?? [])
-      .filter((items) => items[0]?.Put)
-      .map((items) => items.length);
-    expect(claimSizes).toEqual([100, 100, 50]);
-    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(1);
-  });
-
-  it('treats ExecutionAlreadyExists as already started', async () => {
-    sfnMock
-      .on(StartExecutionCommand)
-      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
-
-    const response = await handlerWith()(loadEvent('sqs-with-s3-notifications'), context);
-
-    expect(response).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(await executions()).toHaveLength(1);
   });
 
   it('reports the message for redelivery and releases its claims when the state machine is missing', async () => {
-    sfnMock
-      .on(StartExecutionCommand)
-      .rejects(new StateMachineDoesNotExist({ message: 'gone', $metadata: {} }));
-
-    const response = await handlerWith()(loadEvent('sqs-with-s3-notifications'), context);
+    const response = await handlerWith(`${STATE_MACHINE}-missing`)(
+      loadEvent('sqs-with-s3-notifications'),
+      context,
+    );
 
     expect(response).toEqual({
       batchItemFailures: [{ itemIdentifier: '0b8c9d2e-1111-4c6e-9a7f-000000000002' }],
     });
-    const deletes = ddbMock
-      .commandCalls(TransactWriteItemsCommand)
-      .filter((c) => c.args[0].input.TransactItems?.[0]?.Delete);
-    expect(deletes).toHaveLength(1);
+    expect(await ledger.lookup(FIXTURE_ID)).toBeUndefined();
   });
 
   it('never starts a run for objects the ledger already saw started', async () => {
-    ddbMock.on(TransactWriteItemsCommand).rejects(
-      new TransactionCanceledException({
-        message: 'cancelled',
-        $metadata: {},
-        CancellationReasons: [
-          {
-            Code: 'ConditionalCheckFailed',
-            Item: {
-              pk: { S: 'x' },
-              executionName: { S: 'orders-earlier' },
-              state: { S: 'started' },
-              claimedAt: { S: '2024-01-15T10:00:00Z' },
-            },
-          },
-        ],
-      }),
-    );
+    await ledger.claim([FIXTURE_ID], 'orders-earlier', new Date());
+    await ledger.confirm([FIXTURE_ID], 'orders-earlier', new Date());
 
     const response = await handlerWith()(loadEvent('sqs-with-s3-notifications'), context);
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(await executions()).toHaveLength(0);
   });
 
-  it('returns results for an EventBridge delivery, and throws for Lambda to retry when it fails', async () => {
+  it('returns results for an EventBridge delivery, and throws for Lambda to retry when it can heal', async () => {
     const ok = await handlerWith()(loadEvent('eventbridge-object-created'), context);
-    sfnMock
-      .on(StartExecutionCommand)
-      .rejects(new StateMachineDoesNotExist({ message: 'gone', $metadata: {} }));
-    const failing = handlerWith()(loadEvent('eventbridge-object-created'), context);
+    const other = loadEvent<{ detail: { object: { key: string; sequencer: string } } }>(
+      'eventbridge-object-created',
+    );
+    other.detail.object.key = 'landing/shop/orders/year=2024/month=01/day=16/b.jsonl';
+    // Claimed a moment ago by a landing that has not started its run yet: in flight, retryable.
+    const [unit] = toDeliveryUnits(other).units;
+    const record = unit?.records[0];
+    await ledger.claim(
+      [record?.kind === 'object' ? record.object.objectId : ''],
+      'orders-2024-01-16-starting',
+      new Date(),
+    );
+    const failing = handlerWith()(other, context);
 
     expect(ok).toMatchObject({ counts: { records: 1, started: 1 } });
     await expect(failing).rejects.toThrow(LandingFailedError);
-    await expect(handlerWith()(loadEvent('eventbridge-object-created'), context)).rejects.toThrow(
-      /StateMachineDoesNotExist/,
+  });
+
+  it('does not throw a direct event whose failures are all permanent (a retry cannot heal them)', async () => {
+    const bad = loadEvent<{ detail: { object: { key: string } } }>('eventbridge-object-created');
+    bad.detail.object.key = 'landing/shop/orders/year=2023/month=02/day=29/a.jsonl';
+
+    const result = await handlerWith()(bad, context);
+
+    expect(result).toMatchObject({
+      counts: { records: 1, failed: 1, started: 0 },
+      failures: [{ error: 'InvalidPartitionDateError', retryable: false }],
+    });
+  });
+
+  it('starts the run of an object whose claim is held by a run that never started', async () => {
+    const id = `example-lake/landing/shop/orders/year=2024/month=01/day=15/a.jsonl#v:v1`;
+    await ledger.claim([id], 'orders-2024-01-15-crashed', new Date(Date.now() - 3600_000));
+
+    const response = await handlerWith()(
+      sqsEvent([s3Record('landing/shop/orders/year=2024/month=01/day=15/a.jsonl', { versionId: 'v1' })]),
+      context,
     );
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await executions()).toHaveLength(1);
   });
 });
 
 describe('StartExecution throttling', () => {
   it('is retried by the configured SDK retry strategy until the run starts', async () => {
-    sfnMock.restore();
     const requests: HttpRequest[] = [];
     const body = (json: unknown) => Readable.from([Buffer.from(JSON.stringify(json))]);
     const client = new SFNClient({
@@ -186,6 +200,5 @@ describe('StartExecution throttling', () => {
 
     expect(requests).toHaveLength(3);
     expect(result.outcome).toBe('started');
-    sfnMock.restore();
   });
 });

@@ -1,0 +1,44 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import { FileObjectLedger } from '../../shared/local/file-ledger';
+import type { ObjectLedger, PartitionLeases } from '../../shared/ports';
+import type { MotoServer } from './moto';
+
+export type Ledger = ObjectLedger & PartitionLeases;
+
+let tables = 0;
+
+/** A fresh ledger table shaped like the stack's (key `pk`, on demand, TTL `expiresAt`) on moto. */
+export async function dynamoLedgerOn(
+  moto: MotoServer,
+): Promise<{ ledger: DynamoObjectLedger; table: string; client: DynamoDBClient }> {
+  const client = new DynamoDBClient({ ...moto.clientConfig, maxAttempts: 2 });
+  const table = `ledger-${process.pid}-${++tables}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: table,
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    }),
+  );
+  return { ledger: new DynamoObjectLedger(table, client), table, client };
+}
+
+export const fileLedger = (): FileObjectLedger =>
+  new FileObjectLedger(join(mkdtempSync(join(tmpdir(), 'ledger-')), 'ledger.json'));
+
+/** Both ledgers, for contract suites: `[name, make]`. */
+export const ledgerKinds = (moto: () => MotoServer): Array<[string, () => Promise<Ledger>]> => [
+  ['file ledger', async () => fileLedger()],
+  ['DynamoDB ledger (moto server)', async () => (await dynamoLedgerOn(moto())).ledger],
+];
