@@ -88,6 +88,44 @@ def run_job(stage: str, args: dict) -> dict:
         spark.catalog.clearCache()  # the stage caches its frames; the next run starts clean
 
 
+STATEMENTS = (
+    # (label in errors, where it sits in the plan, the view its result is registered as)
+    ("sql.silver.validate", ("silver", "validate"), "validated"),
+    ("sql.silver.clean", ("silver", "clean"), "silver"),
+    ("sql.silver.quarantine", ("silver", "quarantine"), None),
+    ("sql.gold.select", ("gold", "select"), None),
+)
+
+
+def check_plan(plan: dict) -> dict:
+    """Spark's parser and analyser over every statement of a compiled plan, run over an empty bronze
+    frame shaped as the bronze job writes it (declared columns as text, _ingested_at, _source_file),
+    in the order and with the views the jobs use. Returns, per statement, its columns or its error."""
+    from pyspark.sql.types import StringType, StructField, StructType, TimestampType
+
+    from medallion_glue.contract import INGESTED_AT, SOURCE_FILE
+
+    spark = spark_session().newSession()  # its own temp views
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    columns = [c["name"] for c in plan["dataset"]["columns"]]
+    schema = StructType(
+        [StructField(c, StringType(), True) for c in columns]
+        + [StructField(INGESTED_AT, TimestampType(), True), StructField(SOURCE_FILE, StringType(), True)]
+    )
+    spark.createDataFrame([], schema).createOrReplaceTempView("bronze")
+    out = {}
+    for label, (section, field), view in STATEMENTS:
+        try:
+            frame = spark.sql(plan["sql"][section][field])  # parsed and analysed here (eagerly)
+            out[label] = {"ok": True, "columns": [{"name": f.name, "type": f.dataType.simpleString()} for f in frame.schema.fields]}
+            if view:
+                frame.createOrReplaceTempView(view)
+        except Exception as error:  # ParseException, AnalysisException
+            first = str(error).strip().split("\n")[0]
+            out[label] = {"ok": False, "error": type(error).__name__, "message": first}
+    return out
+
+
 def serve(stdin=sys.stdin) -> None:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     sys.stdout = sys.stderr  # the jobs' JSON logs must not mix with the answers
@@ -98,8 +136,11 @@ def serve(stdin=sys.stdin) -> None:
             continue
         request = json.loads(line)
         try:
-            manifest = run_job(request["stage"], request["args"])
-            answer = {"id": request.get("id"), "ok": True, "manifest": manifest}
+            if "check" in request:
+                answer = {"id": request.get("id"), "ok": True, "statements": check_plan(request["check"])}
+            else:
+                manifest = run_job(request["stage"], request["args"])
+                answer = {"id": request.get("id"), "ok": True, "manifest": manifest}
         except BaseException as error:  # noqa: BLE001  SystemExit from argparse too: every failure is an answer
             message = str(error) or repr(error)
             answer = {"id": request.get("id"), "ok": False, "error": type(error).__name__, "message": message}
