@@ -29,3 +29,13 @@ export function usageError(message: string, help: string): 2 {
   console.error(`${message}\n\n${help}`);
   return 2;
 }
+
+/** `--engine duckdb|spark`: what runs the Glue tasks locally (see LocalPipelineOptions.engine). */
+export const ENGINE_OPTION = { engine: { type: 'string', default: 'duckdb' } } as const;
+export const ENGINE_HELP =
+  '  --engine E         Glue engine: duckdb (default) or spark (the real Glue scripts on local Spark)';
+
+/** The engine named by --engine, or undefined when it names none (a usage error). */
+export function parseEngine(value: string | undefined): 'duckdb' | 'spark' | undefined {
+  return value === 'duckdb' || value === 'spark' ? value : undefined;
+}

@@ -3,24 +3,25 @@ import { percent } from '../shared/domain/quarantine';
 import { runDemo, type RunReport } from '../shared/local/demo-scenario';
 import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
-import { parseCommand, usageError } from './args';
+import { ENGINE_OPTION, parseCommand, parseEngine, usageError } from './args';
 import { ms } from './format';
 
 const HELP = `medallion demo — run the whole pipeline on sample orders in a fresh local lake: the real
 on-landing handler, the real state machine (state-machines/medallion-pipeline.asl.json) with the real
-stage functions, and the Glue jobs on DuckDB.
+stage functions, and the Glue jobs on DuckDB (or, with --engine spark, the real Glue scripts on local Spark).
 
 Four landings: a clean day; a day with duplicate order versions, a redelivered batch and late records
 for the first day; a day with a quarantine spike; a day with a corrupt file. Each run's path,
 durations, record and quarantine counts, registered partitions and alerts are printed, then the
 expected outcomes are checked against the lake and against hand-computed figures.
 
-Usage: medallion demo [--lake DIR] [--rows N] [--json]
+Usage: medallion demo [--lake DIR] [--rows N] [--engine duckdb|spark] [--json]
 
 Options:
   --lake DIR   lake folder (default: $MEDALLION_LAKE or .lake); it is emptied first
   --rows N     rows of a regular sample file (default 400)
   --json       print the runs and checks as JSON
+  --engine E   Glue engine: duckdb (default) or spark (the real Glue scripts on local Spark)
   -h, --help   show this help
 
 Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`;
@@ -48,6 +49,7 @@ export async function demo(args: string[]): Promise<number> {
     lake: { type: 'string' },
     rows: { type: 'string', default: '400' },
     json: { type: 'boolean', default: false },
+    ...ENGINE_OPTION,
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
@@ -58,6 +60,8 @@ export async function demo(args: string[]): Promise<number> {
       HELP,
     );
   }
+  const engine = parseEngine(values.engine);
+  if (!engine) return usageError(`--engine must be duckdb or spark, got "${values.engine}".`, HELP);
   const lake = new LocalLake(values.lake);
   if (existsSync(lake.root)) {
     const entries = readdirSync(lake.root);
@@ -71,14 +75,19 @@ export async function demo(args: string[]): Promise<number> {
   rmSync(lake.root, { recursive: true, force: true });
 
   const started = Date.now();
-  const pipeline = new LocalPipeline({ lake });
-  if (!values.json) console.log(`Local lake: ${lake.root}`);
-  const result = await runDemo(pipeline, {
-    rows,
-    onStep: (title) => {
-      if (!values.json) process.stderr.write(`  running: ${title}\n`);
-    },
-  });
+  const pipeline = new LocalPipeline({ lake, engine });
+  if (!values.json) console.log(`Local lake: ${lake.root} (Glue engine: ${engine})`);
+  let result: Awaited<ReturnType<typeof runDemo>>;
+  try {
+    result = await runDemo(pipeline, {
+      rows,
+      onStep: (title) => {
+        if (!values.json) process.stderr.write(`  running: ${title}\n`);
+      },
+    });
+  } finally {
+    await pipeline.close();
+  }
   const elapsed = Date.now() - started;
   const ok = result.checks.every((c) => c.ok);
   if (values.json) {

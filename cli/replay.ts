@@ -6,7 +6,7 @@ import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
 import { dailyPartitions, partitionFromPath, startReplays } from '../shared/local/replay';
 import type { RunStarter } from '../shared/ports';
-import { parseCommand, usageError } from './args';
+import { ENGINE_OPTION, parseCommand, parseEngine, usageError } from './args';
 import { ms } from './format';
 
 const HELP = `medallion replay — re-run partitions of a dataset from a stage on (trigger "replay").
@@ -28,6 +28,7 @@ Options:
   --rate N                 StartExecution calls per second (default 5)
   --dry-run                list the executions that would start, start nothing
   --lake DIR               lake folder (local; default: $MEDALLION_LAKE or .lake)
+  --engine E               local Glue engine: duckdb (default) or spark (the real Glue scripts on Spark)
   --json                   print the result as JSON
   -h, --help               show this help
 
@@ -45,6 +46,7 @@ export async function replay(args: string[]): Promise<number> {
     'dry-run': { type: 'boolean', default: false },
     lake: { type: 'string' },
     json: { type: 'boolean', default: false },
+    ...ENGINE_OPTION,
   });
   if (typeof parsed === 'number') return parsed;
   const v = parsed.values;
@@ -56,6 +58,8 @@ export async function replay(args: string[]): Promise<number> {
   const byDates = v.from !== undefined || v.to !== undefined;
   if (byDates && (!v.from || !v.to)) return usage('--from and --to go together');
   if (!byDates && !v.partition?.length) return usage('give --from/--to or --partition');
+  const engine = parseEngine(v.engine);
+  if (!engine) return usage(`--engine must be duckdb or spark, got "${v.engine}"`);
 
   const registry = loadRegistry();
   const dataset = registry.get(v.dataset);
@@ -80,7 +84,7 @@ export async function replay(args: string[]): Promise<number> {
   let starter: RunStarter;
   if (arn) starter = new SfnRunStarter(arn);
   else {
-    pipeline = new LocalPipeline({ lake: new LocalLake(v.lake) });
+    pipeline = new LocalPipeline({ lake: new LocalLake(v.lake), engine });
     starter = pipeline.starter;
   }
   const startedAt = Date.now();
@@ -97,6 +101,7 @@ export async function replay(args: string[]): Promise<number> {
     return 0;
   }
   await pipeline.idle();
+  await pipeline.close();
   const results = started.map((s) => {
     const h = pipeline.history.get(s.name);
     return {

@@ -13,6 +13,7 @@ import type { Registry } from '../domain/datasets';
 import type { Log } from '../ports';
 import { FileObjectLedger } from './file-ledger';
 import { fileUri, runGlueJob } from './glue-runner';
+import { SparkGlue } from './spark-glue';
 import { ExecutionHistoryStore, type ExecutionHistory } from './history';
 import { boundDefinition } from '../domain/horizon';
 import { readDefinition } from './asl-runner';
@@ -44,7 +45,15 @@ export interface LocalPipelineOptions {
   readonly concurrency?: number;
   readonly onUpdate?: (history: ExecutionHistory) => void;
   readonly onAlert?: (alert: AlertLine) => void;
+  /**
+   * What runs the Glue tasks: `duckdb` (default, shared/local/glue-runner.ts) or `spark`, the real
+   * Glue scripts on local Spark (shared/local/spark-glue.ts; needs .venv and Java 17).
+   */
+  readonly engine?: GlueEngineName;
 }
+
+export const GLUE_ENGINES = ['duckdb', 'spark'] as const;
+export type GlueEngineName = (typeof GLUE_ENGINES)[number];
 
 let invocation = 0;
 /** Enough of a Lambda context for middy and Powertools. */
@@ -83,10 +92,13 @@ export class LocalPipeline {
   readonly runtime: LocalRuntime;
   readonly starter: LocalRunStarter;
   private readonly onLanding: MiddyHandler<unknown, OnLandingResponse>;
+  readonly engine: GlueEngineName;
+  private sparkGlue: SparkGlue | undefined;
 
   constructor(options: LocalPipelineOptions = {}) {
     this.lake = options.lake ?? new LocalLake();
     this.registry = options.registry ?? loadRegistry();
+    this.engine = options.engine ?? 'duckdb';
     const log = options.log ?? quietLog;
     const lake = this.lake;
     writePlans(lake, this.registry);
@@ -108,7 +120,7 @@ export class LocalPipeline {
         LakeBucket: lake.bucket,
         StateMachineArn: LOCAL_STATE_MACHINE_ARN,
       },
-      glue: (_jobName, args) => runGlueJob(args),
+      glue: (_jobName, args) => (this.engine === 'spark' ? this.spark().runJob(args) : runGlueJob(args)),
       lambdas: {
         PrepareRunFunctionArn: asLambda(
           'prepare-run',
@@ -155,6 +167,18 @@ export class LocalPipeline {
   /** Delivers landed files (lake keys) to the real on-landing handler, one SQS message per file. */
   land(keys: readonly string[]): Promise<OnLandingResponse> {
     return this.onLanding(sqsEventFor(this.lake, keys), lambdaContext('on-landing'));
+  }
+
+  /** The Spark job process, started on the first Glue task. */
+  private spark(): SparkGlue {
+    this.sparkGlue ??= SparkGlue.start();
+    return this.sparkGlue;
+  }
+
+  /** Stops what the pipeline started (the Spark job process). */
+  async close(): Promise<void> {
+    await this.sparkGlue?.close();
+    this.sparkGlue = undefined;
   }
 
   /** Resolves when every started execution (and the follow-ups they start) has ended. */
