@@ -84,6 +84,9 @@ async function build(p) {
   const stateMachineArn = arn(
     `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:stateMachine:${prefix}-pipeline`,
   );
+  const executionsArn = arn(
+    `arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:${prefix}-pipeline:*`,
+  );
   const lakeObjects = (/** @type {string} */ keyPattern) => ({
     'Fn::Join': ['', [lakeBucketArn, `/${keyPattern}`]],
   });
@@ -531,6 +534,7 @@ async function build(p) {
         datasets,
         metricsNamespace: METRICS_NAMESPACE,
         stateMachineArn,
+        executionsArn,
       }),
     ];
     if (p.tracing) {

@@ -6,8 +6,16 @@
 /**
  * @typedef {{ lakeBucketArn: unknown, lakeObjects: (pattern: string) => unknown,
  *   catalogArn: unknown, databaseArns: unknown[], tableArns: unknown[], datasets: readonly any[],
- *   metricsNamespace: string, stateMachineArn: unknown }} Refs
+ *   metricsNamespace: string, stateMachineArn: unknown, executionsArn: unknown }} Refs
  */
+
+/** SfnRunStarter.status: DescribeExecution of the pipeline's executions (is a claim's / lease's owner alive?). */
+const readRunStatus = (/** @type {Refs} */ refs) => ({
+  Sid: 'ReadRunStatus',
+  Effect: 'Allow',
+  Action: ['states:DescribeExecution'],
+  Resource: refs.executionsArn,
+});
 
 /** DynamoObjectLedger: TransactWriteItems of Put / Update / Delete (+ condition checks), GetItem. */
 const ledger = () => ({
@@ -39,9 +47,10 @@ const FUNCTION_POLICIES = {
     },
     ledger(),
     { Sid: 'StartRuns', Effect: 'Allow', Action: ['states:StartExecution'], Resource: refs.stateMachineArn },
+    readRunStatus(refs),
   ],
 
-  'prepare-run': () => [ledger()],
+  'prepare-run': (refs) => [ledger(), readRunStatus(refs)],
 
   'record-stage': (refs) => [
     {

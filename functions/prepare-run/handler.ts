@@ -1,6 +1,8 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import { requireEnv } from '../../shared/config/env';
 import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import {
@@ -14,12 +16,13 @@ import { createLogger } from '../../shared/logger';
 /**
  * prepare-run: "Take partition lease", the first state of every run.
  *
- * Input: { executionName: $$.Execution.Name, input: $ (the RunInput) }
+ * Input: { executionName: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id, input: $ (the RunInput) }
  * Output (becomes the whole state): the RunInput plus
  *   run: { runId, fromStage, partitionKey, leaseExpiresAt,
  *          jobs: { bronze|silver|gold: { jobName, timeoutMinutes, arguments, manifestLocation } } },
  *   jobRuns: {}, results: {}
- * Errors: PartitionBusyError (retryable: another run holds the lease), InvalidRunInputError,
+ * A lease held by a run that ended or never started (DescribeExecution) is taken over.
+ * Errors: PartitionBusyError (retryable: another running run holds the lease), InvalidRunInputError,
  * DatasetConfigError (unknown dataset).
  */
 
@@ -28,18 +31,28 @@ const logger = createLogger('prepare-run');
 /** Env: LAKE_BUCKET (the lake's bucket name), PLANS_LOCATION (s3://…/plans/), LEDGER_TABLE. */
 export const REQUIRED_ENV = ['LAKE_BUCKET', 'PLANS_LOCATION', 'LEDGER_TABLE'] as const;
 
-let awsDeps: PrepareRunDeps | undefined;
-const defaultDeps = (): PrepareRunDeps =>
-  (awsDeps ??= {
+let shared:
+  | { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadDeployedRegistry> }
+  | undefined;
+const defaultDeps = (event: PrepareRunInput): PrepareRunDeps => {
+  shared ??= {
+    ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
+    sfn: new SFNClient(SFN_CLIENT_CONFIG),
     registry: loadDeployedRegistry(),
-    leases: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
+  };
+  return {
+    registry: shared.registry,
+    leases: shared.ledger,
+    // The lease holder's execution is looked up in this run's own state machine ($$.StateMachine.Id).
+    ...(event.stateMachineArn ? { executions: new SfnRunStarter(event.stateMachineArn, shared.sfn) } : {}),
     lakeRoot: `s3://${requireEnv('LAKE_BUCKET')}/`,
     plansLocation: requireEnv('PLANS_LOCATION'),
     log: logger,
-  });
+  };
+};
 
-export const createHandler = (deps: () => PrepareRunDeps = defaultDeps) =>
-  middy(async (event: PrepareRunInput): Promise<PreparedState> => prepareRun(event, deps())).use(
+export const createHandler = (deps: (event: PrepareRunInput) => PrepareRunDeps = defaultDeps) =>
+  middy(async (event: PrepareRunInput): Promise<PreparedState> => prepareRun(event, deps(event))).use(
     injectLambdaContext(logger, { resetKeys: true }),
   );
 

@@ -325,7 +325,7 @@ async function leaseOrDefer(
       deps,
       partitionKey,
       executionName,
-      leaseTtlMs(deps.registry.get(group.datasetName)),
+      leaseTtlMs(deps.registry.datasets),
       async (holder) => {
         const followUp = followUpRunName(holder);
         const deferred = await deps.leases.deferToFollowUp({

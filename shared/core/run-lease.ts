@@ -5,7 +5,8 @@ import { followUpRunInput, leaseTtlMs, partitionKeyOf } from '../domain/lease';
 import { InvalidRunInputError, LeaseContentionError, PartitionBusyError } from '../domain/pipeline-errors';
 import type { JobRunSummary, RunPlan, StagePlan, StageResult } from '../domain/pipeline';
 import type { RunInput } from '../domain/run';
-import type { Log, PartitionLeases, RunStarter } from '../ports';
+import type { ExecutionStatusReader, Log, PartitionLeases, RunStarter } from '../ports';
+import { takePartitionLease } from './partition-lease';
 
 /**
  * The two ends of a run: "Take partition lease" (prepare) and "Release partition lease" (finish).
@@ -16,6 +17,8 @@ import type { Log, PartitionLeases, RunStarter } from '../ports';
 export interface PrepareRunInput {
   /** `$$.Execution.Name`: the run id. */
   readonly executionName: string;
+  /** `$$.StateMachine.Id`: where the lease holder's execution is looked up. */
+  readonly stateMachineArn?: string;
   /** The execution input (`$`). */
   readonly input: RunInput;
 }
@@ -30,6 +33,11 @@ export type PreparedState = RunInput & {
 export interface PrepareRunDeps {
   readonly registry: Registry;
   readonly leases: PartitionLeases;
+  /**
+   * Statuses of runs: a lease held by a run that ended or never started is taken over at once
+   * (without it, only an expired lease is).
+   */
+  readonly executions?: ExecutionStatusReader;
   /** `s3://bucket/` on AWS, `file:///abs/lake/` locally. */
   readonly lakeRoot: string;
   /** Folder URI of the compiled dataset plans: `<plansLocation><dataset>.json`. */
@@ -74,14 +82,25 @@ export async function prepareRun(raw: PrepareRunInput, deps: PrepareRunDeps): Pr
   const now = (deps.now ?? (() => new Date()))();
   const dataset = deps.registry.get(input.dataset);
   const partitionKey = partitionKeyOf(dataset.name, input.partitionPath);
-  const outcome = await deps.leases.acquireLease(partitionKey, raw.executionName, now, leaseTtlMs(dataset));
-  if (!outcome.acquired) {
+  const ttl = leaseTtlMs(deps.registry.datasets);
+  const outcome = deps.executions
+    ? await takePartitionLease(
+        { leases: deps.leases, executions: deps.executions, log: deps.log, now: () => now },
+        partitionKey,
+        raw.executionName,
+        ttl,
+      )
+    : await deps.leases
+        .acquireLease(partitionKey, raw.executionName, now, ttl)
+        .then((o) => ({ kind: o.acquired ? ('acquired' as const) : ('busy' as const), lease: o.lease }));
+  if (outcome.kind !== 'acquired') {
+    const lease = 'lease' in outcome ? outcome.lease : undefined;
     deps.log.warn('Partition is leased by another run; retrying later', {
       partition: partitionKey,
-      holder: outcome.lease.holder,
-      until: outcome.lease.expiresAt,
+      holder: lease?.holder,
+      until: lease?.expiresAt,
     });
-    throw new PartitionBusyError(partitionKey, outcome.lease.holder, outcome.lease.expiresAt);
+    throw new PartitionBusyError(partitionKey, lease?.holder ?? 'unknown', lease?.expiresAt ?? 'unknown');
   }
   const jobFor = (stage: Stage): StagePlan => {
     const args = glueArguments({
@@ -229,7 +248,13 @@ export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Pro
         input: followUpRunInput(input, followUp),
       });
       if (
-        await deps.leases.handOverLease(partitionKey, me, followUp.executionName, now(), leaseTtlMs(dataset))
+        await deps.leases.handOverLease(
+          partitionKey,
+          me,
+          followUp.executionName,
+          now(),
+          leaseTtlMs(deps.registry.datasets),
+        )
       ) {
         deps.log.info('Handed partition lease to the follow-up run', {
           ...context,

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import pipelineDefinition from '../../state-machines/medallion-pipeline.asl.json';
 import type { Dataset } from './datasets';
+import { boundDefinition } from './horizon';
+import { START_GRACE_MS } from './ledger';
 import type { LandedObject } from './events';
 import { EXECUTION_NAME_MAX, INLINE_OBJECTS, type RunInput } from './run';
 import type { FollowUpRequest, PartitionKey } from '../ports';
@@ -13,10 +16,30 @@ import type { FollowUpRequest, PartitionKey } from '../ports';
 export const partitionKeyOf = (dataset: string, partitionPath: string): PartitionKey =>
   `${dataset}/${partitionPath}`;
 
-/** Time a run may hold a lease: every stage's Glue timeout plus an hour for queueing and retries. */
-export function leaseTtlMs(dataset: Pick<Dataset, 'stages'>): number {
-  const { bronze, silver, gold } = dataset.stages;
-  return (bronze.timeoutMinutes + silver.timeoutMinutes + gold.timeoutMinutes + 60) * 60_000;
+/**
+ * The pipeline as deployed (placeholders do not change its timeouts): bundled into the functions that
+ * size leases, so the lease is computed from the very ASL whose horizon it must outlive.
+ */
+const PIPELINE: object = pipelineDefinition;
+
+const ttls = new WeakMap<object, number>();
+
+/**
+ * Time a run may hold a lease: the state machine's worst-case horizon for these datasets (its
+ * TimeoutSeconds, computed from every Retry and Task timeout of the ASL by shared/domain/horizon.ts:
+ * Step Functions ends the execution by then) plus START_GRACE_MS (on-landing takes the lease up to
+ * that long before the execution starts). A run therefore never outlives its lease; a run that ended
+ * without releasing it is taken over at once by judging its status (shared/domain/ledger.ts).
+ */
+export function leaseTtlMs(
+  datasets: ReadonlyArray<Pick<Dataset, 'stages'>>,
+  definition: object = PIPELINE,
+): number {
+  const cached = definition === PIPELINE ? ttls.get(datasets) : undefined;
+  if (cached !== undefined) return cached;
+  const ttl = boundDefinition(definition, datasets).TimeoutSeconds * 1000 + START_GRACE_MS;
+  if (definition === PIPELINE) ttls.set(datasets, ttl);
+  return ttl;
 }
 
 /**

@@ -22,10 +22,15 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
   private entries: Map<string, LedgerEntry> | undefined;
   private leases: Map<PartitionKey, PartitionLease> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly leasePath: string;
+  private readonly leasePath: string | null;
 
-  constructor(private readonly path: string) {
-    this.leasePath = path.replace(/(\.json)?$/, '.leases.json');
+  /** `path` null: kept in memory only (same rules, no file; for the model-based test's many worlds). */
+  constructor(private readonly path: string | null) {
+    this.leasePath = path === null ? null : path.replace(/(\.json)?$/, '.leases.json');
+  }
+
+  static inMemory(): FileObjectLedger {
+    return new FileObjectLedger(null);
   }
 
   claim(
@@ -180,7 +185,8 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     if (!this.leases) {
       let list: PartitionLease[] = [];
       try {
-        list = JSON.parse(readFileSync(this.leasePath, 'utf8')) as PartitionLease[];
+        if (this.leasePath !== null)
+          list = JSON.parse(readFileSync(this.leasePath, 'utf8')) as PartitionLease[];
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
@@ -196,7 +202,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return this.mutate((entries) => {
       const leases = this.loadLeases();
       const result = change(entries, leases);
-      writeAtomically(this.leasePath, [...leases.values()]);
+      if (this.leasePath !== null) writeAtomically(this.leasePath, [...leases.values()]);
       return result;
     });
   }
@@ -205,7 +211,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     if (!this.entries) {
       let list: LedgerEntry[] = [];
       try {
-        list = JSON.parse(readFileSync(this.path, 'utf8')) as LedgerEntry[];
+        if (this.path !== null) list = JSON.parse(readFileSync(this.path, 'utf8')) as LedgerEntry[];
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
@@ -218,7 +224,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     const run = this.queue.then(() => {
       const entries = this.load();
       const result = change(entries);
-      writeAtomically(this.path, [...entries.values()]);
+      if (this.path !== null) writeAtomically(this.path, [...entries.values()]);
       return result;
     });
     this.queue = run.catch(() => undefined);

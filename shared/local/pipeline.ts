@@ -127,6 +127,7 @@ export class LocalPipeline {
           createPrepareRun(() => ({
             registry,
             leases: this.ledger,
+            executions: this.starter,
             lakeRoot: fileUri(lake.root),
             plansLocation: fileUri(lake.system('plans')),
             log,

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { processLanding } from '../../shared/core/landing';
 import { StartRunError } from '../../shared/domain/errors';
 import type { LandedObject } from '../../shared/domain/events';
+import { readFileSync } from 'node:fs';
+import { boundDefinition } from '../../shared/domain/horizon';
 import { followUpRunName, leaseTtlMs, mergeFollowUp } from '../../shared/domain/lease';
+import { START_GRACE_MS } from '../../shared/domain/ledger';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
 import { s3Record, sqsEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
@@ -32,8 +35,21 @@ describe('partition lease rules', () => {
     expect(long.length).toBeLessThanOrEqual(80);
   });
 
-  it('sizes the lease from the stage timeouts plus an hour', () => {
-    expect(leaseTtlMs(shippedRegistry().get('orders'))).toBe((30 + 60 + 30 + 60) * 60_000);
+  it('sizes the lease from the state machine’s worst-case horizon, so a run never outlives it', () => {
+    const datasets = shippedRegistry().datasets;
+    const asl = JSON.parse(readFileSync('state-machines/medallion-pipeline.asl.json', 'utf8')) as {
+      States: Record<string, { Retry?: Array<{ MaxAttempts?: number }> }>;
+    };
+    const deployedTimeout = boundDefinition(asl, datasets).TimeoutSeconds;
+    // One more Glue retry attempt in the ASL: the lease grows with it (no second formula to forget).
+    const moreRetries = structuredClone(asl);
+    const glueRetry = moreRetries.States['Run bronze job']?.Retry?.[0];
+    if (!glueRetry) throw new Error('Run bronze job has no Retry');
+    glueRetry.MaxAttempts = (glueRetry.MaxAttempts ?? 3) + 1;
+
+    expect(leaseTtlMs(datasets)).toBe(deployedTimeout * 1000 + START_GRACE_MS);
+    expect(leaseTtlMs(datasets, moreRetries)).toBeGreaterThan(leaseTtlMs(datasets));
+    expect(leaseTtlMs(datasets)).toBeGreaterThan(24 * 3600_000);
   });
 
   it('summarises deferred objects like an execution input, bounded whatever their number', () => {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareRun } from '../../shared/core/run-lease';
+import { leaseTtlMs } from '../../shared/domain/lease';
 import { DatasetConfigError } from '../../shared/domain/errors';
 import { InvalidRunInputError, PartitionBusyError } from '../../shared/domain/pipeline-errors';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
@@ -26,7 +27,8 @@ describe('prepare-run', () => {
       runId: 'orders-2024-01-15-abc',
       fromStage: 'bronze',
       partitionKey: 'orders/year=2024/month=01/day=15',
-      leaseExpiresAt: '2024-01-15T13:30:00.000Z',
+      // The state machine's worst case for the shipped datasets plus the start grace.
+      leaseExpiresAt: new Date(NOW.getTime() + leaseTtlMs(shippedRegistry().datasets)).toISOString(),
     });
     expect(state.run.jobs.bronze).toEqual({
       jobName: 'medallion-bronze',
