@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.venv', '.serverless', '.esbuild', '.lake', 'coverage', 'glue'] },
+  {
+    ignores: [
+      'node_modules',
+      '.venv',
+      '.serverless',
+      '.serverless-variants',
+      '.esbuild',
+      '.lake',
+      'coverage',
+      'glue',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,8 +1,9 @@
 'use strict';
-// The inputs of the packaged stack and their hash: the stack tests re-package only when one of
-// them changed since the last `npm run package` (the hash is written next to the template).
-//   node scripts/stack-inputs.cjs          prints the hash
-//   node scripts/stack-inputs.cjs --fresh  exits 0 when .serverless/ was packaged from these inputs
+// The inputs of a packaged stack and their hash: the stack tests re-package only when one of them
+// changed since the last packaging (the hash is written next to the template).
+//   node scripts/stack-inputs.cjs [--fresh|--stamp] [--dir D] [--stage S] [--region R] [-- osls args]
+//     prints the hash; --fresh exits 0 when D (default .serverless) was packaged from these inputs;
+//     --stamp records the hash in D.
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -20,9 +21,8 @@ const INPUT_DIRS = [
   'bin',
 ];
 const SKIP = new Set(['__pycache__', 'node_modules', 'tests']);
-/** Where package.sh records the hash of the inputs it packaged. */
-const STAMP = path.join('.serverless', 'stack-inputs.sha256');
-const TEMPLATE = path.join('.serverless', 'cloudformation-template-update-stack.json');
+const STAMP_FILE = 'stack-inputs.sha256';
+const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 
 /** @param {string} root @param {string} dir @returns {string[]} */
 function files(root, dir) {
@@ -34,10 +34,13 @@ function files(root, dir) {
     .flatMap((e) => (e.isDirectory() ? files(root, path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
-/** sha256 over the sorted input paths and contents (and the packaging stage/region). */
-function inputsHash(root = process.cwd(), env = process.env) {
+/**
+ * sha256 over the sorted input paths and contents, the stage, the region and the packaging arguments.
+ * @param {{ root?: string, stage?: string, region?: string, args?: string[] }} p
+ */
+function inputsHash({ root = process.cwd(), stage = 'dev', region = 'eu-west-1', args = [] } = {}) {
   const hash = createHash('sha256');
-  hash.update(`stage=${env.MEDALLION_STAGE ?? 'dev'} region=${env.MEDALLION_REGION ?? 'eu-west-1'}\n`);
+  hash.update(`stage=${stage} region=${region} args=${JSON.stringify(args)}\n`);
   const all = [
     ...INPUT_FILES.filter((f) => fs.existsSync(path.join(root, f))),
     ...INPUT_DIRS.flatMap((d) => files(root, d)),
@@ -50,17 +53,33 @@ function inputsHash(root = process.cwd(), env = process.env) {
   return hash.digest('hex');
 }
 
-function isFresh(root = process.cwd()) {
-  const stamp = path.join(root, STAMP);
-  if (!fs.existsSync(stamp) || !fs.existsSync(path.join(root, TEMPLATE))) return false;
-  return fs.readFileSync(stamp, 'utf8').trim() === inputsHash(root);
+/** @param {{ root?: string, dir?: string, stage?: string, region?: string, args?: string[] }} p */
+function isFresh(p = {}) {
+  const root = p.root ?? process.cwd();
+  const dir = path.resolve(root, p.dir ?? '.serverless');
+  const stamp = path.join(dir, STAMP_FILE);
+  if (!fs.existsSync(stamp) || !fs.existsSync(path.join(dir, TEMPLATE_FILE))) return false;
+  return fs.readFileSync(stamp, 'utf8').trim() === inputsHash({ ...p, root });
 }
 
-module.exports = { inputsHash, isFresh, STAMP, TEMPLATE };
+module.exports = { inputsHash, isFresh, STAMP_FILE, TEMPLATE_FILE };
 
 if (require.main === module) {
-  if (process.argv.includes('--fresh')) process.exit(isFresh() ? 0 : 1);
-  if (process.argv.includes('--stamp')) {
-    fs.writeFileSync(path.join(process.cwd(), STAMP), `${inputsHash()}\n`);
-  } else console.log(inputsHash());
+  const argv = process.argv.slice(2);
+  const dash = argv.indexOf('--');
+  const own = dash < 0 ? argv : argv.slice(0, dash);
+  const args = dash < 0 ? [] : argv.slice(dash + 1);
+  const opt = (/** @type {string} */ name) => {
+    const i = own.indexOf(name);
+    return i < 0 ? undefined : own[i + 1];
+  };
+  const p = {
+    dir: opt('--dir') ?? '.serverless',
+    stage: opt('--stage') ?? process.env.MEDALLION_STAGE ?? 'dev',
+    region: opt('--region') ?? process.env.MEDALLION_REGION ?? 'eu-west-1',
+    args,
+  };
+  if (own.includes('--fresh')) process.exit(isFresh(p) ? 0 : 1);
+  if (own.includes('--stamp')) fs.writeFileSync(path.join(p.dir, STAMP_FILE), `${inputsHash(p)}\n`);
+  else console.log(inputsHash(p));
 }

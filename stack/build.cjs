@@ -11,7 +11,15 @@ const { loadRegistry } = require('./registry.cjs');
 const { catalogResources, pascal } = require('./catalog.cjs');
 const { FUNCTION_POLICIES } = require('./function-policies.cjs');
 const { require: tsxRequire } = require('tsx/cjs/api');
-const { ASL_FILE, GLUE_SCRIPTS, GLUE_LIBRARY_ZIP, PLANS_PREFIX, STAGES } = require('./constants.cjs');
+const {
+  ASL_FILE,
+  GLUE_SCRIPTS,
+  GLUE_LIBRARY_ZIP,
+  GLUE_LOG_PREFIX,
+  GLUE_VERSION,
+  PLANS_PREFIX,
+  STAGES,
+} = require('./constants.cjs');
 
 /** The function key (serverless.yml) of a functions/<folder>: camelCase of the folder. */
 const functionKey = (/** @type {string} */ folder) =>
@@ -98,7 +106,7 @@ async function build(p) {
     .sort();
 
   // ---- Glue jobs: one per declared job name, each running its stage's generic script -----------
-  /** @type {Map<string, {stage: string, timeout: number, datasets: string[]}>} */
+  /** @type {Map<string, {stage: string, timeout: number, executionClass: string, datasets: string[]}>} */
   const jobs = new Map();
   for (const d of datasets) {
     for (const stageName of STAGES) {
@@ -109,10 +117,21 @@ async function build(p) {
           `datasets/${d.folder}/dataset.yml: stages.${stageName}.glueJob: "${s.glueJob}" is already the ${job.stage} job of ${job.datasets.join(', ')}; a Glue job runs one stage's script`,
         );
       }
+      if (job && job.executionClass !== s.executionClass) {
+        throw new Error(
+          `datasets/${d.folder}/dataset.yml: stages.${stageName}.executionClass: "${s.executionClass}" but Glue job "${s.glueJob}" is ${job.executionClass} for ${job.datasets.join(', ')}; give the stage a Glue job of its own`,
+        );
+      }
       if (job) {
         job.timeout = Math.max(job.timeout, s.timeoutMinutes);
         job.datasets.push(d.name);
-      } else jobs.set(s.glueJob, { stage: stageName, timeout: s.timeoutMinutes, datasets: [d.name] });
+      } else
+        jobs.set(s.glueJob, {
+          stage: stageName,
+          timeout: s.timeoutMinutes,
+          executionClass: s.executionClass,
+          datasets: [d.name],
+        });
     }
   }
   const clash = (/** @type {string} */ what, /** @type {Array<[string, string]>} */ pairs) => {
@@ -315,7 +334,10 @@ async function build(p) {
         Name: name,
         Description: `medallion ${job.stage} stage (datasets: ${job.datasets.join(', ')})`,
         Role: { 'Fn::GetAtt': ['GlueJobRole', 'Arn'] },
-        GlueVersion: '5.0',
+        // Glue 5.1: Spark 3.5.6, Python 3.11, Java 17 (pyspark 3.5.6 in python/requirements.lock).
+        GlueVersion: GLUE_VERSION,
+        ExecutionClass: job.executionClass === 'flex' ? 'FLEX' : 'STANDARD',
+        SecurityConfiguration: { Ref: 'GlueSecurityConfiguration' },
         WorkerType: 'G.1X',
         NumberOfWorkers: p.glueWorkers,
         Timeout: job.timeout,
@@ -329,10 +351,13 @@ async function build(p) {
         },
         DefaultArguments: {
           '--job-language': 'python',
+          // Each run reads exactly its own partition (--source_location): nothing for a bookmark to track.
+          '--job-bookmark-option': 'job-bookmark-disable',
           '--enable-metrics': 'true',
           '--enable-observability-metrics': 'true',
-          '--enable-continuous-cloudwatch-log': 'true',
           '--enable-job-insights': 'true',
+          // Glue 5.x logs in real time to <prefix>/output and <prefix>/error: the stack's log groups.
+          '--custom-logGroup-prefix': GLUE_LOG_PREFIX(stage),
           '--TempDir': { 'Fn::Sub': 's3://${ArtifactsBucket}/tmp/' },
           ...(glueLib
             ? { '--extra-py-files': { 'Fn::Sub': `s3://\${ArtifactsBucket}/glue/${GLUE_LIBRARY_ZIP}` } }
@@ -490,7 +515,7 @@ async function build(p) {
                   'logs:AssociateKmsKey',
                 ],
                 Resource: arn(
-                  'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*',
+                  `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${GLUE_LOG_PREFIX(stage)}/*`,
                 ),
               },
               {
@@ -594,7 +619,17 @@ async function build(p) {
       LAKE_BUCKET: lakeBucket,
       PLANS_LOCATION: { 'Fn::Join': ['', ['s3://', { Ref: 'ArtifactsBucket' }, `/${PLANS_PREFIX}`]] },
     },
-    resources: { Resources: resources, Outputs: outputs },
+    resources: {
+      Resources: resources,
+      Outputs: outputs,
+      // The function log groups serverless creates, encrypted with the stack's logs key.
+      extensions: Object.fromEntries(
+        functionFolders.map((folder) => [
+          `${pascal(folder)}LogGroup`,
+          { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogsKey', 'Arn'] } } },
+        ]),
+      ),
+    },
     /** What the tests and the artifacts plugin need to know about the generated parts. */
     meta: {
       functionFolders,

@@ -19,6 +19,20 @@ const PLANS_PREFIX = 'plans/';
 /** Custom metrics namespace of the pipeline (published by the stage functions). */
 const METRICS_NAMESPACE = 'Medallion';
 
+/** AWS Glue 5.1: Spark 3.5.6, Python 3.11, Java 17. */
+const GLUE_VERSION = '5.1';
+/** The Glue jobs' log groups: <prefix>/output (stdout, stderr) and <prefix>/error (driver, Spark). */
+const GLUE_LOG_PREFIX = (/** @type {string} */ stage) => `/aws-glue/medallion-${stage}`;
+
 const STAGES = /** @type {const} */ (['bronze', 'silver', 'gold']);
 
-module.exports = { ASL_FILE, GLUE_SCRIPTS, GLUE_LIBRARY_ZIP, PLANS_PREFIX, METRICS_NAMESPACE, STAGES };
+module.exports = {
+  ASL_FILE,
+  GLUE_SCRIPTS,
+  GLUE_LIBRARY_ZIP,
+  GLUE_LOG_PREFIX,
+  GLUE_VERSION,
+  PLANS_PREFIX,
+  METRICS_NAMESPACE,
+  STAGES,
+};

@@ -46,6 +46,11 @@ const stageSchema = z.strictObject({
     ),
   /** Glue job timeout for this stage, minutes (Glue default is 2,880). */
   timeoutMinutes: z.number().int().min(1).max(2880).default(60),
+  /**
+   * Glue execution class of the stage's job: `flex` runs on spare capacity (cheaper, may start
+   * minutes late) for stages nobody waits for; `standard` starts at once.
+   */
+  executionClass: z.enum(['standard', 'flex']).default('standard'),
 });
 
 const ruleBase = { column: identifier, name: identifier.optional() };

@@ -113,7 +113,7 @@ describe('least privilege', () => {
     const functionRoles = functionFolders().map((folder) => roleOf(lambdaLogicalId(folder)));
 
     expect(functionRoles).toEqual(
-      functionFolders().map((folder) => ({ 'Fn::GetAtt': [`${pascal(folder)}Role`, 'Arn'] })),
+      functionFolders().map((folder) => ({ 'Fn::Sub': `\${${pascal(folder)}Role.Arn}` })),
     );
     const smRole = props(template, 'PipelineStateMachine').RoleArn;
     expect(smRole).toEqual({ 'Fn::GetAtt': ['StateMachineRole', 'Arn'] });

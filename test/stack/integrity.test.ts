@@ -4,93 +4,14 @@ import { tmpdir } from 'node:os';
 import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
-import {
-  PACKAGE_TIMEOUT_MS,
-  ROOT,
-  asArray,
-  ensurePackaged,
-  loadTemplate,
-  policyStatements,
-  type Template,
-} from './packaged';
+import { ROOT, asArray, policyStatements, type Template } from './packaged';
 
 // Generated JSON: assertions navigate it loosely.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
 
-let template: Template;
-
-beforeAll(() => {
-  ensurePackaged();
-  template = loadTemplate();
-}, PACKAGE_TIMEOUT_MS);
-
-/** Logical ids a node refers to: Ref, Fn::GetAtt and the ${X} / ${X.Attr} of Fn::Sub. */
-function references(node: unknown, local: ReadonlySet<string> = new Set()): string[] {
-  if (Array.isArray(node)) return node.flatMap((n) => references(n, local));
-  if (!node || typeof node !== 'object') return [];
-  const out: string[] = [];
-  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-    if (key === 'Ref' && typeof value === 'string') out.push(value);
-    else if (key === 'Fn::GetAtt')
-      out.push(Array.isArray(value) ? String(value[0]) : String(value).split('.')[0]!);
-    else if (key === 'Fn::Sub') {
-      const [text, vars] = Array.isArray(value)
-        ? [value[0] as string, (value[1] ?? {}) as Record<string, unknown>]
-        : [value as string, {}];
-      const names = new Set([...local, ...Object.keys(vars)]);
-      for (const [, name] of text.matchAll(/\$\{([^}!]+)\}/g)) {
-        const id = name!.split('.')[0]!;
-        if (!names.has(id)) out.push(id);
-      }
-      out.push(...references(vars, local));
-    } else out.push(...references(value, local));
-  }
-  return out.filter((id) => !id.startsWith('AWS::'));
-}
-
-describe('template integrity', () => {
-  test('every Ref, GetAtt, Sub variable and DependsOn names a resource or parameter of the template', () => {
-    const known = new Set(Object.keys(template.Resources));
-    const dangling = Object.entries(template.Resources).flatMap(([id, r]) =>
-      [...references(r.Properties), ...asArray(r.DependsOn)]
-        .filter((ref) => !known.has(ref))
-        .map((ref) => `${id} → ${ref}`),
-    );
-
-    expect(dangling).toEqual([]);
-  });
-
-  test('resources depend on each other without a cycle (CloudFormation would refuse the stack)', () => {
-    const edges = new Map(
-      Object.entries(template.Resources).map(([id, r]) => [
-        id,
-        new Set([...references(r.Properties), ...asArray(r.DependsOn)]),
-      ]),
-    );
-    const state = new Map<string, 'visiting' | 'done'>();
-    const cycles: string[] = [];
-    const visit = (id: string, path: string[]): void => {
-      if (state.get(id) === 'done') return;
-      if (state.get(id) === 'visiting') {
-        cycles.push([...path.slice(path.indexOf(id)), id].join(' → '));
-        return;
-      }
-      state.set(id, 'visiting');
-      for (const next of edges.get(id) ?? []) if (edges.has(next)) visit(next, [...path, id]);
-      state.set(id, 'done');
-    };
-    for (const id of edges.keys()) visit(id, []);
-
-    expect(cycles).toEqual([]);
-  });
-
-  test('conditions used by resources are defined', () => {
-    const used = Object.values(template.Resources).flatMap((r) => asArray(r.Condition));
-
-    for (const name of used) expect(Object.keys(template.Conditions ?? {})).toContain(name);
-  });
-});
+// Dangling Ref / GetAtt / Sub / DependsOn, dependency cycles and undefined conditions are cfn-lint's
+// (E1012, E1010, E1019, E3005, E3004, E8002): test/stack/linters.test.ts runs it on every template.
 
 describe('parameter variants (generator run directly, no re-packaging)', () => {
   const generate = (params: Record<string, unknown>): Loose =>
@@ -185,6 +106,29 @@ describe('parameter variants (generator run directly, no re-packaging)', () => {
     );
     expect(rules).toEqual(['landing/shop/orders/']);
     expect((result as { out: Loose }).out.resources.Resources.GlueTableOrdersEuSilver).toBeDefined();
+  });
+
+  test('a stage may run its Glue job as Flex; a job shared with a standard stage fails the build', () => {
+    const flexGold = (root: string, job: string) => {
+      addDataset(root, 'returns', 'landing/shop/returns/', 'returns');
+      const file = join(root, 'datasets', 'returns', 'dataset.yml');
+      const def = parse(readFileSync(file, 'utf8'));
+      def.stages.gold = { ...def.stages.gold, glueJob: job, executionClass: 'flex' };
+      writeFileSync(file, stringify(def));
+    };
+
+    const own = generateIn((root) => flexGold(root, 'medallion-gold-flex'));
+    const shared = generateIn((root) => flexGold(root, 'medallion-gold'));
+
+    expect('out' in own).toBe(true);
+    const jobs = (own as { out: Loose }).out.resources.Resources;
+    expect(jobs.GlueJobMedallionGoldFlex.Properties.ExecutionClass).toBe('FLEX');
+    expect(jobs.GlueJobMedallionGold.Properties.ExecutionClass).toBe('STANDARD');
+    expect(shared).toEqual({
+      error: expect.stringContaining(
+        'datasets/returns/dataset.yml: stages.gold.executionClass: "flex" but Glue job "medallion-gold" is standard for orders',
+      ),
+    });
   });
 
   test('two datasets declaring the same Glue table fail the build, naming both files', () => {

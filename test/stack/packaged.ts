@@ -33,10 +33,55 @@ export function ensurePackaged(): void {
   });
 }
 
-export function loadTemplate(): Template {
-  return JSON.parse(
-    readFileSync(join(SERVERLESS_DIR, 'cloudformation-template-update-stack.json'), 'utf8'),
-  ) as Template;
+export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
+
+export function loadTemplate(dir: string = SERVERLESS_DIR): Template {
+  return JSON.parse(readFileSync(join(dir, TEMPLATE_FILE), 'utf8')) as Template;
+}
+
+/**
+ * The packages the stack tests check besides the default one (stage dev, default parameters): a
+ * second stage, and every parameter switched away from its default.
+ */
+export const VARIANTS = {
+  prod: { stage: 'prod', params: {} },
+  params: {
+    stage: 'dev',
+    params: {
+      lakeBucketName: 'acme-existing-lake',
+      onCallEmail: 'oncall@example.com',
+      tracing: 'true',
+      logRetentionDays: '90',
+      glueWorkers: '4',
+      glueMaxConcurrentRuns: '40',
+    },
+  },
+} as const satisfies Record<string, { stage: string; params: Record<string, string> }>;
+export type VariantName = keyof typeof VARIANTS;
+
+/** Where a variant is packaged (its own folder: packaging wipes the folder it writes). */
+export const variantDir = (name: VariantName): string => join(ROOT, '.serverless-variants', name);
+
+/** Packages a variant unless it was packaged from the current inputs; returns its folder. */
+export function ensureVariant(name: VariantName): string {
+  const { stage, params } = VARIANTS[name];
+  execFileSync(
+    'bash',
+    [
+      join(ROOT, 'scripts', 'package.sh'),
+      '--if-stale',
+      '--out',
+      variantDir(name),
+      ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MEDALLION_STAGE: stage },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: PACKAGE_TIMEOUT_MS,
+    },
+  );
+  return variantDir(name);
 }
 
 export const resourcesOfType = (template: Template, type: string): Array<[string, Resource]> =>

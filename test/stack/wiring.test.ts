@@ -247,7 +247,7 @@ describe('Glue: jobs, scripts, catalog', () => {
       ).files.map((f) => f.key),
     );
 
-  test('every job a dataset declares exists on Glue 5.0, runs a staged script, and runs concurrently', () => {
+  test('every job a dataset declares exists on Glue 5.1, runs a staged script, and runs concurrently', () => {
     const files = staged();
     for (const d of registry.datasets) {
       for (const stage of ['bronze', 'silver', 'gold'] as const) {
@@ -255,7 +255,7 @@ describe('Glue: jobs, scripts, catalog', () => {
           ([, r]) => r.Properties?.['Name'] === d.stages[stage].glueJob,
         )?.[1].Properties as Record<string, Loose>;
         expect(job).toBeDefined();
-        expect(job['GlueVersion']).toBe('5.0');
+        expect(job['GlueVersion']).toBe('5.1');
         expect(job['Timeout']).toBeGreaterThanOrEqual(d.stages[stage].timeoutMinutes);
         expect(job['ExecutionProperty'].MaxConcurrentRuns).toBeGreaterThan(1);
         const script = JSON.stringify(job['Command'].ScriptLocation).match(/\/glue\/([^"]+\.py)/)?.[1];
@@ -266,6 +266,40 @@ describe('Glue: jobs, scripts, catalog', () => {
         )?.[1];
         expect(lib && files.has(lib)).toBe(true);
       }
+    }
+  });
+
+  test('Glue 5.x settings: security configuration, bookmarks disabled, logs to the stack log groups', () => {
+    const security = props(template, 'GlueSecurityConfiguration');
+    const logGroups = ['GlueOutputLogGroup', 'GlueErrorLogGroup'].map((id) => props(template, id));
+
+    expect(security.EncryptionConfiguration.S3Encryptions).toEqual([{ S3EncryptionMode: 'SSE-S3' }]);
+    expect(security.EncryptionConfiguration.CloudWatchEncryption).toEqual({
+      CloudWatchEncryptionMode: 'SSE-KMS',
+      KmsKeyArn: { 'Fn::GetAtt': ['LogsKey', 'Arn'] },
+    });
+    for (const [name, job] of resourcesOfType(template, 'AWS::Glue::Job')) {
+      const p = job.Properties as Record<string, Loose>;
+      const args = p['DefaultArguments'];
+      expect({ name, security: p['SecurityConfiguration'] }).toEqual({
+        name,
+        security: { Ref: 'GlueSecurityConfiguration' },
+      });
+      expect({ name, bookmarks: args['--job-bookmark-option'] }).toEqual({
+        name,
+        bookmarks: 'job-bookmark-disable',
+      });
+      // Glue 5.x logs in real time: the Glue 4 switch does nothing there.
+      expect(args['--enable-continuous-cloudwatch-log']).toBeUndefined();
+      expect(logGroups.map((g) => g.LogGroupName)).toEqual([
+        `${args['--custom-logGroup-prefix']}/output`,
+        `${args['--custom-logGroup-prefix']}/error`,
+      ]);
+      expect(['STANDARD', 'FLEX']).toContain(p['ExecutionClass']);
+    }
+    for (const group of logGroups) {
+      expect(group.RetentionInDays).toBeGreaterThan(0);
+      expect(group.KmsKeyId).toEqual({ 'Fn::GetAtt': ['LogsKey', 'Arn'] });
     }
   });
 
