@@ -17,9 +17,9 @@ const asl = JSON.parse(readFileSync('state-machines/medallion-pipeline.asl.json'
 };
 const stages = (bronze: number, silver: number, gold: number) => ({
   stages: {
-    bronze: { glueJob: 'b', arguments: {}, timeoutMinutes: bronze },
-    silver: { glueJob: 's', arguments: {}, timeoutMinutes: silver },
-    gold: { glueJob: 'g', arguments: {}, timeoutMinutes: gold },
+    bronze: { glueJob: 'b', arguments: {}, timeoutMinutes: bronze, executionClass: 'standard' as const },
+    silver: { glueJob: 's', arguments: {}, timeoutMinutes: silver, executionClass: 'standard' as const },
+    gold: { glueJob: 'g', arguments: {}, timeoutMinutes: gold, executionClass: 'standard' as const },
   },
 });
 
