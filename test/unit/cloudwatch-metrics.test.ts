@@ -1,4 +1,4 @@
-import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchMetrics } from '../../shared/aws/cloudwatch-metrics';
 
@@ -51,35 +51,5 @@ describe('CloudWatch stage metrics', () => {
     const input = cwMock.commandCalls(PutMetricDataCommand)[0]?.args[0].input;
     expect(input?.Namespace).toBe('ShopLake');
     expect(input?.MetricData?.every((d) => Number.isFinite(d.Value))).toBe(true);
-  });
-
-  it('reads the last N QuarantineRatio points of the dataset and stage before the run, newest first', async () => {
-    cwMock.on(GetMetricDataCommand).resolves({
-      MetricDataResults: [{ Id: 'ratio', Values: [0.02, 0.01, 0.015, 0.012, 0.011], StatusCode: 'Complete' }],
-    });
-    const before = new Date('2024-01-15T10:22:00Z');
-
-    const values = await new CloudWatchMetrics(undefined, client()).recentQuarantineRatios({
-      dataset: 'orders',
-      stage: 'silver',
-      limit: 3,
-      before,
-    });
-
-    expect(values).toEqual([0.02, 0.01, 0.015]);
-    const input = cwMock.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
-    expect(input?.EndTime).toEqual(before);
-    expect(input?.ScanBy).toBe('TimestampDescending');
-    expect(input?.MetricDataQueries?.[0]?.MetricStat).toMatchObject({
-      Metric: {
-        Namespace: 'MedallionLake',
-        MetricName: 'QuarantineRatio',
-        Dimensions: [
-          { Name: 'Dataset', Value: 'orders' },
-          { Name: 'Stage', Value: 'silver' },
-        ],
-      },
-      Stat: 'Average',
-    });
   });
 });
