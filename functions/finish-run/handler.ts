@@ -15,6 +15,7 @@ import {
   type FinishRunResult,
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
+import type { PartitionLeases, RunStarter } from '../../shared/ports';
 
 /**
  * finish-run: "Release partition lease", the last state of every run (success and failure paths).
@@ -39,6 +40,23 @@ export const REQUIRED_ENV = ['LEDGER_TABLE'] as const;
 
 export type FinishRunEvent = FinishRunInput & { readonly stateMachineArn: string };
 
+/** What finish-run runs against: the AWS services, or their local twins. */
+export interface FinishRunWorld {
+  readonly registry: FinishRunDeps['registry'];
+  readonly ledger: PartitionLeases;
+  /** Starts the follow-up run (Step Functions / the local runtime). */
+  readonly runs: RunStarter;
+  readonly log: FinishRunDeps['log'];
+}
+
+/** The one wiring of finish-run, used by the Lambda entry and by the local runtime. */
+export const finishRunDeps = (world: FinishRunWorld): FinishRunDeps => ({
+  registry: world.registry,
+  leases: world.ledger,
+  starter: world.runs,
+  log: world.log,
+});
+
 let shared:
   | { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadDeployedRegistry> }
   | undefined;
@@ -49,12 +67,12 @@ const defaultDeps = (event: FinishRunEvent): FinishRunDeps => {
     registry: loadDeployedRegistry(),
   };
   const { ledger, sfn, registry } = shared;
-  return {
+  return finishRunDeps({
     registry,
-    leases: ledger,
-    starter: new SfnRunStarter(event.stateMachineArn, sfn),
+    ledger,
+    runs: new SfnRunStarter(event.stateMachineArn, sfn),
     log: logger,
-  };
+  });
 };
 
 export const createHandler = (deps: (event: FinishRunEvent) => FinishRunDeps = defaultDeps) =>

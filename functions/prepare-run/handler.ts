@@ -12,6 +12,7 @@ import {
   type PrepareRunInput,
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
+import type { ExecutionStatusReader, PartitionLeases } from '../../shared/ports';
 
 /**
  * prepare-run: "Take partition lease", the first state of every run.
@@ -31,6 +32,27 @@ const logger = createLogger('prepare-run');
 /** Env: LAKE_BUCKET (the lake's bucket name), PLANS_LOCATION (s3://…/plans/), LEDGER_TABLE. */
 export const REQUIRED_ENV = ['LAKE_BUCKET', 'PLANS_LOCATION', 'LEDGER_TABLE'] as const;
 
+/** What prepare-run runs against: the AWS services, or their local twins. */
+export interface PrepareRunWorld {
+  readonly registry: PrepareRunDeps['registry'];
+  readonly ledger: PartitionLeases;
+  /** Statuses of runs (Step Functions / the local runtime): a dead holder's lease is taken over. */
+  readonly runs?: ExecutionStatusReader;
+  readonly lakeRoot: string;
+  readonly plansLocation: string;
+  readonly log: PrepareRunDeps['log'];
+}
+
+/** The one wiring of prepare-run, used by the Lambda entry and by the local runtime. */
+export const prepareRunDeps = (world: PrepareRunWorld): PrepareRunDeps => ({
+  registry: world.registry,
+  leases: world.ledger,
+  ...(world.runs ? { executions: world.runs } : {}),
+  lakeRoot: world.lakeRoot,
+  plansLocation: world.plansLocation,
+  log: world.log,
+});
+
 let shared:
   | { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadDeployedRegistry> }
   | undefined;
@@ -40,15 +62,15 @@ const defaultDeps = (event: PrepareRunInput): PrepareRunDeps => {
     sfn: new SFNClient(SFN_CLIENT_CONFIG),
     registry: loadDeployedRegistry(),
   };
-  return {
+  return prepareRunDeps({
     registry: shared.registry,
-    leases: shared.ledger,
+    ledger: shared.ledger,
     // The lease holder's execution is looked up in this run's own state machine ($$.StateMachine.Id).
-    ...(event.stateMachineArn ? { executions: new SfnRunStarter(event.stateMachineArn, shared.sfn) } : {}),
+    ...(event.stateMachineArn ? { runs: new SfnRunStarter(event.stateMachineArn, shared.sfn) } : {}),
     lakeRoot: `s3://${requireEnv('LAKE_BUCKET')}/`,
     plansLocation: requireEnv('PLANS_LOCATION'),
     log: logger,
-  };
+  });
 };
 
 export const createHandler = (deps: (event: PrepareRunInput) => PrepareRunDeps = defaultDeps) =>

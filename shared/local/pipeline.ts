@@ -1,12 +1,12 @@
 import type { Context } from 'aws-lambda';
-import { createHandler as createFinishRun } from '../../functions/finish-run/handler';
+import { createHandler as createFinishRun, finishRunDeps } from '../../functions/finish-run/handler';
 import { createHandler as createNotify } from '../../functions/notify/handler';
 import {
   createHandler as createOnLanding,
   landingDeps,
   type OnLandingResponse,
 } from '../../functions/on-landing/handler';
-import { createHandler as createPrepareRun } from '../../functions/prepare-run/handler';
+import { createHandler as createPrepareRun, prepareRunDeps } from '../../functions/prepare-run/handler';
 import { createHandler as createRecordStage } from '../../functions/record-stage/handler';
 import { loadRegistry } from '../config/registry';
 import type { Registry } from '../domain/datasets';
@@ -124,14 +124,16 @@ export class LocalPipeline {
       lambdas: {
         PrepareRunFunctionArn: asLambda(
           'prepare-run',
-          createPrepareRun(() => ({
-            registry,
-            leases: this.ledger,
-            executions: this.starter,
-            lakeRoot: fileUri(lake.root),
-            plansLocation: fileUri(lake.system('plans')),
-            log,
-          })),
+          createPrepareRun(() =>
+            prepareRunDeps({
+              registry,
+              ledger: this.ledger,
+              runs: this.starter,
+              lakeRoot: fileUri(lake.root),
+              plansLocation: fileUri(lake.system('plans')),
+              log,
+            }),
+          ),
         ),
         RecordStageFunctionArn: asLambda(
           'record-stage',
@@ -150,7 +152,7 @@ export class LocalPipeline {
         ),
         FinishRunFunctionArn: asLambda(
           'finish-run',
-          createFinishRun(() => ({ registry, leases: this.ledger, starter: this.starter, log })),
+          createFinishRun(() => finishRunDeps({ registry, ledger: this.ledger, runs: this.starter, log })),
         ),
       },
     });
