@@ -95,7 +95,10 @@ interface Group {
   readonly datasetName: string;
   readonly partition: Partition;
   readonly objects: Map<string, LandedObject>;
-  readonly unitsOf: Map<string, Set<string>>;
+  /** The delivery unit that carried each object (one string each: 10,000 to a batch). */
+  readonly unitOf: Map<string, string>;
+  /** Further units carrying the same object version (duplicate notifications; rare). */
+  readonly moreUnitsOf: Map<string, string[]>;
 }
 
 /** The outcome of a delivery as it is worked out. */
@@ -133,7 +136,11 @@ class Tally {
   /** Objects of a group that could not be settled: only the units carrying them come back. */
   failObjects(group: Group, ids: readonly string[], error: unknown, context: Record<string, unknown>): void {
     const units = new Set<string>();
-    for (const id of ids) for (const unit of group.unitsOf.get(id) ?? []) units.add(unit);
+    for (const id of ids) {
+      const first = group.unitOf.get(id);
+      if (first !== undefined) units.add(first);
+      for (const unit of group.moreUnitsOf.get(id) ?? []) units.add(unit);
+    }
     for (const unit of units) this.failedUnits.add(unit);
     const { name, message } = describeError(error);
     const retryable = error instanceof MedallionError ? error.retryable : true;
@@ -181,7 +188,9 @@ function groupObjects(units: readonly DeliveryUnit[], parser: KeyParser, tally: 
       const already = seen.get(object.objectId);
       if (already) {
         tally.counts.duplicates++;
-        already.unitsOf.get(object.objectId)?.add(unit.id);
+        const more = already.moreUnitsOf.get(object.objectId);
+        if (more) more.push(unit.id);
+        else already.moreUnitsOf.set(object.objectId, [unit.id]);
         continue;
       }
       let parsed;
@@ -203,12 +212,13 @@ function groupObjects(units: readonly DeliveryUnit[], parser: KeyParser, tally: 
           datasetName: parsed.dataset.name,
           partition: parsed.partition,
           objects: new Map(),
-          unitsOf: new Map(),
+          unitOf: new Map(),
+          moreUnitsOf: new Map(),
         };
         groups.set(groupKey, group);
       }
       group.objects.set(object.objectId, object);
-      group.unitsOf.set(object.objectId, new Set([unit.id]));
+      group.unitOf.set(object.objectId, unit.id);
       seen.set(object.objectId, group);
     }
   }
@@ -288,8 +298,9 @@ async function claimObjects(
     });
   }
   if (stillInFlight.length > 0) {
+    const unsettled = new Set(stillInFlight);
     const owners = [
-      ...new Set(inFlight.filter((o) => stillInFlight.includes(o.objectId)).map((o) => o.executionName)),
+      ...new Set(inFlight.filter((o) => unsettled.has(o.objectId)).map((o) => o.executionName)),
     ];
     tally.failObjects(
       group,
