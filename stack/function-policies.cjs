@@ -109,6 +109,13 @@ const FUNCTION_POLICIES = {
       Action: ['states:StartExecution'],
       Resource: refs.stateMachineArn,
     },
+    // Its on-failure destination (asynchronous invocations by the EventBridge rule).
+    {
+      Sid: 'DeadLetterFailedReleases',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage'],
+      Resource: { 'Fn::GetAtt': ['FinishRunDeadLetterQueue', 'Arn'] },
+    },
   ],
 };
 

@@ -6,12 +6,11 @@ import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-start
 import { requireEnv } from '../../shared/config/env';
 import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import {
-  finishInputOf,
-  finishRun,
-  isExecutionStatusChange,
+  finishExecution,
+  finishExecutionOf,
   type ExecutionStatusChange,
+  type FinishExecution,
   type FinishRunDeps,
-  type FinishRunInput,
   type FinishRunResult,
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
@@ -20,17 +19,18 @@ import type { PartitionLeases, RunStarter } from '../../shared/ports';
 /**
  * finish-run: "Release partition lease", the last state of every run (success and failure paths).
  *
- * Input: { executionName: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id, dataset,
- *          partition, partitionValues, partitionPath, outcome: 'succeeded' | 'failed' }
+ * Input: { executionName: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id,
+ *          input: $$.Execution.Input, outcome: 'succeeded' | 'failed' }
  * Output: { lease: 'released' | 'handed-over' | 'not-held',
  *           followUp: { executionName, objects, outcome: 'started' | 'already-started' } | null }
  * When objects landed during the run, their follow-up run is started here and the lease handed to it.
  * The state machine ARN comes from the context object, not the environment: the state machine
  * already depends on this function, so an env reference back would be circular.
  *
- * Also accepts EventBridge "Step Functions Execution Status Change" events (ABORTED, TIMED_OUT):
- * an execution stopped from outside never reaches its last state, and its lease would otherwise
- * hold the partition (and any deferred objects) until it expires.
+ * Also accepts EventBridge "Step Functions Execution Status Change" events (FAILED, ABORTED,
+ * TIMED_OUT): an execution stopped from outside never reaches its last state, and one whose release
+ * failed (finish-run down) still holds its lease; either would hold the partition (and any deferred
+ * objects) until the lease expires. Idempotent: the second release of an execution is a no-op.
  */
 
 const logger = createLogger('finish-run');
@@ -38,7 +38,7 @@ const logger = createLogger('finish-run');
 /** Env: LEDGER_TABLE. */
 export const REQUIRED_ENV = ['LEDGER_TABLE'] as const;
 
-export type FinishRunEvent = FinishRunInput & { readonly stateMachineArn: string };
+export type FinishRunEvent = FinishExecution;
 
 /** What finish-run runs against: the AWS services, or their local twins. */
 export interface FinishRunWorld {
@@ -77,8 +77,8 @@ const defaultDeps = (event: FinishRunEvent): FinishRunDeps => {
 
 export const createHandler = (deps: (event: FinishRunEvent) => FinishRunDeps = defaultDeps) =>
   middy(async (event: FinishRunEvent | ExecutionStatusChange): Promise<FinishRunResult> => {
-    const input = isExecutionStatusChange(event) ? finishInputOf(event) : event;
-    return finishRun(input, deps(input));
+    const call = finishExecutionOf(event);
+    return finishExecution(call, deps(call));
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 
 export const handler = createHandler();

@@ -23,8 +23,8 @@ import type { ExecutionStatusReader, PartitionLeases } from '../../shared/ports'
  *          jobs: { bronze|silver|gold: { jobName, timeoutMinutes, arguments, manifestLocation } } },
  *   jobRuns: {}, results: {}
  * A lease held by a run that ended or never started (DescribeExecution) is taken over.
- * Errors: PartitionBusyError (retryable: another running run holds the lease), InvalidRunInputError,
- * DatasetConfigError (unknown dataset).
+ * Errors: PartitionBusyError (retryable: another running run holds the lease), InvalidRunInputError
+ * (every problem of the input, by field, unknown dataset included: shared/domain/run-input.ts).
  */
 
 const logger = createLogger('prepare-run');

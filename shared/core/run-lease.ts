@@ -1,10 +1,10 @@
 import type { Registry, Stage } from '../domain/datasets';
-import { STAGES } from '../domain/datasets';
 import { glueArguments } from '../domain/glue-args';
 import { followUpRunInput, leaseTtlMs, partitionKeyOf } from '../domain/lease';
 import { InvalidRunInputError, LeaseContentionError, PartitionBusyError } from '../domain/pipeline-errors';
 import type { JobRunSummary, RunPlan, StagePlan, StageResult } from '../domain/pipeline';
 import type { RunInput } from '../domain/run';
+import { parseRunInput, runPartitionOf } from '../domain/run-input';
 import type { ExecutionStatusReader, Log, PartitionLeases, RunStarter } from '../ports';
 import { takePartitionLease } from './partition-lease';
 
@@ -48,37 +48,10 @@ export interface PrepareRunDeps {
 
 const withSlash = (s: string) => (s.endsWith('/') ? s : `${s}/`);
 
-function checkInput(raw: PrepareRunInput, registry: Registry): RunInput {
-  const problems: string[] = [];
-  const input = raw?.input as Partial<RunInput> | undefined;
-  if (typeof raw?.executionName !== 'string' || raw.executionName === '')
-    problems.push('executionName: missing');
-  if (!input || typeof input !== 'object')
-    throw new InvalidRunInputError('execution input: missing or not an object');
-  if (typeof input.dataset !== 'string') problems.push('dataset: missing');
-  if (typeof input.partitionPath !== 'string') problems.push('partitionPath: missing');
-  if (!Array.isArray(input.partitionValues)) problems.push('partitionValues: missing');
-  if (!STAGES.includes(input.fromStage as Stage))
-    problems.push(`fromStage: must be one of ${STAGES.join(', ')}`);
-  if (problems.length > 0) throw new InvalidRunInputError(`Invalid execution input: ${problems.join('; ')}`);
-  const dataset = registry.get(input.dataset as string);
-  const expectedPath = dataset.partitionKeys
-    .map((k, i) => `${k.name}=${(input.partitionValues as string[])[i] ?? ''}`)
-    .join('/');
-  if (
-    input.partitionValues?.length !== dataset.partitionKeys.length ||
-    expectedPath !== input.partitionPath
-  ) {
-    throw new InvalidRunInputError(
-      `Invalid execution input: partitionPath "${input.partitionPath}" and partitionValues ${JSON.stringify(input.partitionValues)} ` +
-        `do not describe a partition of dataset "${dataset.name}" (${dataset.partitionKeys.map((k) => k.name).join('/')})`,
-    );
-  }
-  return input as RunInput;
-}
-
 export async function prepareRun(raw: PrepareRunInput, deps: PrepareRunDeps): Promise<PreparedState> {
-  const input = checkInput(raw, deps.registry);
+  if (typeof raw?.executionName !== 'string' || raw.executionName === '')
+    throw new InvalidRunInputError('Invalid prepare-run event: executionName: missing');
+  const input = parseRunInput(raw.input, deps.registry);
   const now = (deps.now ?? (() => new Date()))();
   const dataset = deps.registry.get(input.dataset);
   const partitionKey = partitionKeyOf(dataset.name, input.partitionPath);
@@ -158,9 +131,21 @@ export interface FinishRunInput {
 }
 
 /**
- * EventBridge "Step Functions Execution Status Change" for an execution that ended without running
- * its last state (ABORTED by an operator, TIMED_OUT): routed to finish-run so its lease is released
- * (or handed to the follow-up run) at once instead of when it expires.
+ * What finish-run is called with, from both ends of the state machine and from EventBridge alike:
+ * the execution and its input (`$$.Execution.Input`, never the state, which the failure path cannot
+ * trust). The input is read with the rules prepare-run validated it with.
+ */
+export interface FinishExecution {
+  readonly executionName: string;
+  readonly stateMachineArn: string;
+  readonly outcome: 'succeeded' | 'failed';
+  readonly input: unknown;
+}
+
+/**
+ * EventBridge "Step Functions Execution Status Change" for an execution that ended FAILED, ABORTED
+ * or TIMED_OUT: routed to finish-run so its lease is released (or handed to the follow-up run) even
+ * when the execution could not release it itself (stopped from outside, or finish-run was down).
  */
 export interface ExecutionStatusChange {
   readonly 'detail-type': 'Step Functions Execution Status Change';
@@ -177,32 +162,21 @@ export const isExecutionStatusChange = (event: unknown): event is ExecutionStatu
   event !== null &&
   (event as Record<string, unknown>)['detail-type'] === 'Step Functions Execution Status Change';
 
-/** The finish-run input of an ended execution, from its status-change event. */
-export function finishInputOf(event: ExecutionStatusChange): FinishRunInput & { stateMachineArn: string } {
+/** The finish-run call of an ended execution, from its status-change event. */
+export function finishExecutionOf(event: FinishExecution | ExecutionStatusChange): FinishExecution {
+  if (!isExecutionStatusChange(event)) return event;
   const { name, stateMachineArn, status, input } = event.detail;
-  let run: Partial<RunInput> = {};
+  let parsed: unknown;
   try {
-    run = JSON.parse(input ?? '{}') as Partial<RunInput>;
-  } catch (error) {
-    throw new InvalidRunInputError(`Execution ${name} (${status}): its input is not JSON`, { cause: error });
-  }
-  if (
-    typeof run.dataset !== 'string' ||
-    typeof run.partitionPath !== 'string' ||
-    !Array.isArray(run.partitionValues)
-  ) {
-    throw new InvalidRunInputError(
-      `Execution ${name} (${status}): its input names no dataset partition (dataset, partitionPath, partitionValues)`,
-    );
+    parsed = JSON.parse(input ?? 'null');
+  } catch {
+    parsed = input;
   }
   return {
     executionName: name,
     stateMachineArn,
-    dataset: run.dataset,
-    partition: run.partition ?? {},
-    partitionValues: run.partitionValues,
-    partitionPath: run.partitionPath,
     outcome: status === 'SUCCEEDED' ? 'succeeded' : 'failed',
+    input: parsed,
   };
 }
 
@@ -226,6 +200,24 @@ export interface FinishRunDeps {
 
 /** Hand-over races (an object deferred between read and release) are settled in a few rounds. */
 const FINISH_ROUNDS = 5;
+
+/**
+ * finish-run: releases the lease of an ended execution. Idempotent — a second call (the state
+ * machine's, then EventBridge's) finds the lease released or handed over and changes nothing. An
+ * input that names no partition of a known dataset never took a lease: nothing to release.
+ */
+export async function finishExecution(call: FinishExecution, deps: FinishRunDeps): Promise<FinishRunResult> {
+  const where = runPartitionOf(call.input, deps.registry);
+  if (!where.ok) {
+    deps.log.warn('Execution input names no partition: no lease to release', {
+      runId: call.executionName,
+      outcome: call.outcome,
+      problems: where.problems,
+    });
+    return { lease: 'not-held', followUp: null };
+  }
+  return finishRun({ executionName: call.executionName, outcome: call.outcome, ...where.input }, deps);
+}
 
 export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Promise<FinishRunResult> {
   const now = deps.now ?? (() => new Date());

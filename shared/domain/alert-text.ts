@@ -60,28 +60,52 @@ export interface ParsedCause {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** Understands the causes Step Functions produces: Lambda error JSON, Glue JobRun JSON, plain text. */
+/** A JSON string field of a text that may have been cut anywhere (an unterminated value is kept). */
+function jsonField(text: string, field: string): string | undefined {
+  const m = new RegExp(`"${field}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)("|\\\\?$)`).exec(text);
+  if (!m) return undefined;
+  try {
+    return str(JSON.parse(`"${m[1] ?? ''}"`));
+  } catch {
+    return str(m[1]);
+  }
+}
+
+/** Step Functions cuts an error cause at this many characters (AWS-FACTS). */
+export const STATES_CAUSE_MAX = 32_768;
+
+/**
+ * Understands the causes Step Functions produces: Lambda error JSON, Glue JobRun JSON, plain text —
+ * also when Step Functions cut them (at 32,768 characters), which leaves JSON that does not parse:
+ * the fields still present are read one by one.
+ */
 export function parseCause(cause: string | undefined): ParsedCause {
   if (!cause) return { message: '(no cause given)' };
   let json: unknown;
   try {
     json = JSON.parse(cause);
   } catch {
-    return { message: cause };
+    if (!cause.trimStart().startsWith('{')) return { message: cause };
+    return fromFields((field) => jsonField(cause, field), cause, true);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) return { message: cause };
   const o = json as Record<string, unknown>;
-  const errorMessage = str(o['errorMessage']);
+  return fromFields((field) => str(o[field]), cause, false);
+}
+
+function fromFields(get: (field: string) => string | undefined, cause: string, cut: boolean): ParsedCause {
+  const note = cut ? ` [cause cut at ${cause.length} characters]` : '';
+  const errorMessage = get('errorMessage');
   if (errorMessage !== undefined) {
-    const errorType = str(o['errorType']);
-    return { message: errorMessage, ...(errorType ? { errorType } : {}) };
+    const errorType = get('errorType');
+    return { message: errorMessage + note, ...(errorType ? { errorType } : {}) };
   }
-  if (str(o['JobRunState']) || str(o['JobName'])) {
-    const id = str(o['Id']);
-    const jobName = str(o['JobName']);
-    const state = str(o['JobRunState']);
+  const id = get('Id');
+  const jobName = get('JobName');
+  const state = get('JobRunState');
+  if (id || jobName || state || get('ErrorMessage')) {
     return {
-      message: str(o['ErrorMessage']) ?? `Glue job run ended ${state ?? 'without success'}`,
+      message: (get('ErrorMessage') ?? `Glue job run ended ${state ?? 'without success'}`) + note,
       glueRun: { ...(id ? { id } : {}), ...(jobName ? { jobName } : {}), ...(state ? { state } : {}) },
     };
   }
@@ -185,6 +209,26 @@ function finish(
   return truncateUtf8(body, BODY_MAX_BYTES);
 }
 
+/** What became of the partition lease on the failure path (released before the page is sent). */
+function leaseLines(state: PipelineState): string[] {
+  if (state.releaseError) {
+    const why = parseCause(state.releaseError.Cause).message;
+    return [
+      `${pad('Partition lease')}NOT RELEASED: ${state.releaseError.Error}: ${trimMiddle(why, 500)}`,
+      `${pad('')}The partition stays locked until finish-run releases it (the EventBridge rule on failed`,
+      `${pad('')}executions retries it) or the lease expires${state.run?.leaseExpiresAt ? ` at ${state.run.leaseExpiresAt}` : ''}.`,
+    ];
+  }
+  const lease = state.finish?.lease;
+  if (lease === 'released') return [`${pad('Partition lease')}released`];
+  if (lease === 'handed-over')
+    return [
+      `${pad('Partition lease')}handed to the follow-up run ${state.finish?.followUp?.executionName ?? '?'}`,
+    ];
+  if (lease === 'not-held') return [`${pad('Partition lease')}not held by this run (nothing to release)`];
+  return [];
+}
+
 /** The page for a failed run (also a halted run: then `state.error` is the QuarantineSpikeError). */
 export function failureAlert(state: PipelineState, execution: ExecutionContext): Alert {
   const failedAt = failedStage(state);
@@ -219,10 +263,16 @@ export function failureAlert(state: PipelineState, execution: ExecutionContext):
     `${pad('Error')}${error}${cause.errorType && cause.errorType !== error ? ` (${cause.errorType})` : ''}`,
     `${pad('Cause')}${trimMiddle(cause.message).replace(/\n/g, '\n    ')}`,
     ...(glueJob ? [`${pad('Glue job')}${glueJob}${glueRunId ? `, run ${glueRunId}` : ''}`] : []),
+    ...leaseLines(state),
     ...quarantineLines(state),
   ];
   return {
-    subject: subjectFor('critical', state, stage, `run failed: ${error}`),
+    subject: subjectFor(
+      'critical',
+      state,
+      stage,
+      `run failed${state.releaseError ? ', partition locked' : ''}: ${error}`,
+    ),
     body: finish(lines, links, replayCommand(state, stage, execution.stateMachineArn), state, execution),
     attributes: attributes('critical', 'run-failed', state.dataset, stage),
   };

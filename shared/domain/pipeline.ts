@@ -65,6 +65,9 @@ export interface PipelineState extends RunInput {
   readonly jobRuns?: Partial<Record<Stage, JobRunSummary>>;
   readonly results?: Partial<Record<Stage, StageResult>>;
   readonly error?: CaughtError;
+  /** Release partition lease after failure: its result, or the error that stopped it. */
+  readonly finish?: { readonly lease: string; readonly followUp: { readonly executionName: string } | null };
+  readonly releaseError?: CaughtError;
 }
 
 /** The Step Functions context the notify function needs to link back to the execution. */

@@ -208,7 +208,7 @@ describe('the state machine', () => {
 });
 
 describe('runs stopped from outside', () => {
-  test('ABORTED and TIMED_OUT executions of the pipeline reach finish-run, which may be invoked by that rule', () => {
+  test('FAILED, ABORTED and TIMED_OUT executions of the pipeline reach finish-run, which may be invoked by that rule, with retries and a dead-letter queue', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule').map(
       ([id, r]) => [id, r.Properties as Loose] as const,
     );
@@ -221,7 +221,32 @@ describe('runs stopped from outside', () => {
     const pattern = rule?.[1].EventPattern as Loose;
     expect(pattern.source).toEqual(['aws.states']);
     expect(pattern['detail-type']).toEqual(['Step Functions Execution Status Change']);
-    expect(pattern.detail.status.sort()).toEqual(['ABORTED', 'TIMED_OUT']);
+    expect(pattern.detail.status.sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
+    // Delivery retried for a day, then dead-lettered; a finish-run that keeps failing goes there too.
+    const target = (rule?.[1].Targets as Loose[])[0];
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['FinishRunDeadLetterQueue', 'Arn'] });
+    const invokeConfigs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(
+      ([, r]) => r.Properties as Loose,
+    );
+    expect(invokeConfigs).toContainEqual(
+      expect.objectContaining({
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': ['FinishRunDeadLetterQueue', 'Arn'] } },
+        },
+      }),
+    );
+    const dlqPolicy = resourcesOfType(template, 'AWS::SQS::QueuePolicy')
+      .map(([, r]) => r.Properties as Loose)
+      .find((p) => JSON.stringify(p.Queues).includes('FinishRunDeadLetterQueue'));
+    expect(dlqPolicy?.PolicyDocument.Statement[0].Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(JSON.stringify(dlqPolicy?.PolicyDocument.Statement[0].Condition)).toContain(
+      `rule/${String(rule?.[1].Name).replace(/-rule-\d+$/, '')}`,
+    );
+    const alarm = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties as Loose)
+      .find((a) => JSON.stringify(a.Dimensions).includes('FinishRunDeadLetterQueue'));
+    expect(alarm?.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
     expect(pattern.detail.stateMachineArn).toEqual([{ Ref: 'PipelineStateMachine' }]);
     const permissions = resourcesOfType(template, 'AWS::Lambda::Permission').map(
       ([, p]) => p.Properties as Loose,

@@ -59,7 +59,11 @@ export type GlueScript =
   | { kind: 'fail'; message: string }
   | { kind: 'stop' }
   | { kind: 'concurrent-runs'; times: number; counts?: { in: number; out: number; quarantined: number } }
-  | { kind: 'no-manifest' };
+  | { kind: 'no-manifest' }
+  /** Runs, writes its manifest, and ends only after `ms` (longer than its Task timeout, in tests). */
+  | { kind: 'hang'; ms: number }
+  /** Succeeds but writes a manifest that is not one. */
+  | { kind: 'bad-manifest' };
 
 export class MemoryCatalog implements PartitionCatalog {
   readonly registered: Array<{ table: string; values: readonly string[]; location: string }> = [];
@@ -135,7 +139,13 @@ export interface Harness {
   readonly alerter: MemoryAlerter;
   readonly manifests: MemoryManifests;
   readonly starter: RecordingStarter;
-  readonly glueCalls: Array<{ stage: Stage; jobName: string; args: Record<string, string> }>;
+  /** Every StartJobRun that reached Glue; `started`: it started a run (a start error starts none). */
+  readonly glueCalls: Array<{
+    stage: Stage;
+    jobName: string;
+    args: Record<string, string>;
+    started: boolean;
+  }>;
   /** The Lambda handlers by the placeholder that names their function. */
   readonly lambdas: Record<string, LocalLambda>;
   /** Glue behaviour per stage (default: succeed with 1000 in / 990 out / 10 quarantined). */
@@ -165,10 +175,15 @@ export function createHarness(
   const glueTask = async (params: GlueStartJobRun): Promise<GlueJobRun> => {
     const args = params.Arguments;
     const stage = args['--stage'] as Stage;
-    glueCalls.push({ stage, jobName: params.JobName, args });
-    await harness.beforeGlue(stage, args);
     const script = glue[stage] ?? { kind: 'succeed' };
     const attempt = (attempts[stage] = (attempts[stage] ?? 0) + 1);
+    glueCalls.push({
+      stage,
+      jobName: params.JobName,
+      args,
+      started: !(script.kind === 'concurrent-runs' && attempt <= script.times),
+    });
+    await harness.beforeGlue(stage, args);
     const runId = `jr_${stage}_${attempt}`;
     const jobRun = (state: string): GlueJobRun => ({
       Id: runId,
@@ -189,6 +204,11 @@ export function createHarness(
       );
     }
     if (script.kind === 'stop') return jobRun('STOPPED');
+    if (script.kind === 'hang') await new Promise((resolve) => setTimeout(resolve, script.ms));
+    if (script.kind === 'bad-manifest') {
+      manifests.objects.set(args['--manifest_location'] ?? '', '{"version": 1, "dataset": ');
+      return jobRun('SUCCEEDED');
+    }
     if (script.kind !== 'no-manifest') {
       const counts =
         ('counts' in script && script.counts) ||

@@ -75,9 +75,10 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('States.TaskFailed');
     expect(run.cause).toContain('cannot resolve column amount');
-    expect(run.path.slice(-3)).toEqual([
-      'Alert on-call of failure',
+    expect(run.path.slice(-4)).toEqual([
+      "Keep the run's error",
       'Release partition lease after failure',
+      'Alert on-call of failure',
       'Run failed',
     ]);
     expect(h.glueCalls.map((c) => c.stage)).toEqual(['bronze', 'silver']);

@@ -52,9 +52,13 @@ const states = Object.entries(asl.States);
 const tasks = states.filter(([, s]) => s.Type === 'Task');
 const glueTasks = tasks.filter(([, s]) => s.Resource === 'arn:aws:states:::glue:startJobRun.sync');
 const lambdaTasks = tasks.filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke');
-const FAILURE_PATH = 'Alert on-call of failure';
+const FAILURE_PATH = "Keep the run's error";
 /** States on the failure path itself: they catch into the next step of that path, never back. */
-const FAILURE_PATH_STATES = [FAILURE_PATH, 'Release partition lease after failure'];
+const FAILURE_PATH_STATES = [
+  FAILURE_PATH,
+  'Release partition lease after failure',
+  'Alert on-call of failure',
+];
 
 const nextsOf = (s: State): string[] => [
   ...(s.Next ? [s.Next] : []),
@@ -122,11 +126,25 @@ describe('medallion pipeline state machine (structure)', () => {
     for (let s = asl.States[FAILURE_PATH]; s?.Next; s = asl.States[s.Next]) path.push(s.Next);
 
     expect(fails.map(([n]) => n)).toEqual(['Run failed']);
-    expect(path).toEqual([FAILURE_PATH, 'Release partition lease after failure', 'Run failed']);
+    expect(path).toEqual([
+      FAILURE_PATH,
+      'Release partition lease after failure',
+      'Alert on-call of failure',
+      'Run failed',
+    ]);
     expect(asl.States['Run failed']).toMatchObject({
-      ErrorPath: '$.error.Error',
-      CausePath: '$.error.Cause',
+      ErrorPath: '$.failure.error.Error',
+      CausePath: '$.failure.error.Cause',
     });
+    // The failure path reads no field of the state it has not made itself (or the context object).
+    for (const name of path.slice(1, -1)) {
+      const payload = JSON.stringify(asl.States[name]?.Parameters ?? {});
+      const fromState = [...payload.matchAll(/"(\$(?:\.[^"]*)?)"/g)].map((m) => m[1]);
+      expect({ name, fromState }).toEqual({
+        name,
+        fromState: name === 'Alert on-call of failure' ? ['$'] : [],
+      });
+    }
     expect(states.filter(([, s]) => s.Type === 'Succeed')).toEqual([]);
   });
 

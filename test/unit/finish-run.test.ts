@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { createHandler } from '../../functions/finish-run/handler';
 import type { LandedObject } from '../../shared/domain/events';
 import { followUpRunName } from '../../shared/domain/lease';
-import { InvalidRunInputError } from '../../shared/domain/pipeline-errors';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
 import { loadEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
@@ -36,13 +35,14 @@ async function setup(withDeferred: boolean) {
     });
   }
   const starter = new RecordingStarter();
+  const log = memoryLog();
   const handler = createHandler(() => ({
     registry: shippedRegistry(),
     leases: ledger,
     starter,
-    log: memoryLog(),
+    log,
   }));
-  return { ledger, starter, handler };
+  return { ledger, starter, handler, log };
 }
 
 describe('finish-run', () => {
@@ -78,14 +78,42 @@ describe('finish-run', () => {
     expect((await ledger.allLeases()).map((l) => [l.holder, l.followUp])).toEqual([[followUp, undefined]]);
   });
 
-  it('names the execution when its status change carries no usable input', async () => {
-    const { handler } = await setup(false);
+  it('releases nothing for an execution whose input names no partition (it never took a lease), and says why', async () => {
+    const { ledger, handler, log } = await setup(false);
     const event = loadEvent<{ detail: { input: string } }>('sfn-execution-aborted');
     event.detail.input = '{"hello":1}';
 
-    await expect(handler(event as never, {} as never)).rejects.toThrow(InvalidRunInputError);
-    await expect(handler(event as never, {} as never)).rejects.toThrow(
-      `Execution ${HOLDER} (ABORTED): its input names no dataset partition`,
+    const result = await handler(event as never, {} as never);
+
+    expect(result).toEqual({ lease: 'not-held', followUp: null });
+    expect((await ledger.allLeases()).map((l) => l.holder)).toEqual([HOLDER]);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'Execution input names no partition: no lease to release',
+        attributes: expect.objectContaining({
+          problems: ['dataset: expected a dataset name, got undefined'],
+        }),
+      }),
     );
+  });
+
+  it('is idempotent: the state machine and the EventBridge rule may both release a failed run', async () => {
+    const { ledger, handler } = await setup(false);
+    const event = loadEvent<{ detail: { input: string; status: string } }>('sfn-execution-aborted');
+    event.detail.status = 'FAILED';
+    const fromStateMachine = {
+      executionName: HOLDER,
+      stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline',
+      outcome: 'failed',
+      input: JSON.parse(event.detail.input),
+    };
+
+    const first = await handler(fromStateMachine as never, {} as never);
+    const second = await handler(event as never, {} as never);
+
+    expect(first).toEqual({ lease: 'released', followUp: null });
+    expect(second).toEqual({ lease: 'not-held', followUp: null });
+    expect(await ledger.allLeases()).toEqual([]);
   });
 });

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareRun } from '../../shared/core/run-lease';
 import { leaseTtlMs } from '../../shared/domain/lease';
-import { DatasetConfigError } from '../../shared/domain/errors';
 import { InvalidRunInputError, PartitionBusyError } from '../../shared/domain/pipeline-errors';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
@@ -73,13 +72,17 @@ describe('prepare-run', () => {
         deps(),
       ),
     ).rejects.toThrow(
-      'Invalid execution input: partitionPath: missing; fromStage: must be one of bronze, silver, gold',
+      'Invalid execution input: partitionPath: expected a hive path like year=…/month=…/day=…, got undefined; fromStage: expected one of bronze, silver, gold, got "platinum"',
     );
     await expect(
       prepareRun({ executionName: 'x', input: ordersInput({ partitionPath: 'year=2024/month=01' }) }, deps()),
     ).rejects.toThrow(InvalidRunInputError);
     await expect(
       prepareRun({ executionName: 'x', input: ordersInput({ dataset: 'customers' }) }, deps()),
-    ).rejects.toThrow(DatasetConfigError);
+    ).rejects.toThrow(
+      new InvalidRunInputError(
+        'Invalid execution input: dataset: unknown dataset "customers" (known: orders)',
+      ),
+    );
   });
 });

@@ -1,0 +1,330 @@
+import type { Stage } from '../../shared/domain/datasets';
+import { boundDefinition } from '../../shared/domain/horizon';
+import { partitionKeyOf } from '../../shared/domain/lease';
+import { AslRunner, StatesError, type GlueJobRun, type LocalLambda } from '../../shared/local/asl-runner';
+import { createHarness, loadAsl, ordersInput, runPipeline, type Harness, type RunOutcome } from './harness';
+
+/**
+ * Every Task of the pipeline under every fault, on the real ASL and the real handlers (one ASL
+ * runner, real aws-local-stepfunctions timeouts). For each: the execution ends (SUCCEEDED or FAILED),
+ * FAILED with the injected error unless it healed, at most one run per Glue stage, the partition lease
+ * released, exactly one run-failed page per failed execution (none when it healed).
+ */
+
+type Fault =
+  'retryable-then-success' | 'retries-exhausted' | 'non-retryable' | 'timeout' | 'malformed-output';
+const FAULTS: Fault[] = [
+  'retryable-then-success',
+  'retries-exhausted',
+  'non-retryable',
+  'timeout',
+  'malformed-output',
+];
+
+interface LambdaTask {
+  readonly state: string;
+  readonly placeholder: string;
+  /** Which call of the shared function is this Task's. */
+  readonly matches: (event: Record<string, unknown>) => boolean;
+  /** A failure of this Task does not fail the run (the spike page is best effort). */
+  readonly bestEffort?: boolean;
+}
+
+const LAMBDA_TASKS: LambdaTask[] = [
+  { state: 'Take partition lease', placeholder: 'PrepareRunFunctionArn', matches: () => true },
+  ...(['bronze', 'silver', 'gold'] as const).map((stage) => ({
+    state: `Record ${stage} results`,
+    placeholder: 'RecordStageFunctionArn',
+    matches: (e: Record<string, unknown>) => e['stage'] === stage,
+  })),
+  {
+    state: 'Alert on-call of quarantine spike',
+    placeholder: 'NotifyFunctionArn',
+    matches: (e) => e['kind'] === 'quarantine-spike',
+    bestEffort: true,
+  },
+  {
+    state: 'Release partition lease',
+    placeholder: 'FinishRunFunctionArn',
+    matches: (e) => e['outcome'] === 'succeeded',
+  },
+];
+const GLUE_STAGES: Stage[] = ['bronze', 'silver', 'gold'];
+
+const INJECTED = 'InjectedFaultError';
+const PARTITION = partitionKeyOf('orders', 'year=2024/month=01/day=15');
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs starts per stage that really started a Glue run (start errors start none). */
+function countRuns(h: Harness, stage: Stage) {
+  return h.glueCalls.filter((c) => c.stage === stage && c.started).length;
+}
+
+interface Scenario {
+  readonly h: Harness;
+  readonly run: RunOutcome;
+}
+
+/** A silver spike with policy alert, so "Alert on-call of quarantine spike" runs on the happy path. */
+function spiking(h: Harness) {
+  h.glue.silver = { kind: 'succeed', counts: { in: 1000, out: 700, quarantined: 300 } };
+}
+
+async function runWith(
+  setup: (h: Harness, lambdas: Record<string, LocalLambda>) => void,
+  timeoutState?: string,
+): Promise<Scenario> {
+  const h = createHarness();
+  spiking(h);
+  const lambdas = { ...h.lambdas };
+  setup(h, lambdas);
+  const definition = boundDefinition(loadAsl(), h.registry.datasets) as unknown as {
+    States: Record<string, { TimeoutSeconds?: number }>;
+  };
+  const timed = definition.States[timeoutState ?? ''];
+  if (timed) timed.TimeoutSeconds = 1;
+  const runner = new AslRunner({ definition, lambdas, glue: h.glueTask });
+  const run = await runPipeline(h, ordersInput(), undefined, runner);
+  return { h, run };
+}
+
+/** Wraps one Task's calls of a shared function with a fault; other Tasks' calls pass through. */
+function injectLambda(lambdas: Record<string, LocalLambda>, task: LambdaTask, fault: Fault) {
+  const real = lambdas[task.placeholder] as LocalLambda;
+  let calls = 0;
+  lambdas[task.placeholder] = async (event) => {
+    if (!task.matches(event as Record<string, unknown>)) return real(event);
+    calls++;
+    switch (fault) {
+      case 'retryable-then-success':
+        if (calls === 1) throw named('Lambda.ServiceException', 'Lambda was unable to serve the request');
+        return real(event);
+      case 'retries-exhausted':
+        throw named('Lambda.ServiceException', `Lambda was unable to serve the request (call ${calls})`);
+      case 'non-retryable':
+        throw named(INJECTED, `${task.state} broke`);
+      case 'timeout':
+        await sleep(1500);
+        return null;
+      case 'malformed-output':
+        return { unexpected: true };
+    }
+  };
+}
+
+function injectGlue(h: Harness, stage: Stage, fault: Fault) {
+  const real = h.glueTask;
+  let calls = 0;
+  (h as { glueTask: typeof real }).glueTask = async (params): Promise<GlueJobRun> => {
+    if (params.Arguments['--stage'] !== stage) return real(params);
+    calls++;
+    switch (fault) {
+      case 'retryable-then-success':
+        if (calls === 1) throw new StatesError('Glue.ThrottlingException', 'Rate exceeded (Service: Glue)');
+        return real(params);
+      case 'retries-exhausted':
+        throw new StatesError('Glue.ConcurrentRunsExceededException', `Concurrent runs exceeded (${calls})`);
+      case 'non-retryable':
+        h.glue[stage] = { kind: 'fail', message: `${INJECTED}: the ${stage} job broke` };
+        return real(params);
+      case 'timeout':
+        h.glue[stage] = { kind: 'hang', ms: 1500 };
+        return real(params);
+      case 'malformed-output':
+        h.glue[stage] = { kind: 'bad-manifest' };
+        return real(params);
+    }
+  };
+}
+
+function expectEnded(s: Scenario, expected: { healed: boolean; error?: string }) {
+  const { h, run } = s;
+  const failedPages = h.alerter.alerts.filter((a) => a.attributes.kind === 'run-failed');
+  expect(['SUCCEEDED', 'FAILED']).toContain(run.status);
+  if (expected.healed) {
+    expect({ status: run.status, error: run.error }).toEqual({ status: 'SUCCEEDED', error: undefined });
+    expect(failedPages).toHaveLength(0);
+  } else {
+    expect({ status: run.status, error: run.error }).toEqual({ status: 'FAILED', error: expected.error });
+    expect(failedPages).toHaveLength(1);
+  }
+  for (const stage of GLUE_STAGES)
+    expect({ stage, runs: countRuns(h, stage) <= 1 }).toEqual({ stage, runs: true });
+  return h.ledger.readLease(PARTITION).then((lease) => expect(lease).toBeUndefined());
+}
+
+describe('fault matrix: every Task × every fault ends in a defined state with its real error', () => {
+  describe.each(LAMBDA_TASKS)('$state', (task) => {
+    const errorOf: Record<Exclude<Fault, 'retryable-then-success'>, string> = {
+      'retries-exhausted': 'Lambda.ServiceException',
+      'non-retryable': INJECTED,
+      timeout: 'States.Timeout',
+      'malformed-output': 'States.Runtime',
+    };
+    it.each(FAULTS.filter((f) => f !== 'malformed-output'))('%s', async (fault) => {
+      const s = await runWith(
+        (_, lambdas) => injectLambda(lambdas, task, fault),
+        fault === 'timeout' ? task.state : undefined,
+      );
+
+      const healed = fault === 'retryable-then-success' || task.bestEffort === true;
+      await expectEnded(s, healed ? { healed } : { healed, error: errorOf[fault as keyof typeof errorOf] });
+      if (task.bestEffort && fault !== 'retryable-then-success')
+        expect(s.run.output?.['spikeAlertError']).toMatchObject({
+          Error: errorOf[fault as keyof typeof errorOf],
+        });
+    });
+  });
+
+  describe.each(GLUE_STAGES)('Run %s job', (stage) => {
+    const errorOf: Record<Exclude<Fault, 'retryable-then-success'>, string> = {
+      'retries-exhausted': 'Glue.ConcurrentRunsExceededException',
+      'non-retryable': 'States.TaskFailed',
+      timeout: 'States.Timeout',
+      'malformed-output': 'InvalidManifestError',
+    };
+    it.each(FAULTS)('%s', async (fault) => {
+      const s = await runWith(
+        (h) => injectGlue(h, stage, fault),
+        fault === 'timeout' ? `Run ${stage} job` : undefined,
+      );
+
+      if (fault === 'retryable-then-success') await expectEnded(s, { healed: true });
+      else await expectEnded(s, { healed: false, error: errorOf[fault] });
+      if (fault === 'non-retryable') expect(s.run.cause).toContain(`${INJECTED}: the ${stage} job broke`);
+      if (fault !== 'retries-exhausted') expect(countRuns(s.h, stage)).toBe(1);
+    });
+  });
+
+  it('malformed input: FAILED with the validation error naming each field, one page, nothing run', async () => {
+    const h = createHarness();
+    const inputs: unknown[] = [
+      {},
+      { ...ordersInput(), partition: undefined },
+      { ...ordersInput(), partitionPath: undefined },
+      { ...ordersInput(), dataset: undefined },
+      { ...ordersInput(), partitionValues: undefined },
+      { ...ordersInput(), dataset: 'nope', fromStage: 'platinum' },
+      { dataset: 'orders' },
+    ];
+    for (const [i, input] of inputs.entries()) {
+      const run = await runPipeline(h, input, `bad-input-${i}`);
+
+      expect({ i, status: run.status, error: run.error }).toEqual({
+        i,
+        status: 'FAILED',
+        error: 'InvalidRunInputError',
+      });
+      expect(run.cause).toContain('Invalid execution input: ');
+      expect(run.states.filter((v) => v.error === 'States.Runtime')).toEqual([]);
+    }
+    expect(h.glueCalls).toEqual([]);
+    expect(h.alerter.alerts.map((a) => a.attributes.kind)).toEqual(inputs.map(() => 'run-failed'));
+    expect(h.alerter.alerts[1]?.body).toContain('partition: missing');
+    expect(await h.ledger.allLeases()).toEqual([]);
+  });
+
+  it('notify down for good: FAILED with the run’s own error, lease released, the page error kept', async () => {
+    const s = await runWith((h, lambdas) => {
+      h.glue.silver = { kind: 'fail', message: 'AnalysisException: boom' };
+      lambdas['NotifyFunctionArn'] = async () => {
+        throw named('Lambda.ServiceException', 'notify is down');
+      };
+    });
+
+    expect({ status: s.run.status, error: s.run.error }).toEqual({
+      status: 'FAILED',
+      error: 'States.TaskFailed',
+    });
+    expect(s.run.cause).toContain('AnalysisException: boom');
+    expect(s.run.retries.filter((r) => r === 'Alert on-call of failure')).toHaveLength(6);
+    expect(await s.h.ledger.readLease(PARTITION)).toBeUndefined();
+    expect(s.h.alerter.alerts).toEqual([]);
+  });
+
+  it('notify down for a while: the retried page goes out once', async () => {
+    const s = await runWith((h, lambdas) => {
+      h.glue.silver = { kind: 'fail', message: 'AnalysisException: boom' };
+      const real = lambdas['NotifyFunctionArn'] as LocalLambda;
+      let calls = 0;
+      lambdas['NotifyFunctionArn'] = async (event) => {
+        if (++calls <= 3) throw named('Lambda.TooManyRequestsException', 'Rate exceeded');
+        return real(event);
+      };
+    });
+
+    await expectEnded(s, { healed: false, error: 'States.TaskFailed' });
+  });
+
+  it('finish-run down: FAILED with the run’s own error, one page saying the partition is still locked', async () => {
+    const s = await runWith((h, lambdas) => {
+      h.glue.gold = { kind: 'fail', message: 'AnalysisException: gold broke' };
+      lambdas['FinishRunFunctionArn'] = async () => {
+        throw named('Lambda.ServiceException', 'finish-run is down');
+      };
+    });
+
+    expect({ status: s.run.status, error: s.run.error }).toEqual({
+      status: 'FAILED',
+      error: 'States.TaskFailed',
+    });
+    const pages = s.h.alerter.alerts.filter((a) => a.attributes.kind === 'run-failed');
+    expect(pages).toHaveLength(1);
+    expect(pages[0]?.subject).toBe(
+      '[CRITICAL] orders year=2024/month=01/day=15 gold run failed, partition locked: States.TaskFailed',
+    );
+    expect(pages[0]?.body).toContain(
+      'Partition lease:    NOT RELEASED: Lambda.ServiceException: finish-run is down',
+    );
+    // The lease is held until finish-run comes back: the EventBridge rule on FAILED executions calls it.
+    expect((await s.h.ledger.readLease(PARTITION))?.holder).toBe('orders-2024-01-15-0123456789abcdef');
+    const finish = s.h.lambdas['FinishRunFunctionArn'] as LocalLambda;
+    await finish({
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        name: 'orders-2024-01-15-0123456789abcdef',
+        stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline',
+        status: 'FAILED',
+        input: JSON.stringify(ordersInput()),
+      },
+    });
+    expect(await s.h.ledger.readLease(PARTITION)).toBeUndefined();
+  });
+
+  it('a Glue cause cut at 32,768 characters still gives job name, run id and state in the page', async () => {
+    const h = createHarness();
+    const long = `AnalysisException: ${'x'.repeat(40_000)}`;
+    const real = h.glueTask;
+    (h as { glueTask: typeof real }).glueTask = async (params) => {
+      if (params.Arguments['--stage'] !== 'silver') return real(params);
+      const cause = JSON.stringify({
+        Id: 'jr_cut',
+        JobName: params.JobName,
+        JobRunState: 'FAILED',
+        ErrorMessage: long,
+      });
+      throw new StatesError('States.TaskFailed', cause.slice(0, 32_768));
+    };
+
+    const run = await runPipeline(
+      h,
+      ordersInput(),
+      undefined,
+      new AslRunner({
+        definition: boundDefinition(loadAsl(), h.registry.datasets),
+        lambdas: h.lambdas,
+        glue: h.glueTask,
+      }),
+    );
+
+    expect({ status: run.status, error: run.error }).toEqual({
+      status: 'FAILED',
+      error: 'States.TaskFailed',
+    });
+    const body = h.alerter.alerts[0]?.body ?? '';
+    expect(body).toContain('The silver Glue job failed: medallion-silver run jr_cut ended FAILED.');
+    expect(body).toContain('[cause cut at 32768 characters]');
+    expect(body.length).toBeLessThan(10_000);
+  });
+});
