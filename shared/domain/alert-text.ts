@@ -1,5 +1,5 @@
 import type { Stage } from './datasets';
-import { PIPELINE_ERRORS } from './error-names';
+import { GLUE_AMBIGUOUS_ERRORS, PIPELINE_ERRORS } from './error-names';
 import { failedStage, type ExecutionContext, type PipelineState } from './pipeline';
 import { percent, type QuarantineJudgement } from './quarantine';
 import type { Alert, AlertKind, AlertSeverity } from '../ports';
@@ -247,11 +247,13 @@ export function failureAlert(state: PipelineState, execution: ExecutionContext):
       ? 'Taking the partition lease / planning the run failed, before any stage ran.'
       : failedAt === 'finish'
         ? 'Every stage succeeded, then releasing the partition lease failed: check the ledger before replaying.'
-        : cause.glueRun
-          ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
-          : jobRun
-            ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
-            : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
+        : (GLUE_AMBIGUOUS_ERRORS as readonly string[]).includes(error)
+          ? `Starting the ${stage} Glue job (${glueJob ?? 'job unknown'}) failed ambiguously: a run may have started. It was not retried, so the stage never runs twice: look for a run with --run_id ${execution.name} before replaying.`
+          : cause.glueRun
+            ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
+            : jobRun
+              ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
+              : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
   const links = consoleLinks(
     execution.id,
     glueJob && glueRunId ? { jobName: glueJob, runId: glueRunId } : undefined,

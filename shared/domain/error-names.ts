@@ -11,12 +11,19 @@ export const STATES_ERRORS = {
 } as const;
 
 /**
- * Glue StartJobRun errors that heal with time: the job is at its MaxConcurrentRuns (default 1),
- * the API is throttling, or Glue had an internal hiccup. Step Functions prefixes them with `Glue.`.
+ * Glue StartJobRun errors that reject the call for sure and heal with time: the job is at its
+ * MaxConcurrentRuns (default 1) or the API is throttling. Step Functions prefixes them with `Glue.`.
  */
 export const GLUE_TRANSIENT_ERRORS = [
   'Glue.ConcurrentRunsExceededException',
   'Glue.ThrottlingException',
+] as const;
+
+/**
+ * Glue StartJobRun errors after which a run may or may not have started (StartJobRun has no
+ * idempotency token): retrying could run the stage twice, so they are never retried in place.
+ */
+export const GLUE_AMBIGUOUS_ERRORS = [
   'Glue.InternalServiceException',
   'Glue.OperationTimeoutException',
 ] as const;
@@ -43,6 +50,7 @@ export const PIPELINE_ERRORS = {
 export const KNOWN_ERROR_NAMES: ReadonlySet<string> = new Set<string>([
   ...Object.values(STATES_ERRORS),
   ...GLUE_TRANSIENT_ERRORS,
+  ...GLUE_AMBIGUOUS_ERRORS,
   ...LAMBDA_SERVICE_ERRORS,
   ...Object.values(PIPELINE_ERRORS),
 ]);

@@ -197,6 +197,27 @@ describe('fault matrix: every Task × every fault ends in a defined state with i
     });
   });
 
+  it.each(GLUE_STAGES)(
+    'a %s start that times out after starting a run is not retried: one run, the real error, one page',
+    async (stage) => {
+      const s = await runWith((h) => {
+        const real = h.glueTask;
+        (h as { glueTask: typeof real }).glueTask = async (params) => {
+          if (params.Arguments['--stage'] !== stage) return real(params);
+          h.glue[stage] = { kind: 'hang', ms: 10 };
+          void real(params); // the run starts...
+          throw new StatesError('Glue.OperationTimeoutException', 'Operation timed out (Service: Glue)'); // ...the call times out
+        };
+      });
+
+      await expectEnded(s, { healed: false, error: 'Glue.OperationTimeoutException' });
+      expect(countRuns(s.h, stage)).toBe(1);
+      expect(s.h.alerter.alerts.find((a) => a.attributes.kind === 'run-failed')?.body).toContain(
+        `look for a run with --run_id orders-2024-01-15-0123456789abcdef before replaying`,
+      );
+    },
+  );
+
   it('malformed input: FAILED with the validation error naming each field, one page, nothing run', async () => {
     const h = createHarness();
     const inputs: unknown[] = [

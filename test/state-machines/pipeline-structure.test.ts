@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import { functionFolderOf } from '../../shared/domain/asl-placeholders';
 import { join } from 'node:path';
 import {
+  GLUE_AMBIGUOUS_ERRORS,
   GLUE_TRANSIENT_ERRORS,
   KNOWN_ERROR_NAMES,
   LAMBDA_SERVICE_ERRORS,
@@ -148,7 +149,7 @@ describe('medallion pipeline state machine (structure)', () => {
     expect(states.filter(([, s]) => s.Type === 'Succeed')).toEqual([]);
   });
 
-  it('retries transient Glue errors with backoff and full jitter, and nothing that cannot heal', () => {
+  it('retries Glue errors that surely started no run, with backoff and full jitter; never an ambiguous one', () => {
     expect(glueTasks).toHaveLength(3);
     for (const [, s] of glueTasks) {
       const retry = s.Retry ?? [];
@@ -158,6 +159,8 @@ describe('medallion pipeline state machine (structure)', () => {
       expect(retry[0]?.BackoffRate).toBeGreaterThan(1);
       expect(retry.flatMap((r) => r.ErrorEquals)).not.toContain(STATES_ERRORS.taskFailed);
       expect(retry.flatMap((r) => r.ErrorEquals)).not.toContain(STATES_ERRORS.all);
+      for (const ambiguous of GLUE_AMBIGUOUS_ERRORS)
+        expect(retry.flatMap((r) => r.ErrorEquals)).not.toContain(ambiguous);
     }
   });
 
