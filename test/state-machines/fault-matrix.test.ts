@@ -177,6 +177,36 @@ describe('fault matrix: every Task × every fault ends in a defined state with i
     });
   });
 
+  /**
+   * A Lambda Task whose function returns off-contract output: the ResultSelector's path is missing,
+   * which Step Functions raises as States.Runtime, and no Catch handles it. The execution still ends
+   * (FAILED), and its lease is released by the EventBridge rule on FAILED executions; the page is the
+   * ExecutionsFailed alarm's, not the failure path's (see README, "The pipeline").
+   */
+  it.each(LAMBDA_TASKS.map((t) => [t.state, t] as const))(
+    '%s malformed output: FAILED with States.Runtime, lease released by the FAILED-execution rule',
+    async (_, task) => {
+      const s = await runWith((_h, lambdas) => injectLambda(lambdas, task, 'malformed-output'));
+
+      expect({ status: s.run.status, error: s.run.error }).toEqual({
+        status: 'FAILED',
+        error: 'States.Runtime',
+      });
+      for (const stage of GLUE_STAGES) expect(countRuns(s.h, stage)).toBeLessThanOrEqual(1);
+      const finish = s.h.lambdas['FinishRunFunctionArn'] as LocalLambda;
+      await finish({
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          name: 'orders-2024-01-15-0123456789abcdef',
+          stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline',
+          status: 'FAILED',
+          input: JSON.stringify(ordersInput()),
+        },
+      });
+      expect(await s.h.ledger.readLease(PARTITION)).toBeUndefined();
+    },
+  );
+
   describe.each(GLUE_STAGES)('Run %s job', (stage) => {
     const errorOf: Record<Exclude<Fault, 'retryable-then-success'>, string> = {
       'retries-exhausted': 'Glue.ConcurrentRunsExceededException',
