@@ -22,6 +22,12 @@ FORMAT_EXTENSIONS = {
     "csv": (".csv", ".csv.gz"),
 }
 
+# shared/domain/landed-files.ts: Unicode White_Space, trimmed from column names (and from values by
+# the plan's SQL); the longest CSV record a reader accepts; the reason an empty landed file is skipped.
+WHITESPACE = "\t\n\u000b\f\r \u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+MAX_CSV_RECORD_BYTES = 16 * 1024 * 1024
+EMPTY_FILE_REASON = "empty file (0 bytes): no records"
+
 # shared/domain/manifest.ts MANIFEST_VERSION; the plan version of `medallion compile`.
 MANIFEST_VERSION = 1
 PLAN_VERSION = 1

@@ -1,13 +1,15 @@
 """What the bronze job reads: the run's landing files, classified by format exactly as on-landing
-classifies them (shared/domain/object-key.ts), and CSV headers mapped onto the declared columns."""
+classifies them, and CSV headers mapped onto the declared columns. Twin of shared/domain/landed-files.ts
+(test/glue/landing-contract.test.ts runs both over the same cases)."""
 
 import csv
 import io
+import json
 import zlib
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .contract import FORMAT_EXTENSIONS
+from .contract import FORMAT_EXTENSIONS, WHITESPACE
 from .errors import LandingDataError
 from .storage import StoredFile
 
@@ -39,7 +41,8 @@ def file_format(name: str, formats: Sequence[str]) -> Optional[str]:
 
 def classify(files: Sequence[StoredFile], formats: Sequence[str], source_uri: str) -> Tuple[List[LandingFile], List[StoredFile]]:
     """(files to read, empty files skipped). Anything else in the partition folder fails the run:
-    on-landing never starts a run for such objects, so their presence means someone broke the layout."""
+    on-landing never starts a run for such objects, so their presence means someone broke the layout.
+    Empty (0-byte) files never fail the partition, even when every file is empty."""
     if not files:
         raise LandingDataError(
             f"--source_location {source_uri}: no landing files in the run's partition (nothing to ingest; "
@@ -61,8 +64,6 @@ def classify(files: Sequence[StoredFile], formats: Sequence[str], source_uri: st
             readable.append(LandingFile(f, fmt))
     if problems:
         raise LandingDataError(f"{len(problems)} unreadable object(s) in the run's partition:\n  - " + "\n  - ".join(problems))
-    if not readable:
-        raise LandingDataError(f"--source_location {source_uri}: every landing file is empty ({len(empty)} file(s))")
     return readable, empty
 
 
@@ -95,27 +96,56 @@ class CsvLayout:
     undeclared: Tuple[str, ...]
 
 
+def column_key(name: str) -> str:
+    """The form in which a landed name is compared with the declared column names."""
+    return name.strip(WHITESPACE).lower()
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
+
+
+def match_columns(names: Sequence[str], declared: Sequence[str], require_all: bool) -> Tuple[Dict[str, int], List[str]]:
+    """(declared column -> position of the one name matching it, problems). A name matches the
+    declared column it equals once trimmed and lower-cased. Problems: a blank name, a column named
+    twice, an undeclared column, and with `require_all` (a CSV header) a declared column not named."""
+    problems: List[str] = []
+    by_key: Dict[str, List[int]] = {}
+    for i, name in enumerate(names):
+        by_key.setdefault(column_key(name), []).append(i)
+    if "" in by_key:
+        problems.append(f"unnamed column at position(s) {', '.join(str(i + 1) for i in by_key[''])}")
+    for key, at in by_key.items():
+        if key and len(at) > 1:
+            problems.append(f"column {key} is named {len(at)} times ({_quoted([names[i] for i in at])})")
+    undeclared = [(key, at) for key, at in by_key.items() if key and key not in declared]
+    if undeclared:
+        problems.append(
+            f"undeclared column(s) {_quoted([names[at[0]] for _, at in undeclared])} "
+            f"(declare them in the dataset's columns, or leave them out of the export)"
+        )
+    missing = [c for c in declared if c not in by_key]
+    if require_all and missing:
+        problems.append(f"missing declared column(s) {', '.join(missing)}")
+    positions = {c: by_key[c][0] for c in declared if len(by_key.get(c, [])) == 1}
+    return positions, problems
+
+
 def csv_layout(line: str, declared: Sequence[str], uri: str) -> CsvLayout:
-    """Columns are matched by name (trimmed, case-insensitive), never by position."""
+    """Columns are matched by name (match_columns), never by position; a header that does not match
+    the declared columns exactly fails the run, naming the file and the columns."""
     fields = next(csv.reader(io.StringIO(line)), [])
-    header = tuple(f.strip().lower() for f in fields)
-    if not header or all(h == "" for h in header):
+    if not fields or all(column_key(f) == "" for f in fields):
         raise LandingDataError(f"{uri}: empty CSV header line (the first line must name the columns)")
-    blank = [i + 1 for i, h in enumerate(header) if h == ""]
-    if blank:
-        raise LandingDataError(f"{uri}: CSV header has unnamed column(s) at position(s) {blank}")
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        raise LandingDataError(f"{uri}: CSV header repeats column(s) {duplicates}")
+    header = tuple(column_key(f) for f in fields)
     if not set(header) & set(declared):
         raise LandingDataError(
             f"{uri}: CSV header {list(header)} names none of the declared columns {list(declared)} (is the header missing?)"
         )
-    return CsvLayout(
-        header=header,
-        missing=tuple(c for c in declared if c not in header),
-        undeclared=tuple(h for h in header if h not in declared),
-    )
+    _, problems = match_columns(fields, declared, True)
+    if problems:
+        raise LandingDataError(f"{uri}: its columns do not match the dataset's: {'; '.join(problems)}")
+    return CsvLayout(header=header, missing=(), undeclared=())
 
 
 def group_by_header(layouts: Dict[str, CsvLayout]) -> List[Tuple[CsvLayout, List[str]]]:

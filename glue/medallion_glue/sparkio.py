@@ -64,6 +64,10 @@ class SparkEngine:
                     columns,
                 )
             )
+        if not frames:
+            # Every landed file was empty (skipped): bronze is written with its columns and no rows.
+            names = (*columns, CORRUPT_RECORD, SOURCE_FILE)
+            frames.append(self.spark.createDataFrame([], StructType([StructField(n, StringType(), True) for n in names])))
         frame = frames[0]
         for other in frames[1:]:
             frame = frame.unionByName(other)

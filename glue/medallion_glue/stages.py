@@ -8,7 +8,7 @@ import sys
 from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from .args import JobArgs, check_against_plan, parse_job_args
-from .contract import INGESTED_AT, QUARANTINE_REASONS, SOURCE_FILE
+from .contract import EMPTY_FILE_REASON, INGESTED_AT, QUARANTINE_REASONS, SOURCE_FILE
 from .errors import MedallionJobError, StageContractError
 from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, header_line
 from .manifest import build_manifest, iso_now, manifest_json, output_partition
@@ -75,10 +75,8 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
             head = stores.read_bytes(f.file.location, HEADER_PROBE_BYTES)
             layouts[f.uri] = csv_layout(header_line(head, f.gzipped, f.uri), plan.column_names, f.uri)
     groups = group_by_header(layouts)
-    for layout, uris in groups:
-        if layout.missing or layout.undeclared:
-            log("CSV header differs from the declared columns", files=uris, missing=list(layout.missing), undeclared=list(layout.undeclared))
-    log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f.location.uri for f in empty])
+    skipped = [{"file": f.location.uri, "reason": EMPTY_FILE_REASON} for f in empty]
+    log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f["file"] for f in skipped])
 
     engine = engine_factory()
     frame = engine.read_landing(json_uris, [(layout.header, uris) for layout, uris in groups], plan.column_names, started_at)
@@ -99,6 +97,7 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         records_quarantined=0,
         output_partitions=[output_partition(plan.tables["bronze"], args.partition_values, args.target.uri)],
         quarantine_location=None,
+        skipped_files=skipped,
     )
 
 

@@ -30,9 +30,9 @@ JSONL = b"".join(
     ]
 )
 CSV_GZ = gzip.compress(
-    b"Order_Id,customer_id,STATUS,amount,currency,country,items,updated_at,extra\r\n"
-    b"ORD-00000002,C2,paid,5.00,GBP,GB,3,2024-01-15 11:00:00,x\r\n"
-    b'ORD-00000004,C5,cancelled,"7.25",EUR,DE,1,2024-01-15 11:30:00,y\r\n'
+    b"Order_Id,customer_id,STATUS,amount,currency,country,items,updated_at\r\n"
+    b"ORD-00000002,C2,paid,5.00,GBP,GB,3,2024-01-15 11:00:00\r\n"
+    b'ORD-00000004,C5,cancelled,"7.25",EUR,DE,1,2024-01-15 11:30:00\r\n'
 )
 
 

@@ -57,12 +57,17 @@ class StageTestCase(LakeTestCase):
         self.assertEqual([c for c in self.engine.calls if c[0] == "write_parquet"], [])
 
 
+FEED_1 = b"order_id,customer_id,status,amount,currency,country,items,updated_at\nORD-00000002,C,paid,3,EUR,DE,1,2024-01-15 10:00:00\n"
+FEED_2_HEADER = "AMOUNT,Order_Id, customer_id ,status,currency,country,items,updated_at"
+
+
 class Bronze(StageTestCase):
     def test_ingests_the_partition_files_and_writes_the_manifest_last(self):
         # Prepare
         a = self.lake.land("orders batch 1.jsonl", b'{"order_id": "ORD-00000001"}\n')
-        b = self.lake.land("feed-1.csv", b"order_id,amount\nORD-00000002,3\n")
-        c = self.lake.land("feed-2.csv.gz", gzip.compress(b"AMOUNT,Order_Id,extra\n4,ORD-00000003,x\n"))
+        b = self.lake.land("feed-1.csv", FEED_1)
+        c = self.lake.land("feed-2.CSV.GZ", gzip.compress(FEED_2_HEADER.encode() + b"\n4,ORD-00000003,C,paid,EUR,DE,1,2024-01-15 10:00:00\n"))
+        empty = self.lake.land("empty.jsonl", b"")
         engine = FakeEngine(landing_rows=[{"order_id": "1"}, {"order_id": "2"}, {"order_id": "3"}])
         # Act
         returned = self.run_stage("bronze", engine)
@@ -70,7 +75,10 @@ class Bronze(StageTestCase):
         read = engine.calls[0]
         self.assertEqual(read[0], "read_landing")
         self.assertEqual(read[1], [a])
-        self.assertEqual(read[2], [(("order_id", "amount"), [b]), (("amount", "order_id", "extra"), [c])])
+        self.assertEqual(read[2], [
+            (("order_id", "customer_id", "status", "amount", "currency", "country", "items", "updated_at"), [b]),
+            (("amount", "order_id", "customer_id", "status", "currency", "country", "items", "updated_at"), [c]),
+        ])
         self.assertEqual(read[4], "2024-01-15T10:00:01.000Z", "_ingested_at is the run's start")
         self.assertIn(("drop", "_corrupt_record"), engine.calls)
         self.assertEqual(engine.calls[-1], ("write_parquet", "landing", self.lake.args("bronze")["target_location"]))
@@ -83,11 +91,12 @@ class Bronze(StageTestCase):
             {"table": "orders_bronze", "values": list(PARTITION), "location": self.lake.args("bronze")["target_location"]}
         ])
         self.assertIsNone(manifest["quarantineLocation"])
+        self.assertEqual(manifest["skippedFiles"], [{"file": empty, "reason": "empty file (0 bytes): no records"}])
         self.assertEqual(manifest["jobRunId"], "jr_0123456789")
         landing = os.path.dirname(a[len("file://"):])
-        self.assertEqual(sorted(os.listdir(landing)), ["feed-1.csv", "feed-2.csv.gz", "orders batch 1.jsonl"])
+        self.assertEqual(sorted(os.listdir(landing)), ["empty.jsonl", "feed-1.csv", "feed-2.CSV.GZ", "orders batch 1.jsonl"])
         with open(os.path.join(landing, "feed-1.csv"), "rb") as handle:
-            self.assertEqual(handle.read(), b"order_id,amount\nORD-00000002,3\n", "landing files are left as they were")
+            self.assertEqual(handle.read(), FEED_1, "landing files are left as they were")
 
     def test_corrupt_records_fail_the_run_naming_the_files_and_write_nothing(self):
         bad = self.lake.land("a.jsonl", b"{not json\n")

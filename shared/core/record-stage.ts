@@ -177,6 +177,10 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
         .map((p) => ({ table: p.table, values: p.values })),
     },
     quarantine,
+    skippedFiles: {
+      count: manifest.skippedFiles?.length ?? 0,
+      sample: (manifest.skippedFiles ?? []).slice(0, PARTITION_SAMPLE),
+    },
   };
   const level = quarantine.verdict === 'spike' ? 'warn' : 'info';
   deps.log[level](`Recorded ${stage} results`, {
@@ -190,6 +194,7 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
     partitionsCreated: created,
     partitionsUpdated: updated,
     quarantine: quarantine.summary,
+    ...(result.skippedFiles?.count ? { skippedFiles: result.skippedFiles } : {}),
   });
   return result;
 }

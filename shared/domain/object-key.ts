@@ -1,4 +1,5 @@
 import { FORMAT_EXTENSIONS, type Dataset, type FileFormat, type Registry } from './datasets';
+import { fileFormatOf } from './landed-files';
 import { InvalidObjectKeyError, InvalidPartitionDateError, NoDatasetMatchError } from './errors';
 
 /** A dataset partition: values in the dataset's declared key order. */
@@ -152,10 +153,7 @@ export class KeyParser {
     }
     checkCalendarDate(key, values);
     const fileName = rest[declared.length] ?? '';
-    const lower = fileName.toLowerCase();
-    const format = dataset.landing.formats.find((f) =>
-      FORMAT_EXTENSIONS[f].some((ext) => lower.endsWith(ext)),
-    );
+    const format = fileFormatOf(fileName, dataset.landing.formats)?.format;
     if (!format) {
       const accepted = dataset.landing.formats.flatMap((f) => FORMAT_EXTENSIONS[f]).join(', ');
       throw new InvalidObjectKeyError(

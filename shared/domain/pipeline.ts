@@ -51,6 +51,11 @@ export interface StageResult {
     readonly sample: ReadonlyArray<{ readonly table: string; readonly values: readonly string[] }>;
   };
   readonly quarantine: QuarantineJudgement;
+  /** Landed files the stage skipped (bronze: empty files): how many, and the first few (bronze only). */
+  readonly skippedFiles?: {
+    readonly count: number;
+    readonly sample: ReadonlyArray<{ readonly file: string; readonly reason: string }>;
+  };
 }
 
 /** `$.error` after a Catch: Step Functions' error output. */

@@ -1,5 +1,6 @@
 import { ruleName, type Dataset, type Rule } from './datasets';
 import { DatasetConfigError } from './errors';
+import { WHITESPACE } from './landed-files';
 
 /**
  * Turns a dataset's declared schema and rules into the SQL that both engines run: DuckDB locally and
@@ -51,12 +52,13 @@ const NUMERIC = /^(int|bigint|double|decimal\(\d+,\d+\))$/;
 const INTEGER = /^(int|bigint)$/;
 
 /**
- * Unicode White_Space, as an SQL expression both engines fold to a constant: the control characters
- * TAB..CR and NEL through chr() (so the SQL keeps its lines), then SPACE, NBSP, OGHAM SPACE MARK,
- * EN QUAD..HAIR SPACE, LINE and PARAGRAPH SEPARATOR, NARROW NBSP, MEDIUM MATHEMATICAL SPACE and
- * IDEOGRAPHIC SPACE as literal characters (chr() is Latin-1 only in Spark).
+ * WHITESPACE as an SQL expression both engines fold to a constant: the control characters through
+ * chr() (so the SQL keeps its lines; chr() is Latin-1 only in Spark), the others as literal text.
  */
-export const WHITESPACE_SQL = `concat(chr(9), chr(10), chr(11), chr(12), chr(13), chr(133), '${' \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000'}')`;
+export const WHITESPACE_SQL = `concat(${[...WHITESPACE]
+  .filter((c) => c.charCodeAt(0) < 0x20 || c === '\u0085')
+  .map((c) => `chr(${c.charCodeAt(0)})`)
+  .join(', ')}, '${[...WHITESPACE].filter((c) => c.charCodeAt(0) >= 0x20 && c !== '\u0085').join('')}')`;
 
 /** Patterns a number's text must match before it is cast (see numberFormat). */
 export const NUMBER_PATTERNS = {

@@ -1,8 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createGunzip } from 'node:zlib';
 import { FORMAT_EXTENSIONS, STAGES, type Dataset, type FileFormat, type Stage } from '../domain/datasets';
+import {
+  columnKey,
+  EMPTY_FILE_REASON,
+  fileFormatOf,
+  matchColumns,
+  MAX_CSV_RECORD_BYTES,
+} from '../domain/landed-files';
 import { MedallionError } from '../domain/errors';
 import { GLUE_ARGS } from '../domain/glue-args';
 import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../domain/manifest';
@@ -39,6 +62,18 @@ export class MalformedLandingFileError extends MedallionError {
     super(`Landed file ${file} cannot be read: ${detail}`, options);
   }
 }
+
+/** A landed file whose column names do not match the dataset's declared columns; names the file and columns. */
+export class LandingColumnsError extends MalformedLandingFileError {
+  constructor(
+    file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(file, `its columns do not match the dataset's: ${problems.join('; ')}`);
+  }
+}
+
+type SkippedFile = NonNullable<RunManifest['skippedFiles']>[number];
 
 export interface JobOutcome {
   readonly jobRunId: string;
@@ -77,15 +112,6 @@ export function readPlan(location: string): DatasetPlan {
   if (plan.version !== PLAN_VERSION)
     throw new JobInputError(`dataset plan ${location} has version ${String(plan.version)}, expected 1`);
   return plan;
-}
-
-function formatOf(dataset: Dataset, name: string): { format: FileFormat; gz: boolean } | undefined {
-  const lower = name.toLowerCase();
-  for (const format of dataset.landing.formats) {
-    if (FORMAT_EXTENSIONS[format].some((ext) => lower.endsWith(ext)))
-      return { format, gz: lower.endsWith('.gz') };
-  }
-  return undefined;
 }
 
 const firstLine = (message: string): string => message.split('\n')[0] ?? message;
@@ -171,10 +197,13 @@ export async function runGlueJob(
     let counts: { recordsIn: number; recordsOut: number; recordsQuarantined: number };
     let outputPartitions: RunManifest['outputPartitions'];
     let quarantineUri: string | null = null;
+    let skippedFiles: SkippedFile[] = [];
 
     switch (stage) {
       case 'bronze': {
-        const recordsIn = await bronze(duck, plan.dataset, source, target, args, startedAt);
+        const read = await bronze(duck, plan.dataset, source, target, args, startedAt);
+        const recordsIn = read.records;
+        skippedFiles = read.skippedFiles;
         counts = { recordsIn, recordsOut: recordsIn, recordsQuarantined: 0 };
         outputPartitions = [partition(tables.bronze, args[GLUE_ARGS.targetLocation] ?? '')];
         break;
@@ -225,6 +254,7 @@ export async function runGlueJob(
       ...counts,
       outputPartitions,
       quarantineLocation: quarantineUri,
+      ...(skippedFiles.length > 0 ? { skippedFiles } : {}),
     });
     const manifestPath = localPath(manifestLocation);
     mkdirSync(dirname(manifestPath), { recursive: true });
@@ -251,54 +281,263 @@ async function bronze(
   target: string,
   args: Readonly<Record<string, string>>,
   ingestedAt: Date,
-): Promise<number> {
+): Promise<{ records: number; skippedFiles: SkippedFile[] }> {
   const sourceUri = args[GLUE_ARGS.sourceLocation] ?? fileUri(source);
-  const names = existsSync(source)
+  const entries = existsSync(source)
     ? readdirSync(source, { withFileTypes: true })
         .filter((e) => e.isFile())
         .map((e) => e.name)
         .sort()
     : [];
-  const files = names.flatMap((name) => {
-    const format = formatOf(dataset, name);
-    return format ? [{ name, ...format }] : [];
-  });
-  // Same rule as the Glue bronze job: anything else in the partition folder fails the run, by name.
-  const foreign = names.filter((name) => !formatOf(dataset, name));
+  // Same rule as on-landing and the Glue bronze job: anything else in the partition folder fails the
+  // run, by name.
+  const foreign = entries.filter((name) => !fileFormatOf(name, dataset.landing.formats));
   if (foreign.length > 0) {
     const accepted = dataset.landing.formats.flatMap((f) => FORMAT_EXTENSIONS[f]).join(', ');
     throw new JobInputError(
-      `${foreign.length} file(s) under ${sourceUri} are not one of the dataset's formats (${accepted}): ${foreign.join(', ')}`,
+      `${foreign.length} file(s) under ${sourceUri} are not one of the dataset's formats (${accepted}, in any case): ${foreign.join(', ')}`,
     );
   }
-  if (files.length === 0)
+  if (entries.length === 0)
     throw new JobInputError(`no landed ${dataset.landing.formats.join('/')} files under ${sourceUri}`);
+  const uriOf = (name: string) => `${sourceUri.endsWith('/') ? sourceUri : `${sourceUri}/`}${name}`;
+  const skippedFiles: SkippedFile[] = [];
+  const files: Array<{ name: string; uri: string; path: string; format: FileFormat; gzipped: boolean }> = [];
+  for (const name of entries) {
+    const path = join(source, name);
+    if (statSync(path).size === 0) {
+      skippedFiles.push({ file: uriOf(name), reason: EMPTY_FILE_REASON });
+      continue;
+    }
+    const format = fileFormatOf(name, dataset.landing.formats);
+    if (format) files.push({ name, uri: uriOf(name), path, ...format });
+  }
 
   const columns = dataset.columns.map((c) => c.name);
+  const lineage = `CAST(${sqlString(ingestedAt.toISOString())} AS TIMESTAMP) AS ${INGESTED_AT}`;
   const selects: string[] = [];
-  for (const [i, file] of files.entries()) {
-    const path = join(source, file.name);
-    const uri = `${sourceUri.endsWith('/') ? sourceUri : `${sourceUri}/`}${file.name}`;
-    const reader =
-      file.format === 'jsonl'
-        ? `read_json(${sqlString(path)}, format = '${/\.json(\.gz)?$/i.test(file.name) ? 'auto' : 'newline_delimited'}', columns = {${columns.map((c) => `${c}: 'VARCHAR'`).join(', ')}})`
-        : `read_csv(${sqlString(path)}, all_varchar = true, header = true, delim = ',', quote = '"', escape = '"')`;
-    const table = `landed_${i}`;
-    try {
-      await duck.run(`CREATE TABLE ${table} AS SELECT * FROM ${reader}`);
-    } catch (error) {
-      throw new MalformedLandingFileError(uri, firstLine((error as Error).message), { cause: error });
+  const scratch = mkdtempSync(join(tmpdir(), 'medallion-bronze-'));
+  try {
+    for (const [i, file] of files.entries()) {
+      const table = `landed_${i}`;
+      const read = file.format === 'jsonl' ? readJsonLines : readCsv;
+      const expressions = await read(duck, table, file, columns, scratch);
+      selects.push(
+        `SELECT ${columns.map((c) => `${expressions.get(c) ?? 'CAST(NULL AS VARCHAR)'} AS ${c}`).join(', ')}, ${lineage}, ${sqlString(file.uri)} AS ${SOURCE_FILE} FROM ${table}`,
+      );
     }
-    const present = new Set((await duck.rows(`DESCRIBE ${table}`)).map((r) => String(r['column_name'])));
-    if (file.format === 'csv' && !columns.some((c) => present.has(c)))
-      throw new MalformedLandingFileError(uri, `its header names none of the columns ${columns.join(', ')}`);
-    selects.push(
-      `SELECT ${columns.map((c) => (present.has(c) ? `CAST(${c} AS VARCHAR) AS ${c}` : `CAST(NULL AS VARCHAR) AS ${c}`)).join(', ')}, ` +
-        `CAST(${sqlString(ingestedAt.toISOString())} AS TIMESTAMP) AS ${INGESTED_AT}, ${sqlString(uri)} AS ${SOURCE_FILE} FROM ${table}`,
-    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  await duck.run(`CREATE TABLE bronze AS ${selects.join('\nUNION ALL\n')}`);
+  const empty = `SELECT ${columns.map((c) => `CAST(NULL AS VARCHAR) AS ${c}`).join(', ')}, ${lineage}, CAST(NULL AS VARCHAR) AS ${SOURCE_FILE} WHERE false`;
+  await duck.run(`CREATE TABLE bronze AS ${selects.length > 0 ? selects.join('\nUNION ALL\n') : empty}`);
   const records = Number(await duck.scalar('SELECT count(*) FROM bronze'));
   await overwriteFolder(target, (folder) => writeParquet(duck, 'bronze', folder));
-  return records;
+  return { records, skippedFiles };
+}
+
+interface LandedFile {
+  readonly uri: string;
+  readonly path: string;
+  readonly name: string;
+  readonly gzipped: boolean;
+}
+
+/** Bytes of a CSV file in which its header line must end (as the Glue bronze job reads it). */
+const HEADER_PROBE_BYTES = 64 * 1024;
+
+/** The 1-based line of the file where the first line longer than `limit` bytes starts. */
+async function longLine(file: LandedFile, limit: number): Promise<number | undefined> {
+  const input = createReadStream(file.path);
+  const stream = file.gzipped ? input.pipe(createGunzip()) : input;
+  let line = 1;
+  let length = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let from = 0;
+      for (let nl = chunk.indexOf(10, from); nl >= 0; nl = chunk.indexOf(10, from)) {
+        if (length + nl - from > limit) return line;
+        line++;
+        length = 0;
+        from = nl + 1;
+      }
+      length += chunk.length - from;
+      if (length > limit) return line;
+    }
+  } finally {
+    input.destroy();
+    stream.destroy();
+  }
+  return undefined;
+}
+
+/** Turns a reader's error into one that names the file, and for an oversized record its line and the limit. */
+async function unreadable(file: LandedFile, error: unknown): Promise<MalformedLandingFileError> {
+  const message = (error as Error).message;
+  const size = /Maximum line size of \d+ bytes exceeded/.test(message);
+  if (!size) return new MalformedLandingFileError(file.uri, firstLine(message), { cause: error });
+  const line = await longLine(file, MAX_CSV_RECORD_BYTES);
+  return new MalformedLandingFileError(
+    file.uri,
+    `the CSV record ${line === undefined ? '' : `at line ${line} `}is longer than the limit of ${MAX_CSV_RECORD_BYTES} bytes per record`,
+    { cause: error },
+  );
+}
+
+const csvOptions = (file: LandedFile) =>
+  `delim = ',', quote = '"', escape = '"', all_varchar = true, hive_partitioning = false, compression = '${file.gzipped ? 'gzip' : 'none'}', max_line_size = ${MAX_CSV_RECORD_BYTES}`;
+
+/** The fields of a CSV file's header: its first line, parsed by the same CSV reader. */
+async function csvHeader(duck: Duck, file: LandedFile, scratch: string): Promise<string[]> {
+  let text = await head(file, HEADER_PROBE_BYTES);
+  if (text.subarray(0, BOM.length).equals(BOM)) text = text.subarray(BOM.length);
+  const end = text.indexOf(10);
+  if (end < 0 && text.length >= HEADER_PROBE_BYTES - BOM.length)
+    throw new MalformedLandingFileError(
+      file.uri,
+      `no end of line in the first ${HEADER_PROBE_BYTES} bytes (CSV header expected)`,
+    );
+  const line = join(scratch, `${randomUUID()}.csv`);
+  writeFileSync(line, text.subarray(0, end < 0 ? text.length : end));
+  try {
+    const [first] = await duck.rows(
+      `SELECT * FROM read_csv(${sqlString(line)}, header = false, skip = 0, ${csvOptions({ ...file, gzipped: false })})`,
+    );
+    return Object.values(first ?? {}).map((v) => (v === null ? '' : String(v)));
+  } catch (error) {
+    throw await unreadable(file, error);
+  }
+}
+
+/** A CSV file: its header matched onto the declared columns, then its rows read by position. */
+async function readCsv(
+  duck: Duck,
+  table: string,
+  file: LandedFile,
+  columns: readonly string[],
+  scratch: string,
+): Promise<Map<string, string>> {
+  const header = await csvHeader(duck, file, scratch);
+  if (header.every((name) => columnKey(name) === ''))
+    throw new MalformedLandingFileError(
+      file.uri,
+      'empty CSV header line (the first line must name the columns)',
+    );
+  if (!header.some((name) => columns.includes(columnKey(name))))
+    throw new MalformedLandingFileError(
+      file.uri,
+      `its header names none of the columns ${columns.join(', ')} (is the header missing?)`,
+    );
+  const match = matchColumns(header, columns, true);
+  if (match.problems.length > 0) throw new LandingColumnsError(file.uri, match.problems);
+  const names = header.map((_, i) => `c${i}`);
+  try {
+    await duck.run(
+      `CREATE TABLE ${table} AS SELECT * FROM read_csv(${sqlString(file.path)}, header = true, skip = 0, names = [${names.map(sqlString).join(', ')}], ${csvOptions(file)})`,
+    );
+  } catch (error) {
+    throw await unreadable(file, error);
+  }
+  return new Map([...match.positions].map(([column, at]) => [column, `c${at}`]));
+}
+
+/** A JSON-lines file: each line one object, its keys matched onto the declared columns. */
+async function readJsonLines(
+  duck: Duck,
+  table: string,
+  file: LandedFile,
+  columns: readonly string[],
+  scratch: string,
+): Promise<Map<string, string>> {
+  const readable = await withoutBom(file, scratch);
+  const format = /\.json(\.gz)?$/i.test(file.name) ? 'auto' : 'newline_delimited';
+  try {
+    await duck.run(
+      `CREATE TABLE ${table} AS SELECT json FROM read_json_objects(${sqlString(readable.path)}, format = '${format}', hive_partitioning = false, compression = '${readable.gzipped ? 'gzip' : 'uncompressed'}')`,
+    );
+  } catch (error) {
+    throw await unreadable(file, error);
+  }
+  const notObjects = Number(
+    await duck.scalar(`SELECT count(*) FROM ${table} WHERE json_type(json) <> 'OBJECT'`),
+  );
+  if (notObjects > 0)
+    throw new MalformedLandingFileError(file.uri, `${notObjects} record(s) are not JSON objects`);
+  const shapes = (await duck.rows(`SELECT DISTINCT json_keys(json) AS k FROM ${table}`)).map(
+    (r) => (r['k'] as string[] | null) ?? [],
+  );
+  const problems = new Set<string>();
+  const keysOf = new Map<string, string[]>();
+  for (const keys of shapes) {
+    const match = matchColumns(keys, columns, false);
+    match.problems.forEach((p) => problems.add(p));
+    for (const [column, at] of match.positions) {
+      const key = keys[at] ?? column;
+      const known = keysOf.get(column) ?? [];
+      if (!known.includes(key)) keysOf.set(column, [...known, key]);
+    }
+  }
+  if (problems.size > 0) throw new LandingColumnsError(file.uri, [...problems]);
+  // One parse per row: every key (in any spelling found) extracted at once.
+  const paths = [...keysOf.values()].flat();
+  if (paths.length === 0) return new Map();
+  const extracted = `${table}_values`;
+  await duck.run(
+    `CREATE TABLE ${extracted} AS SELECT json_extract_string(json, [${paths.map((k) => sqlString(`$."${k}"`)).join(', ')}]) AS v FROM ${table}`,
+  );
+  await duck.run(`DROP TABLE ${table}`);
+  await duck.run(`ALTER TABLE ${extracted} RENAME TO ${table}`);
+  const out = new Map<string, string>();
+  let index = 1;
+  for (const [column, keys] of keysOf) {
+    const refs = keys.map(() => `v[${index++}]`);
+    out.set(column, refs.length === 1 ? (refs[0] ?? 'NULL') : `COALESCE(${refs.join(', ')})`);
+  }
+  return out;
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The file's first bytes (decompressed when gzipped). */
+async function head(file: LandedFile, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const input = createReadStream(file.path);
+  const stream = file.gzipped ? input.pipe(createGunzip()) : input;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= bytes) break;
+    }
+  } catch {
+    // a broken gzip stream: the reader reports it, naming the file
+  } finally {
+    input.destroy();
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/**
+ * DuckDB's JSON reader refuses a UTF-8 byte order mark, which its CSV reader (and Spark) skip: a file
+ * that starts with one is read from a copy without it.
+ */
+async function withoutBom(file: LandedFile, scratch: string): Promise<LandedFile> {
+  if (!(await head(file, BOM.length)).equals(BOM)) return file;
+  const path = join(scratch, `${randomUUID()}.jsonl`);
+  let skipped = false;
+  const dropBom = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (!skipped) {
+        skipped = true;
+        done(null, chunk.subarray(BOM.length));
+      } else done(null, chunk);
+    },
+  });
+  const input = createReadStream(file.path);
+  const output = createWriteStream(path);
+  if (file.gzipped) await pipeline(input, createGunzip(), dropBom, output);
+  else await pipeline(input, dropBom, output);
+  return { ...file, path, gzipped: false };
 }

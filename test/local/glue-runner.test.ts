@@ -148,17 +148,17 @@ describe('local Glue runner (DuckDB)', () => {
     t.cleanup();
   });
 
-  test('bronze reads gzipped JSON lines, JSON array files and CSV with missing columns', async () => {
+  test('bronze reads gzipped JSON lines and JSON array files; a JSON record without a key has a missing value', async () => {
     const t = setup();
     writeFile(t.lake.path(`${LANDING}a.jsonl.gz`), gzipSync(toJsonLines([order(1), order(2)])));
     writeFile(t.lake.path(`${LANDING}b.json`), JSON.stringify([order(3), order(4), order(5)], null, 2));
-    writeFile(t.lake.path(`${LANDING}c.csv`), 'order_id,amount\nORD-00000006,1.5\n');
+    writeFile(t.lake.path(`${LANDING}c.jsonl`), '{"order_id": "ORD-00000006", "amount": 1.5}\n');
 
     const bronze = await t.run('bronze');
     const silver = await t.run('silver');
 
     expect(bronze.manifest.recordsIn).toBe(6);
-    // the CSV lacks customer_id and updated_at: its row is quarantined, not dropped
+    // the last record lacks customer_id and updated_at: its row is quarantined, not dropped
     expect(silver.manifest).toMatchObject({ recordsIn: 6, recordsOut: 5, recordsQuarantined: 1 });
     const [rejected] = await t.query(
       `SELECT order_id, _quarantine_reasons AS r FROM '${t.zone('quarantine')}'`,
