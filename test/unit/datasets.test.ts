@@ -62,6 +62,25 @@ describe('dataset registry', () => {
     expect(problems).toHaveLength(4);
   });
 
+  it('nullValues and numberFormat: defaults, and a null token that could never match is refused', () => {
+    const orders = shippedRegistry().get('orders');
+    expect([orders.nullValues, orders.numberFormat]).toEqual([[], 'plain']);
+
+    const problems = problemsOf([
+      source(`${ordersYaml}\nnullValues: ['null', ' N/A', '']\nnumberFormat: fancy\n`),
+    ]);
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/dataset\.yml: nullValues\[2\]: /),
+        expect.stringMatching(/dataset\.yml: numberFormat: /),
+      ]),
+    );
+    expect(problemsOf([source(`${ordersYaml}\nnullValues: ['null', ' N/A']\n`)])).toEqual([
+      'datasets/orders/dataset.yml: nullValues[1]: " N/A" has surrounding whitespace (values are compared after trimming)',
+    ]);
+  });
+
   it('checks references between fields: rule columns, dedup key, gold SQL file, folder name', () => {
     const broken = ordersYaml
       .replace('{ column: currency, check: accepted_values', '{ column: curency, check: accepted_values')
