@@ -63,14 +63,13 @@ function placeholdersOf(/** @type {string} */ text) {
  */
 async function build(p) {
   const { root, stage } = p;
-  if (!/^[a-z0-9][a-z0-9-]{0,14}$/.test(stage)) {
-    throw new Error(
-      `stage "${stage}": use 1-15 lower-case letters, digits or "-" (it names the S3 buckets, at most 63 characters)`,
-    );
-  }
+  // Names unique per account or region carry the stage (shared/domain/stage-names.ts).
+  const stageNames = tsxRequire(join(root, 'shared', 'domain', 'stage-names.ts'), __filename);
+  stageNames.assertStage(stage);
   // The metric names and dimensions the stage functions publish (shared/domain/metrics.ts).
   const metrics = tsxRequire(join(root, 'shared', 'domain', 'metrics.ts'), __filename);
-  const METRICS_NAMESPACE = metrics.DEFAULT_METRICS_NAMESPACE;
+  // One namespace per stage (shared/domain/stage-names.ts): record-stage gets it as METRICS_NAMESPACE.
+  const METRICS_NAMESPACE = stageNames.stageMetricsNamespace(stage);
   const registry = loadRegistry(root);
   const datasets = registry.datasets;
   // The functions read this compiled registry (shared/config/deployed-registry.ts), shipped in each
@@ -78,13 +77,16 @@ async function build(p) {
   const deployed = tsxRequire(join(root, 'shared', 'config', 'deployed-registry.ts'), __filename);
   const registryFile = join(root, deployed.DEFAULT_REGISTRY_FILE);
   mkdirSync(join(registryFile, '..'), { recursive: true });
-  writeFileSync(registryFile, deployed.compileRegistry(registry));
+  // The Lambdas plan and register with the stage's names: Glue jobs `<job>-<stage>`, databases `<db>_<stage>`.
+  writeFileSync(registryFile, deployed.compileRegistry(stageNames.registryForStage(registry, stage)));
+  const jobName = (/** @type {string} */ declared) => stageNames.stageJobName(declared, stage);
+  const databaseName = (/** @type {string} */ declared) => stageNames.stageDatabaseName(declared, stage);
   const prefix = `medallion-${stage}`;
   const existingLake = p.lakeBucketParam.trim();
 
   const lakeBucket = existingLake ? existingLake : { Ref: 'LakeBucket' };
   const lakeBucketArn = existingLake
-    ? `arn:aws:s3:::${existingLake}`
+    ? { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${existingLake}` }
     : { 'Fn::Sub': `arn:\${AWS::Partition}:s3:::${prefix}-lake-\${AWS::AccountId}-\${AWS::Region}` };
   const arn = (/** @type {string} */ s) => ({ 'Fn::Sub': s });
   // Built from the state machine's fixed name: a Ref from a function's role would be circular
@@ -160,13 +162,13 @@ async function build(p) {
   const jobArn = (/** @type {string} */ name) =>
     arn(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:job/${name}`);
   const catalogArn = arn('arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog');
-  const databaseArns = [...new Set(datasets.map((d) => d.catalog.database))]
+  const databaseArns = [...new Set(datasets.map((d) => databaseName(d.catalog.database)))]
     .sort()
     .map((db) => arn(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:database/${db}`));
   const tableArns = datasets.flatMap((d) =>
     ['bronze', 'silver', 'gold', 'quarantine'].map((zone) =>
       arn(
-        `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:table/${d.catalog.database}/${d.catalog.tables[zone]}`,
+        `arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:table/${databaseName(d.catalog.database)}/${d.catalog.tables[zone]}`,
       ),
     ),
   );
@@ -208,8 +210,10 @@ async function build(p) {
     used.includes(placeholderGrammar().functionPlaceholder(f)),
   );
   const aslJobNames = [...new Set([...aslText.matchAll(/"JobName"\s*:\s*"([^"$]+)"/g)].map((m) => m[1]))];
-  for (const name of aslJobNames) {
-    if (!jobs.has(name)) throw new Error(`${ASL_FILE}: JobName "${name}" is not a job of any dataset`);
+  if (aslJobNames.length > 0) {
+    throw new Error(
+      `${ASL_FILE}: JobName "${aslJobNames[0]}" is written out; take it from the run plan ("JobName.$"): deployed job names carry the stage`,
+    );
   }
 
   /** @type {Record<string, any>} */
@@ -325,13 +329,13 @@ async function build(p) {
   };
 
   // ---- Glue catalog and jobs -----------------------------------------------------------------
-  Object.assign(resources, await catalogResources({ root, datasets, lakeBucket }));
+  Object.assign(resources, await catalogResources({ root, datasets, lakeBucket, databaseName }));
   const glueLib = existsSync(join(root, 'glue', 'medallion_glue'));
   for (const [name, job] of [...jobs.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     resources[`GlueJob${pascal(name)}`] = {
       Type: 'AWS::Glue::Job',
       Properties: {
-        Name: name,
+        Name: jobName(name),
         Description: `medallion ${job.stage} stage (datasets: ${job.datasets.join(', ')})`,
         Role: { 'Fn::GetAtt': ['GlueJobRole', 'Arn'] },
         // Glue 5.1: Spark 3.5.6, Python 3.11, Java 17 (pyspark 3.5.6 in python/requirements.lock).
@@ -604,12 +608,13 @@ async function build(p) {
   }
 
   // ---- Alarms and dashboard ----------------------------------------------------------------------
-  Object.assign(resources, quarantineAlarms(datasets, prefix, metrics));
+  Object.assign(resources, quarantineAlarms(datasets, prefix, metrics, METRICS_NAMESPACE));
   resources['Dashboard'] = dashboard({
     datasets,
     prefix,
     functionKeys: functionFolders.map(functionKey),
     metrics,
+    namespace: METRICS_NAMESPACE,
   });
 
   return {
@@ -617,6 +622,7 @@ async function build(p) {
     /** Values of function environment variables that depend on parameters. */
     env: {
       LAKE_BUCKET: lakeBucket,
+      METRICS_NAMESPACE,
       PLANS_LOCATION: { 'Fn::Join': ['', ['s3://', { Ref: 'ArtifactsBucket' }, `/${PLANS_PREFIX}`]] },
     },
     resources: {
@@ -661,10 +667,10 @@ function assume(service, condition) {
  * Quarantine ratio per dataset: quarantined / records in at the silver stage over one hour, as
  * metric math on the counts the stage functions publish (shared/domain/metrics.ts); alarms above
  * the dataset's declared quarantine.maxRatio. (The per-run spike judgement is the pipeline's own.)
- * @param {readonly any[]} datasets @param {string} prefix @param {any} metrics
+ * @param {readonly any[]} datasets @param {string} prefix @param {any} metrics @param {string} namespace
  */
-function quarantineAlarms(datasets, prefix, metrics) {
-  const { METRIC_NAMES: names, DIMENSIONS: dim, DEFAULT_METRICS_NAMESPACE: namespace } = metrics;
+function quarantineAlarms(datasets, prefix, metrics, namespace) {
+  const { METRIC_NAMES: names, DIMENSIONS: dim } = metrics;
   /** @type {Record<string, any>} */
   const out = {};
   for (const d of datasets) {
@@ -709,9 +715,9 @@ function quarantineAlarms(datasets, prefix, metrics) {
   return out;
 }
 
-/** @param {{ datasets: readonly any[], prefix: string, functionKeys: string[], metrics: any }} p */
-function dashboard({ datasets, prefix, functionKeys, metrics }) {
-  const { METRIC_NAMES: names, DIMENSIONS: dim, DEFAULT_METRICS_NAMESPACE: ns } = metrics;
+/** @param {{ datasets: readonly any[], prefix: string, functionKeys: string[], metrics: any, namespace: string }} p */
+function dashboard({ datasets, prefix, functionKeys, metrics, namespace: ns }) {
+  const { METRIC_NAMES: names, DIMENSIONS: dim } = metrics;
   const region = '${AWS::Region}';
   const sm = '${PipelineStateMachine}';
   /** @type {any[]} */

@@ -103,9 +103,12 @@ const pascal = (/** @type {string} */ s) =>
     .join('');
 
 /**
- * @param {{ root: string, datasets: readonly any[], lakeBucket: unknown }} p
+ * Logical ids follow the declared names (the same in every stage); the deployed names are the
+ * stage's (`databaseName`).
+ * @param {{ root: string, datasets: readonly any[], lakeBucket: unknown,
+ *   databaseName: (declared: string) => string }} p
  */
-async function catalogResources({ root, datasets, lakeBucket }) {
+async function catalogResources({ root, datasets, lakeBucket, databaseName }) {
   const columns = await tableColumns(root, datasets);
   /** @type {Record<string, any>} */
   const resources = {};
@@ -115,7 +118,7 @@ async function catalogResources({ root, datasets, lakeBucket }) {
       Type: 'AWS::Glue::Database',
       Properties: {
         CatalogId: { Ref: 'AWS::AccountId' },
-        DatabaseInput: { Name: database, Description: 'medallion-orchestrator lake tables' },
+        DatabaseInput: { Name: databaseName(database), Description: 'medallion-orchestrator lake tables' },
       },
     };
   }
@@ -127,7 +130,7 @@ async function catalogResources({ root, datasets, lakeBucket }) {
         DependsOn: `GlueDatabase${pascal(dataset.catalog.database)}`,
         Properties: {
           CatalogId: { Ref: 'AWS::AccountId' },
-          DatabaseName: dataset.catalog.database,
+          DatabaseName: databaseName(dataset.catalog.database),
           TableInput: {
             Name: name,
             Description: `${dataset.name} ${zone}: ${dataset.description}`,

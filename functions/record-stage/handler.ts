@@ -4,6 +4,7 @@ import { CloudWatchMetrics } from '../../shared/aws/cloudwatch-metrics';
 import { GluePartitionCatalog } from '../../shared/aws/glue-catalog';
 import { S3ManifestStore } from '../../shared/aws/s3-manifests';
 import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
+import { requireEnv } from '../../shared/config/env';
 import { recordStage, type RecordStageDeps, type RecordStageInput } from '../../shared/core/record-stage';
 import type { StageResult } from '../../shared/domain/pipeline';
 import { createLogger } from '../../shared/logger';
@@ -26,13 +27,16 @@ import { createLogger } from '../../shared/logger';
 
 const logger = createLogger('record-stage');
 
-/** Env: optional METRICS_NAMESPACE (default MedallionLake), DATASETS_FILE. */
-export const REQUIRED_ENV = [] as const;
+/**
+ * Env: METRICS_NAMESPACE (the stack gives each stage its own: shared/domain/stage-names.ts), optional
+ * DATASETS_FILE.
+ */
+export const REQUIRED_ENV = ['METRICS_NAMESPACE'] as const;
 
 let awsDeps: RecordStageDeps | undefined;
 const defaultDeps = (): RecordStageDeps => {
   if (!awsDeps) {
-    const metrics = new CloudWatchMetrics(process.env['METRICS_NAMESPACE']);
+    const metrics = new CloudWatchMetrics(requireEnv('METRICS_NAMESPACE'));
     awsDeps = {
       registry: loadDeployedRegistry(),
       manifests: new S3ManifestStore(),

@@ -183,7 +183,7 @@ describe('error names survive minification (Step Functions Retry/Catch match the
       `const { handler } = await import('./${handlerFile('record-stage')}');
        try { await handler(${JSON.stringify(event)}, { awsRequestId: 'r-1', functionName: 'recordStage' }); console.log('RESULT none'); }
        catch (e) { console.log('RESULT ' + e.name + ' ' + e.constructor.name); }`,
-      { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', METRICS_NAMESPACE: 'MedallionLake/test' },
     );
 
     expect(out.split('\n').find((l) => l.startsWith('RESULT '))).toBe(

@@ -31,7 +31,7 @@ describe('parameter variants (generator run directly, no re-packaging)', () => {
     expect(resources.LakeBucketPolicy).toBeUndefined();
     expect(
       resources.LandingQueuePolicy.Properties.PolicyDocument.Statement[0].Condition.ArnLike['aws:SourceArn'],
-    ).toBe('arn:aws:s3:::acme-existing-lake');
+    ).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::acme-existing-lake' });
     const [text, vars] = out.resources.Outputs.LandingNotificationConfiguration.Value['Fn::Sub'];
     const config = JSON.parse(text);
     expect(

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
-import { DEFAULT_METRICS_NAMESPACE, DIMENSIONS, METRIC_NAMES } from '../../shared/domain/metrics';
+import { DIMENSIONS, METRIC_NAMES } from '../../shared/domain/metrics';
+import { stageDatabaseName, stageJobName, stageMetricsNamespace } from '../../shared/domain/stage-names';
 import { boundDefinition } from '../../shared/domain/horizon';
 import { zoneKey } from '../../shared/domain/layout';
 import {
@@ -24,6 +25,8 @@ type Loose = any;
 
 const ASL_FILE = join(ROOT, 'state-machines', 'medallion-pipeline.asl.json');
 const registry = loadRegistry(join(ROOT, 'datasets'));
+/** The stage of the default package (scripts/package.sh). */
+const STAGE = 'dev';
 let template: Template;
 
 beforeAll(() => {
@@ -277,7 +280,7 @@ describe('Glue: jobs, scripts, catalog', () => {
     for (const d of registry.datasets) {
       for (const stage of ['bronze', 'silver', 'gold'] as const) {
         const job = resourcesOfType(template, 'AWS::Glue::Job').find(
-          ([, r]) => r.Properties?.['Name'] === d.stages[stage].glueJob,
+          ([, r]) => r.Properties?.['Name'] === stageJobName(d.stages[stage].glueJob, STAGE),
         )?.[1].Properties as Record<string, Loose>;
         expect(job).toBeDefined();
         expect(job['GlueVersion']).toBe('5.1');
@@ -343,7 +346,7 @@ describe('Glue: jobs, scripts, catalog', () => {
   test('each dataset has its database and four Parquet tables, partitioned by its keys, at its zone', () => {
     for (const d of registry.datasets) {
       const db = resourcesOfType(template, 'AWS::Glue::Database').find(([, r]) =>
-        JSON.stringify(r.Properties).includes(`"Name":"${d.catalog.database}"`),
+        JSON.stringify(r.Properties).includes(`"Name":"${stageDatabaseName(d.catalog.database, STAGE)}"`),
       );
       expect(db).toBeDefined();
       for (const zone of ['bronze', 'silver', 'gold', 'quarantine'] as const) {
@@ -351,7 +354,7 @@ describe('Glue: jobs, scripts, catalog', () => {
           ([, r]) => (r.Properties?.['TableInput'] as { Name: string }).Name === d.catalog.tables[zone],
         )?.[1].Properties as Record<string, Loose>;
         expect(table).toBeDefined();
-        expect(table['DatabaseName']).toBe(d.catalog.database);
+        expect(table['DatabaseName']).toBe(stageDatabaseName(d.catalog.database, STAGE));
         const input = table['TableInput'];
         expect(input.PartitionKeys).toEqual(d.partitionKeys.map((k) => ({ Name: k.name, Type: 'string' })));
         expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
@@ -470,7 +473,7 @@ describe('ledger, alerts, alarms, dashboard', () => {
           .sort(),
       ).toEqual([METRIC_NAMES.recordsIn, METRIC_NAMES.recordsQuarantined].sort());
       for (const m of stats) {
-        expect(m.MetricStat.Metric.Namespace).toBe(DEFAULT_METRICS_NAMESPACE);
+        expect(m.MetricStat.Metric.Namespace).toBe(stageMetricsNamespace(STAGE));
         expect(m.MetricStat.Metric.Dimensions).toEqual([
           { Name: DIMENSIONS.dataset, Value: d.name },
           { Name: DIMENSIONS.stage, Value: 'silver' },
@@ -498,7 +501,7 @@ describe('ledger, alerts, alarms, dashboard', () => {
         ]),
       );
     }
-    expect(body).toContain(DEFAULT_METRICS_NAMESPACE);
+    expect(body).toContain(stageMetricsNamespace(STAGE));
   });
 
   test('buckets are encrypted and private', () => {
