@@ -10,6 +10,7 @@
 // deploy: refuses to deploy jobs whose script is missing, then, once CloudFormation is done,
 //   uploads the staged files to the stack's ArtifactsBucket (output ArtifactsBucketName) and
 //   removes objects under glue/ and plans/ that are no longer staged (a removed dataset's plan).
+// remove: empties the artifacts bucket (every version) so that the stack can go; says what is kept.
 const { createHash } = require('node:crypto');
 const { execFileSync } = require('node:child_process');
 const { createRequire } = require('node:module');
@@ -109,6 +110,7 @@ class MedallionArtifactsPlugin {
       'after:package:createDeploymentArtifacts': () => this.stage(),
       'before:deploy:deploy': () => this.checkComplete(),
       'after:deploy:deploy': () => this.upload(),
+      'before:remove:remove': () => this.emptyForRemoval(),
     };
   }
 
@@ -204,6 +206,69 @@ class MedallionArtifactsPlugin {
         (stale.length ? `, removed ${stale.length} stale: ${stale.join(', ')}` : ''),
     );
     return { bucket, uploaded: manifest.files.map((f) => f.key), removed: stale };
+  }
+
+  /**
+   * `osls remove`: CloudFormation cannot delete a bucket that holds objects, so the artifacts bucket
+   * is emptied first, every version (the next deploy stages it again). Then it says what stays: the
+   * lake bucket and the ledger table (DeletionPolicy RetainExceptOnCreate), to delete by hand once
+   * their data may go.
+   * @param {{ cfn?: { send: (command: any) => Promise<any> }, s3?: { send: (command: any) => Promise<any> } }} clients
+   *   injectable for tests; by default the command's own credentials and region
+   */
+  async emptyForRemoval(clients = {}) {
+    const provider = this.serverless.getProvider('aws');
+    const fromOsls = createRequire(require.resolve('osls/package.json'));
+    const { DescribeStacksCommand } = fromOsls('@aws-sdk/client-cloudformation');
+    const { S3Client, ListObjectVersionsCommand, DeleteObjectsCommand } = require('@aws-sdk/client-s3');
+    const cfn = clients.cfn ?? (await provider.getCloudFormationClient());
+    const stackName = provider.naming.getStackName();
+    let outputs;
+    try {
+      const stacks = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+      outputs = Object.fromEntries(
+        (stacks.Stacks?.[0]?.Outputs ?? []).map((/** @type {any} */ o) => [o.OutputKey, o.OutputValue]),
+      );
+    } catch (error) {
+      if (/does not exist/.test(String(/** @type {Error} */ (error).message))) return { emptied: 0 };
+      throw error;
+    }
+    const bucket = outputs['ArtifactsBucketName'];
+    let emptied = 0;
+    if (bucket) {
+      const s3 = clients.s3 ?? new S3Client(await provider.getAwsSdkV3Config());
+      /** @type {{ KeyMarker?: string, VersionIdMarker?: string }} */
+      let marker = {};
+      for (;;) {
+        const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, ...marker }));
+        const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map(
+          (/** @type {any} */ v) => ({ Key: v.Key, VersionId: v.VersionId }),
+        );
+        for (let i = 0; i < objects.length; i += 1000) {
+          const out = await s3.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.slice(i, i + 1000) } }),
+          );
+          if (out.Errors?.length) {
+            throw new this.serverless.classes.Error(
+              `Could not empty s3://${bucket}: ${out.Errors.map((/** @type {any} */ e) => `${e.Key} ${e.VersionId}: ${e.Code}`).join(', ')}`,
+            );
+          }
+        }
+        emptied += objects.length;
+        if (!page.IsTruncated) break;
+        marker = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+      }
+      this.log.notice(`Emptied s3://${bucket} (${emptied} object versions) so that the stack can be removed`);
+    }
+    const kept = [
+      outputs['LakeBucketName'] && `lake bucket ${outputs['LakeBucketName']}`,
+      outputs['LedgerTableName'] && `ledger table ${outputs['LedgerTableName']}`,
+    ].filter(Boolean);
+    if (kept.length)
+      this.log.notice(
+        `Kept (they hold data): ${kept.join(', ')}. Delete them by hand once their data may go.`,
+      );
+    return { emptied, kept };
   }
 }
 

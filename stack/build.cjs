@@ -59,7 +59,7 @@ function placeholdersOf(/** @type {string} */ text) {
 
 /**
  * @param {{ root: string, stage: string, lakeBucketParam: string, tracing: boolean,
- *   glueWorkers: number, glueMaxConcurrentRuns: number }} p
+ *   glueWorkers: number, glueRunQuota: number, glueRunBudget: number }} p
  */
 async function build(p) {
   const { root, stage } = p;
@@ -238,7 +238,8 @@ async function build(p) {
       Type: 'AWS::S3::Bucket',
       // S3 checks it may send to the queue when the notification is created.
       DependsOn: ['LandingQueuePolicy'],
-      DeletionPolicy: 'Retain',
+      // Kept by `osls remove` (it holds the lake); deleted if the stack's first create rolls back.
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
       Properties: {
         BucketName: arn(`${prefix}-lake-\${AWS::AccountId}-\${AWS::Region}`),
@@ -256,6 +257,22 @@ async function build(p) {
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         // Versions make each landed object version a distinct ledger entry.
         VersioningConfiguration: { Status: 'Enabled' },
+        LifecycleConfiguration: {
+          Rules: [
+            // A re-run replaces its partition's files: the replaced versions go after 30 days.
+            {
+              Id: 'old-versions',
+              Status: 'Enabled',
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+              ExpiredObjectDeleteMarker: true,
+            },
+            {
+              Id: 'incomplete-uploads',
+              Status: 'Enabled',
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+            },
+          ],
+        },
         NotificationConfiguration: { QueueConfigurations: queueConfigurations },
       },
     };
@@ -331,6 +348,13 @@ async function build(p) {
   // ---- Glue catalog and jobs -----------------------------------------------------------------
   Object.assign(resources, await catalogResources({ root, datasets, lakeBucket, databaseName }));
   const glueLib = existsSync(join(root, 'glue', 'medallion_glue'));
+  // Back-pressure: the jobs' MaxConcurrentRuns add up to at most the run budget, below the quota.
+  const runsPerJob = Math.floor(p.glueRunBudget / Math.max(1, jobs.size));
+  if (!(p.glueRunBudget < p.glueRunQuota) || runsPerJob < 1) {
+    throw new Error(
+      `glueRunBudget ${p.glueRunBudget}: must be below glueRunQuota ${p.glueRunQuota} (the account's concurrent Glue job runs) and at least the number of Glue jobs (${jobs.size})`,
+    );
+  }
   for (const [name, job] of [...jobs.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     resources[`GlueJob${pascal(name)}`] = {
       Type: 'AWS::Glue::Job',
@@ -347,7 +371,9 @@ async function build(p) {
         Timeout: job.timeout,
         MaxRetries: 0,
         // One run per (dataset, partition) and stage: as many partitions as this may be in flight.
-        ExecutionProperty: { MaxConcurrentRuns: p.glueMaxConcurrentRuns },
+        ExecutionProperty: { MaxConcurrentRuns: runsPerJob },
+        // A run over the account's or the job's limit waits in Glue's queue (WAITING), not fails.
+        JobRunQueuingEnabled: true,
         Command: {
           Name: 'glueetl',
           PythonVersion: '3',
@@ -583,31 +609,23 @@ async function build(p) {
         Policies: [{ PolicyName: folder, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
       },
     };
-    for (const [metric, what] of [
-      ['Errors', 'failed invocations'],
-      ['Throttles', 'throttled invocations'],
-    ]) {
-      resources[`${pascal(folder)}${metric}Alarm`] = {
-        Type: 'AWS::CloudWatch::Alarm',
-        Properties: {
-          AlarmName: `${prefix}-${folder}-${metric.toLowerCase()}`,
-          AlarmDescription: `${folder}: ${what}`,
-          Namespace: 'AWS/Lambda',
-          MetricName: metric,
-          Dimensions: [{ Name: 'FunctionName', Value: { Ref: lambdaLogicalId(key) } }],
-          Statistic: 'Sum',
-          Period: 300,
-          EvaluationPeriods: 1,
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          TreatMissingData: 'notBreaching',
-          AlarmActions: [{ Ref: 'AlertTopic' }],
-        },
-      };
-    }
   }
 
   // ---- Alarms and dashboard ----------------------------------------------------------------------
+  /** @type {typeof import('./function-alarms')} */
+  const { functionAlarms } = tsxRequire('./function-alarms.ts', __filename);
+  Object.assign(
+    resources,
+    functionAlarms({
+      folders: functionFolders,
+      asl,
+      prefix,
+      namespace: METRICS_NAMESPACE,
+      pascal,
+      lambdaLogicalId: (folder) => lambdaLogicalId(functionKey(folder)),
+      logGroupLogicalId: (folder) => `${pascal(folder)}LogGroup`,
+    }),
+  );
   Object.assign(resources, quarantineAlarms(datasets, prefix, metrics, METRICS_NAMESPACE));
   resources['Dashboard'] = dashboard({
     datasets,
@@ -629,12 +647,41 @@ async function build(p) {
       Resources: resources,
       Outputs: outputs,
       // The function log groups serverless creates, encrypted with the stack's logs key.
-      extensions: Object.fromEntries(
-        functionFolders.map((folder) => [
-          `${pascal(folder)}LogGroup`,
-          { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogsKey', 'Arn'] } } },
-        ]),
-      ),
+      extensions: {
+        ...Object.fromEntries(
+          functionFolders.map((folder) => [
+            `${pascal(folder)}LogGroup`,
+            { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogsKey', 'Arn'] } } },
+          ]),
+        ),
+        // serverless' deployment bucket is versioned (`osls remove` empties every version): old
+        // versions and unfinished uploads expire.
+        ServerlessDeploymentBucket: {
+          Properties: {
+            LifecycleConfiguration: {
+              Rules: [
+                {
+                  Id: 'old-versions',
+                  Status: 'Enabled',
+                  NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+                },
+                {
+                  Id: 'incomplete-uploads',
+                  Status: 'Enabled',
+                  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+                },
+              ],
+            },
+          },
+        },
+        // serverless-step-functions' execution alarms (serverless.yml), with their runbooks.
+        ...Object.fromEntries(
+          Object.entries(EXECUTION_ALARM_RUNBOOKS).map(([metric, text]) => [
+            `PipelineStateMachine${metric}Alarm`,
+            { Properties: { AlarmDescription: text } },
+          ]),
+        ),
+      },
     },
     /** What the tests and the artifacts plugin need to know about the generated parts. */
     meta: {
@@ -647,6 +694,16 @@ async function build(p) {
     },
   };
 }
+
+/** What to do when an execution alarm of the state machine fires (see serverless.yml `alarms`). */
+const EXECUTION_ALARM_RUNBOOKS = {
+  ExecutionsTimedOut:
+    'A pipeline execution ran past the state machine timeout and ended without its failure path: no other page was sent, its lease is released by finish-run. Runbook: open the execution (Step Functions console, status Timed out) to see the state it was in, usually a Glue job; fix the cause, then replay the partition (npx medallion replay).',
+  ExecutionsAborted:
+    'A pipeline execution was stopped from outside (StopExecution): no other page was sent, its lease is released by finish-run. Runbook: check who stopped it (CloudTrail, StopExecution); replay the partition if it still needs its run (npx medallion replay).',
+  ExecutionThrottled:
+    'Step Functions throttled state transitions of the pipeline: runs go slower, none fails because of it. Runbook: if it lasts, lower landingMaxConcurrency and glueRunBudget, or ask for a higher Step Functions state transition quota.',
+};
 
 /** @param {string} service @param {Record<string, unknown>=} condition */
 function assume(service, condition) {
@@ -691,7 +748,10 @@ function quarantineAlarms(datasets, prefix, metrics, namespace) {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
         AlarmName: `${prefix}-quarantine-ratio-${d.name}`,
-        AlarmDescription: `${d.name}: more than ${d.quarantine.maxRatio * 100}% of silver input rows quarantined in an hour (quarantine.maxRatio)`,
+        AlarmDescription:
+          `${d.name}: more than ${d.quarantine.maxRatio * 100}% of silver input rows quarantined in an hour (quarantine.maxRatio). ` +
+          `Runbook: see why (npx medallion query "SELECT _quarantine_reasons, count(*) FROM ${d.catalog.tables.quarantine} GROUP BY ALL", or Athena on the stage's database); ` +
+          `fix the producer or the dataset's rules, then replay the partitions from silver.`,
         Metrics: [
           metric('quarantined', names.recordsQuarantined),
           metric('records', names.recordsIn),
@@ -809,7 +869,8 @@ module.exports = async ({ resolveVariable }) => {
       lakeBucketParam: await param('lakeBucketName'),
       tracing: (await param('tracing')) === 'true',
       glueWorkers: Number(await param('glueWorkers')),
-      glueMaxConcurrentRuns: Number(await param('glueMaxConcurrentRuns')),
+      glueRunQuota: Number(await param('glueRunQuota')),
+      glueRunBudget: Number(await param('glueRunBudget')),
     });
   }
   return memo;
@@ -827,7 +888,8 @@ if (require.main === module) {
     lakeBucketParam: '',
     tracing: false,
     glueWorkers: 2,
-    glueMaxConcurrentRuns: 20,
+    glueRunQuota: 50,
+    glueRunBudget: 30,
   };
   build({ ...defaults, ...JSON.parse(process.argv[2] ?? '{}') }).then(
     (out) => process.stdout.write(`${JSON.stringify(out)}\n`),

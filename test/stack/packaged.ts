@@ -54,7 +54,9 @@ export const VARIANTS = {
       tracing: 'true',
       logRetentionDays: '90',
       glueWorkers: '4',
-      glueMaxConcurrentRuns: '40',
+      landingMaxConcurrency: '20',
+      glueRunQuota: '200',
+      glueRunBudget: '120',
     },
   },
 } as const satisfies Record<string, { stage: string; params: Record<string, string> }>;

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  PACKAGE_TIMEOUT_MS,
+  ROOT,
+  VARIANTS,
+  ensurePackaged,
+  ensureVariant,
+  lambdaLogicalId,
+  loadTemplate,
+  props,
+  resource,
+  resourcesOfType,
+  type Template,
+} from './packaged';
+
+/**
+ * What keeps a deployed stage safe to run and to remove: back-pressure numbers from the parameters,
+ * alarms that page once and say what to do, data kept on removal but not after a failed first
+ * create, lifecycle rules and log retention everywhere.
+ */
+
+// Template JSON: assertions navigate it loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
+const defaults = (
+  parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+    params: { default: Loose };
+  }
+).params.default;
+let templates: Array<{ name: string; template: Template; params: Record<string, number> }>;
+
+beforeAll(() => {
+  ensurePackaged();
+  const numbers = (p: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Number(v)]));
+  templates = [
+    { name: 'default', template: loadTemplate(), params: numbers(defaults) },
+    {
+      name: 'params',
+      template: loadTemplate(ensureVariant('params')),
+      params: numbers({ ...defaults, ...VARIANTS.params.params }),
+    },
+  ];
+}, 2 * PACKAGE_TIMEOUT_MS);
+
+const alarms = (template: Template) =>
+  resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id, a]) => [id, a.Properties as Loose] as const);
+
+describe('back-pressure: a backfill queues instead of failing', () => {
+  test('on-landing runs at most landingMaxConcurrency at once (the SQS event source)', () => {
+    for (const { name, template, params } of templates) {
+      const mapping = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').find(([, r]) =>
+        JSON.stringify(r.Properties?.['FunctionName']).includes(lambdaLogicalId('on-landing')),
+      )?.[1].Properties as Loose;
+
+      expect({ name, max: mapping.ScalingConfig.MaximumConcurrency }).toEqual({
+        name,
+        max: params['landingMaxConcurrency'],
+      });
+    }
+  });
+
+  test('the Glue jobs together run at most glueRunBudget, below glueRunQuota; runs over a limit wait', () => {
+    for (const { name, template, params } of templates) {
+      const jobs = resourcesOfType(template, 'AWS::Glue::Job').map(([, j]) => j.Properties as Loose);
+      const total = jobs.reduce((sum, j) => sum + j.ExecutionProperty.MaxConcurrentRuns, 0);
+
+      expect(params['glueRunBudget']).toBeLessThan(params['glueRunQuota']!);
+      expect({ name, withinBudget: total <= params['glueRunBudget']! }).toEqual({ name, withinBudget: true });
+      expect({ name, perJob: jobs.map((j) => j.ExecutionProperty.MaxConcurrentRuns) }).toEqual({
+        name,
+        perJob: jobs.map(() => Math.floor(params['glueRunBudget']! / jobs.length)),
+      });
+      for (const j of jobs) expect(j.JobRunQueuingEnabled).toBe(true);
+    }
+  });
+});
+
+describe('alarms that mean something', () => {
+  test('a failed execution pages once: through its failure path (notify), not also through an ExecutionsFailed alarm', () => {
+    for (const { template } of templates) {
+      expect(alarms(template).filter(([, a]) => a.MetricName === 'ExecutionsFailed')).toEqual([]);
+    }
+  });
+
+  test('timed-out, aborted and throttled executions, the stuck landing queue and StartExecution throttling page', () => {
+    const { template } = templates[0]!;
+    const on = (metric: string) => alarms(template).filter(([, a]) => a.MetricName === metric);
+
+    for (const metric of ['ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionThrottled']) {
+      expect({ metric, dims: on(metric).map(([, a]) => a.Dimensions) }).toEqual({
+        metric,
+        dims: [[{ Name: 'StateMachineArn', Value: { Ref: 'PipelineStateMachine' } }]],
+      });
+    }
+    const age = on('ApproximateAgeOfOldestMessage');
+    expect(age.map(([, a]) => a.Dimensions)).toEqual([
+      [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['LandingQueue', 'QueueName'] } }],
+    ]);
+    expect(age[0]![1].Threshold).toBeLessThan(props(template, 'LandingQueue').MessageRetentionPeriod);
+    expect(on('ThrottledEvents').map(([, a]) => a.Dimensions)).toEqual([
+      [{ Name: 'APIName', Value: 'StartExecution' }],
+    ]);
+  });
+
+  test("a function's errors alarm leaves out the errors the state machine retries by design", () => {
+    const { template } = templates[0]!;
+    const asl = JSON.stringify(
+      JSON.parse(readFileSync(join(ROOT, 'state-machines', 'medallion-pipeline.asl.json'), 'utf8')),
+    );
+    const errors = props(template, 'PrepareRunErrorsAlarm');
+    const filters = resourcesOfType(template, 'AWS::Logs::MetricFilter')
+      .map(([, f]) => f.Properties as Loose)
+      .filter((f) => f.LogGroupName.Ref === 'PrepareRunLogGroup');
+
+    expect(asl).toContain('"PartitionBusyError"');
+    expect(filters.map((f) => f.FilterPattern)).toEqual(['"Invoke Error" "PartitionBusyError"']);
+    const retried = errors.Metrics.find((m: Loose) => m.Id === 'retried').MetricStat.Metric;
+    expect(retried).toEqual({
+      Namespace: filters[0].MetricTransformations[0].MetricNamespace,
+      MetricName: filters[0].MetricTransformations[0].MetricName,
+    });
+    expect(errors.Metrics.find((m: Loose) => m.ReturnData).Expression).toBe('errors - FILL(retried, 0)');
+    expect(errors.Metrics.find((m: Loose) => m.Id === 'errors').MetricStat.Metric.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: lambdaLogicalId('prepare-run') } },
+    ]);
+    // A function without retried errors keeps the plain Errors alarm.
+    expect(props(template, 'RecordStageErrorsAlarm').MetricName).toBe('Errors');
+  });
+
+  test('every alarm pages the alert topic and says what to do (its runbook)', () => {
+    for (const { template } of templates) {
+      for (const [id, a] of alarms(template)) {
+        expect({ id, actions: a.AlarmActions }).toEqual({ id, actions: [{ Ref: 'AlertTopic' }] });
+        expect({ id, runbook: /Runbook: \S/.test(String(a.AlarmDescription)) }).toEqual({
+          id,
+          runbook: true,
+        });
+      }
+    }
+  });
+});
+
+describe('safe first deploy and removal', () => {
+  test('the lake and the ledger survive removal but not a rolled-back first create', () => {
+    const { template } = templates[0]!;
+    for (const id of ['LakeBucket', 'LedgerTable']) {
+      expect({ id, deletion: (resource(template, id) as Loose).DeletionPolicy }).toEqual({
+        id,
+        deletion: 'RetainExceptOnCreate',
+      });
+    }
+  });
+
+  test('every bucket expires old versions and unfinished uploads; every log group has a retention', () => {
+    for (const { name, template, params } of templates) {
+      for (const [id, b] of resourcesOfType(template, 'AWS::S3::Bucket')) {
+        const rules = ((b.Properties as Loose).LifecycleConfiguration?.Rules ?? []) as Loose[];
+        expect({ name, id, abort: rules.some((r) => r.AbortIncompleteMultipartUpload) }).toEqual({
+          name,
+          id,
+          abort: true,
+        });
+        expect({ name, id, versions: rules.some((r) => r.NoncurrentVersionExpiration) }).toEqual({
+          name,
+          id,
+          versions: true,
+        });
+      }
+      for (const [id, g] of resourcesOfType(template, 'AWS::Logs::LogGroup')) {
+        // A --param value reaches the template as text ("90"), which CloudFormation reads as a number.
+        expect({ name, id, days: Number((g.Properties as Loose).RetentionInDays) }).toEqual({
+          name,
+          id,
+          days: params['logRetentionDays'],
+        });
+      }
+    }
+  });
+});
