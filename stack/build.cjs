@@ -305,7 +305,7 @@ async function build(p) {
   outputs['LakeBucketName'] = { Value: lakeBucket };
   outputs['LandingQueueArn'] = { Value: { 'Fn::GetAtt': ['LandingQueue', 'Arn'] } };
   if (existingLake) {
-    // CloudFormation cannot add notifications to a bucket it does not own: README "Deploy".
+    // CloudFormation cannot add notifications to a bucket it does not own: docs/deploy.md.
     outputs['LandingNotificationConfiguration'] = {
       Description: 'Apply to the existing lake bucket: aws s3api put-bucket-notification-configuration',
       Value: {
@@ -436,7 +436,7 @@ async function build(p) {
   smStatements.push({
     Sid: 'LogDelivery',
     Effect: 'Allow',
-    // Vended log delivery: these actions support no resource-level permissions (README "Deploy").
+    // Vended log delivery: these actions support no resource-level permissions (docs/deploy.md).
     Action: [
       'logs:CreateLogDelivery',
       'logs:GetLogDelivery',
@@ -453,7 +453,7 @@ async function build(p) {
     smStatements.push({
       Sid: 'XRayTracing',
       Effect: 'Allow',
-      // X-Ray accepts no resource-level permissions for these (README "Deploy").
+      // X-Ray accepts no resource-level permissions for these (docs/deploy.md).
       Action: [
         'xray:PutTraceSegments',
         'xray:PutTelemetryRecords',
@@ -596,7 +596,7 @@ async function build(p) {
       statements.push({
         Sid: 'XRay',
         Effect: 'Allow',
-        // X-Ray accepts no resource-level permissions for these (README "Deploy").
+        // X-Ray accepts no resource-level permissions for these (docs/deploy.md).
         Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
         Resource: '*',
       });

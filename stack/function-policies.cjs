@@ -84,7 +84,7 @@ const FUNCTION_POLICIES = {
     {
       Sid: 'ReadQuarantineBaseline',
       Effect: 'Allow',
-      // GetMetricData has no resource-level permissions (README "Deploy").
+      // GetMetricData has no resource-level permissions (docs/deploy.md).
       Action: ['cloudwatch:GetMetricData'],
       Resource: '*',
     },

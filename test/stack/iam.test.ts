@@ -17,7 +17,7 @@ import {
 
 /**
  * Actions AWS authorises on no narrower resource than "*". Each is listed, with its reason, in the
- * README's Deploy section; nothing else may be granted on "*".
+ * docs/deploy.md; nothing else may be granted on "*".
  */
 const STAR_RESOURCE_ACTIONS = new Set([
   'logs:CreateLogDelivery',
@@ -71,7 +71,7 @@ describe('least privilege', () => {
   });
 
   test('"*" resources are granted only for actions that support no narrower resource, each documented', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const readme = readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8');
     const roles = new Set(resourcesOfType(template, 'AWS::IAM::Role').map(([id]) => id));
     const starGrants = policyStatements(template).filter(
       ({ where, statement }) =>
