@@ -60,6 +60,9 @@ export const WHITESPACE_SQL = `concat(${[...WHITESPACE]
   .map((c) => `chr(${c.charCodeAt(0)})`)
   .join(', ')}, '${[...WHITESPACE].filter((c) => c.charCodeAt(0) >= 0x20 && c !== '\u0085').join('')}')`;
 
+/** A pattern matching text that starts or ends with WHITESPACE. */
+const EDGE_WHITESPACE_SQL = `concat('^[', ${WHITESPACE_SQL}, ']|[', ${WHITESPACE_SQL}, ']$')`;
+
 /** Patterns a number's text must match before it is cast (see numberFormat). */
 export const NUMBER_PATTERNS = {
   integer: '^[+-]?[0-9]+$',
@@ -87,7 +90,10 @@ function literal(value: string, field: string, problems: string[]): string {
 
 /** The trimmed text of a bronze column, NULL when the value is missing. */
 function presentExpr(column: string, nullValues: readonly string[], nulls: string): string {
-  const trimmed = `TRIM(BOTH ${WHITESPACE_SQL} FROM CAST(${column} AS STRING))`;
+  const text = `CAST(${column} AS STRING)`;
+  // TRIM with a set of characters is ~10x slower in DuckDB than the regex test that skips it for
+  // the usual value, which has no whitespace at either end.
+  const trimmed = `CASE WHEN regexp_like(${text}, ${EDGE_WHITESPACE_SQL}) THEN TRIM(BOTH ${WHITESPACE_SQL} FROM ${text}) ELSE ${text} END`;
   if (nullValues.length === 0) return `NULLIF(${trimmed}, '')`;
   return `CASE WHEN ${trimmed} IN ('', ${nulls}) THEN NULL ELSE ${trimmed} END`;
 }
