@@ -13,6 +13,9 @@ from .contract import FORMAT_EXTENSIONS, WHITESPACE
 from .errors import LandingDataError
 from .storage import StoredFile
 
+# Why a landing file named _x or .x fails the run (shared/local/glue-runner.ts says the same).
+HIDDEN_NAME = "a name starting with '_' or '.', which Spark treats as hidden and skips (rename the file)"
+
 # Enough bytes to hold any sane CSV header line (gzip: compressed bytes fed to a stream decoder).
 HEADER_PROBE_BYTES = 64 * 1024
 
@@ -58,6 +61,9 @@ def classify(files: Sequence[StoredFile], formats: Sequence[str], source_uri: st
         fmt = file_format(f.name, formats)
         if fmt is None:
             problems.append(f"{f.location.uri}: not one of the dataset's formats ({accepted})")
+        elif f.name.startswith(("_", ".")):
+            # Spark's file listing skips such names as hidden: the rows would vanish silently.
+            problems.append(f"{f.location.uri}: {HIDDEN_NAME}")
         elif f.size == 0:
             empty.append(f)
         else:

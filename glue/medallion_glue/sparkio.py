@@ -42,6 +42,8 @@ class SparkEngine:
                 self._with_declared(
                     self.spark.read.schema(_strings(columns))
                     .option("mode", "PERMISSIVE")
+                    # JSON as the local runner reads it: double-quoted strings only.
+                    .option("allowSingleQuotes", "false")
                     .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
                     .json([escape_hadoop_glob(u) for u in json_uris]),
                     columns,
@@ -57,6 +59,11 @@ class SparkEngine:
                     .option("header", "true")
                     .option("enforceSchema", "true")
                     .option("multiLine", "true")
+                    # RFC 4180 as the local runner reads it: a quote inside a quoted value is doubled;
+                    # a backslash is an ordinary character.
+                    .option("quote", '"')
+                    .option("escape", '"')
+                    .option("unescapedQuoteHandling", "RAISE_ERROR")
                     .option("mode", "PERMISSIVE")
                     .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
                     .csv([escape_hadoop_glob(u) for u in uris]),

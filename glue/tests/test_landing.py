@@ -38,6 +38,14 @@ class Classify(unittest.TestCase):
         self.assertIn(FOLDER + "notes.txt: not one of the dataset's formats (.jsonl", message)
         self.assertIn(FOLDER + "nested/: a folder below the partition", message)
 
+    def test_a_data_file_named_like_a_hidden_file_fails_the_run_naming_it(self):
+        # Spark skips _x and .x files silently when listing: the run must not lose their rows.
+        with self.assertRaises(LandingDataError) as caught:
+            classify([stored("a.jsonl"), stored("_b.jsonl"), stored(".c.csv")], ["jsonl", "csv"], FOLDER)
+        message = str(caught.exception)
+        self.assertIn(FOLDER + "_b.jsonl: a name starting with '_' or '.', which Spark treats as hidden", message)
+        self.assertIn(FOLDER + ".c.csv: a name starting with", message)
+
     def test_an_empty_partition_is_refused(self):
         with self.assertRaisesRegex(LandingDataError, "no landing files in the run's partition"):
             classify([], ["jsonl"], FOLDER)

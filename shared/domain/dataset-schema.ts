@@ -117,6 +117,12 @@ export const datasetSchema = z.strictObject({
   gold: z.strictObject({
     /** File (relative to the dataset folder) holding the gold SELECT over the `silver` relation. */
     sql: z.string().regex(/^[A-Za-z0-9_.-]+\.sql$/, 'must name a .sql file in the dataset folder'),
+    /**
+     * The gold table's contract: its columns in order and their types. Both engines cast the gold
+     * SELECT's result to it and the catalog declares it (engines type aggregates differently: a SUM
+     * of decimal(10,2) is decimal(20,2) in Spark, decimal(38,2) in DuckDB).
+     */
+    columns: z.array(z.strictObject({ name: identifier, type: columnType })).min(1),
   }),
   quarantine: z.strictObject({
     /** Quarantined / records-in above this ratio is always a spike. */
@@ -169,6 +175,11 @@ function semanticProblems(def: DatasetDefinition, source: DatasetSource): string
   });
   if (def.dedup && !columns.has(def.dedup.orderBy))
     at('dedup.orderBy', `unknown column "${def.dedup.orderBy}"`);
+  const goldNames = new Set<string>();
+  def.gold.columns.forEach((c, i) => {
+    if (goldNames.has(c.name)) at(`gold.columns[${i}].name`, `duplicate column "${c.name}"`);
+    goldNames.add(c.name);
+  });
   if (source.files[def.gold.sql] === undefined)
     at('gold.sql', `file "${def.gold.sql}" not found in datasets/${source.folder}/`);
   def.nullValues.forEach((v, i) => {

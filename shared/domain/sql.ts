@@ -27,8 +27,17 @@ import { WHITESPACE } from './landed-files';
 
 export const PLAN_VERSION = 1;
 
-/** Run once per DuckDB connection before any plan SQL. */
-export const DUCKDB_PRELUDE = 'CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)';
+/**
+ * Run once per DuckDB connection before any plan SQL: the session zone is UTC as in the Glue jobs'
+ * Spark session; `TIMESTAMP_LTZ` (Spark's name for its zone-aware timestamp) is DuckDB's TIMESTAMPTZ,
+ * so one cast reads offsets and zone names the same way in both and both write UTC-adjusted Parquet
+ * timestamps; `regexp_like` is Spark's regex function.
+ */
+export const DUCKDB_PRELUDE = [
+  "SET TimeZone = 'UTC'",
+  'CREATE TYPE timestamp_ltz AS TIMESTAMPTZ',
+  'CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)',
+].join('; ');
 
 /** Columns the bronze stage adds to every landed row. */
 export const INGESTED_AT = '_ingested_at';
@@ -70,6 +79,36 @@ export const NUMBER_PATTERNS = {
   scientific: '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$',
 } as const;
 
+/**
+ * Texts that may be cast to a date, timestamp or boolean: what both engines read alike. Spark alone
+ * reads '2024', '2024-01', '10:21:09' (today), 'T24:00:00', 'yes'; DuckDB alone reads single-digit
+ * fields and 24:00. A timestamp may carry Z, UTC, an offset or a region zone name (Europe/Paris),
+ * and becomes that instant in UTC.
+ */
+export const TEMPORAL_PATTERNS = {
+  date: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
+  timestamp:
+    '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?)?( ?(Z|UTC|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z]+(/[A-Za-z_]+)+))?$',
+  boolean: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$',
+} as const;
+
+/**
+ * Line terminators before which Java's `$` (Spark's regexp_like) also matches at the end of a value;
+ * RE2's `$` (DuckDB) does not. A `pattern` rule with `$` fails such a value in both engines.
+ */
+const LINE_END_SQL = `chr(10), chr(13), chr(133), '\u2028', '\u2029'`;
+
+/** Regex features one engine lacks or reads differently (Java in Spark, RE2 in DuckDB). */
+const REGEX_DIALECT: ReadonlyArray<[RegExp, string]> = [
+  [/\[:\^?[a-z]+:\]/, 'a POSIX class such as [[:alpha:]] (Java reads it as a plain character set)'],
+  [/\(\?<?[=!]/, 'a lookaround (RE2, the local engine, has none)'],
+  [/\(\?>|[*+?}][+]/, 'an atomic group or possessive quantifier (RE2 has none)'],
+  [
+    /\(\?[a-zA-Z]+[^a-zA-Z)]|\(\?[a-zA-Z]*-/,
+    'an inline flag group on part of the pattern (the engines differ)',
+  ],
+];
+
 /** Quarantine reason of a value that does not parse as its declared type. */
 export const typeReason = (column: string): string => `${column}_type`;
 /** Quarantine reason of a missing value in a column declared `nullable: false`. */
@@ -107,6 +146,10 @@ function typedExpr(column: string, type: string, numberFormat: 'plain' | 'scient
     const pattern = INTEGER.test(type) ? NUMBER_PATTERNS.integer : NUMBER_PATTERNS[numberFormat];
     return `CASE WHEN regexp_like(${text}, '${pattern}') THEN TRY_CAST(${text} AS ${sqlType}) END`;
   }
+  if (type === 'timestamp')
+    return `CASE WHEN regexp_like(${text}, '${TEMPORAL_PATTERNS.timestamp}') THEN TRY_CAST(${text} AS TIMESTAMP_LTZ) END`;
+  if (type === 'date' || type === 'boolean')
+    return `CASE WHEN regexp_like(${text}, '${TEMPORAL_PATTERNS[type]}') THEN TRY_CAST(${text} AS ${sqlType}) END`;
   return `TRY_CAST(${text} AS ${sqlType})`;
 }
 
@@ -130,12 +173,90 @@ function ruleFailure(rule: Rule, type: string, file: string, index: number, prob
       const text = type === 'string' ? c : `CAST(${c} AS STRING)`;
       return `${c} IS NOT NULL AND ${text} NOT IN (${values})`;
     }
-    case 'pattern':
-      return `${c} IS NOT NULL AND NOT regexp_like(CAST(${c} AS STRING), ${literal(rule.pattern, `${file}: rules[${index}].pattern`, problems)})`;
+    case 'pattern': {
+      for (const [feature, what] of REGEX_DIALECT)
+        if (feature.test(rule.pattern))
+          problems.push(
+            `${file}: rules[${index}].pattern: uses ${what}; write it with plain classes such as [A-Za-z0-9]`,
+          );
+      const text = `CAST(${c} AS STRING)`;
+      const pattern = literal(rule.pattern, `${file}: rules[${index}].pattern`, problems);
+      const lineEnd = rule.pattern.includes('$') ? ` OR right(${text}, 1) IN (${LINE_END_SQL})` : '';
+      return `${c} IS NOT NULL AND (NOT regexp_like(${text}, ${pattern})${lineEnd})`;
+    }
   }
 }
 
 const indent = (lines: readonly string[], by = '  '): string => lines.map((l) => by + l).join(',\n');
+
+/**
+ * Gold SQL constructs both engines accept but evaluate differently (found by the conformance suite,
+ * test/glue/conformance.test.ts): refused at compile time, naming gold.sql and why. Checked on the
+ * code only (string literals and comments blanked).
+ */
+const GOLD_DIALECT: ReadonlyArray<[RegExp, string]> = [
+  [
+    /\bconcat\s*\(/i,
+    'concat() skips NULLs in DuckDB but returns NULL in Spark: use || (NULL if any part is NULL) or concat_ws()',
+  ],
+  [
+    /\b(try_)?cast\s*\([^()]*(\([^()]*\)[^()]*)*\bas\s+(int|integer|bigint|smallint|tinyint|long|short|byte)\s*\)/i,
+    'a CAST to an integer type rounds in DuckDB and truncates in Spark: use floor(), ceil() or round() and declare the type in gold.columns',
+  ],
+  [/"/, 'double quotes name a column in DuckDB but are a string in Spark: use plain lower_snake_case names'],
+  [/\^/, '^ is a power in DuckDB but XOR in Spark: use power()'],
+  [/\/\/|\bdiv\b/i, '// and DIV are integer division in one engine only: use floor(a / b)'],
+];
+
+/** ORDER BY items without NULLS FIRST/LAST: NULLs sort last in DuckDB and first in Spark. */
+function orderWithoutNulls(code: string): boolean {
+  for (const match of code.matchAll(/\border\s+by\b/gi)) {
+    let depth = 0;
+    let end = match.index + match[0].length;
+    for (; end < code.length; end++) {
+      const ch = code[end];
+      if (ch === '(') depth++;
+      else if (ch === ')' && depth-- === 0) break;
+      else if (depth === 0 && /^\s*\b(limit|union|except|intersect)\b/i.test(code.slice(end))) break;
+    }
+    const clause = code.slice(match.index + match[0].length, end);
+    let items = 1;
+    depth = 0;
+    for (const ch of clause) {
+      if (ch === '(') depth++;
+      else if (ch === ')') depth--;
+      else if (ch === ',' && depth === 0) items++;
+    }
+    if ((clause.match(/\bnulls\s+(first|last)\b/gi) ?? []).length < items) return true;
+  }
+  return false;
+}
+
+/** The SQL with string literals emptied and comments removed. */
+function codeOnly(sql: string): string {
+  return sql
+    .replace(/'(?:[^']|'')*'/g, "''")
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ');
+}
+
+function goldProblems(goldSql: string, file: string): string[] {
+  const code = codeOnly(goldSql);
+  const problems = GOLD_DIALECT.filter(([pattern]) => pattern.test(code)).map(
+    ([, why]) => `${file}: gold.sql: ${why}`,
+  );
+  if (orderWithoutNulls(code))
+    problems.push(
+      `${file}: gold.sql: every ORDER BY item needs NULLS FIRST or NULLS LAST (NULLs sort last in DuckDB, first in Spark)`,
+    );
+  return problems;
+}
+
+/** A declared column type in the SQL both engines read (TIMESTAMP_LTZ: see DUCKDB_PRELUDE). */
+function sqlTypeOf(type: string): string {
+  if (type === 'timestamp') return 'TIMESTAMP_LTZ';
+  return type.toUpperCase();
+}
 
 /** The gold SELECT as written by the data engineer, minus trailing semicolons and blank lines. */
 export function goldSelect(goldSql: string): string {
@@ -177,6 +298,7 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
       problems.push(`${file}: rules: the quarantine reason "${reason}" is produced twice (rename a rule)`);
     seen.add(reason);
   }
+  problems.push(...goldProblems(dataset.goldSql, file));
   if (problems.length > 0) throw new DatasetConfigError(problems);
 
   const columns = dataset.columns.map((c) => c.name);
@@ -224,7 +346,7 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
         'FROM (',
         '  SELECT',
         indent([...cleanColumns], '    ') + ',',
-        `    ROW_NUMBER() OVER (PARTITION BY ${dataset.dedup.key.join(', ')} ORDER BY ${dataset.dedup.orderBy} DESC NULLS LAST, ${INGESTED_AT} DESC, ${SOURCE_FILE} DESC) AS _row_number`,
+        `    ROW_NUMBER() OVER (PARTITION BY ${dataset.dedup.key.join(', ')} ORDER BY ${[`${dataset.dedup.orderBy} DESC NULLS LAST`, `${INGESTED_AT} DESC`, `${SOURCE_FILE} DESC`, ...columns.map((c) => `${raw(c)} DESC NULLS LAST`)].join(', ')}) AS _row_number`,
         '  FROM validated',
         `  WHERE ${QUARANTINE_REASONS} IS NULL`,
         ') d',
@@ -239,7 +361,16 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
     `WHERE ${QUARANTINE_REASONS} IS NOT NULL`,
   ].join('\n');
 
-  return { silver: { validate, clean, quarantine }, gold: { select: goldSelect(dataset.goldSql) } };
+  // The gold contract (gold.columns): the data engineer's SELECT, each column cast to its declared type.
+  const gold = [
+    'SELECT',
+    indent(dataset.gold.columns.map((c) => `TRY_CAST(${c.name} AS ${sqlTypeOf(c.type)}) AS ${c.name}`)),
+    'FROM (',
+    goldSelect(dataset.goldSql),
+    ') gold',
+  ].join('\n');
+
+  return { silver: { validate, clean, quarantine }, gold: { select: gold } };
 }
 
 /** The compiled plan of a dataset, as `medallion compile` writes it. */

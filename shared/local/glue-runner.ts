@@ -131,6 +131,8 @@ async function overwriteFolder(target: string, write: (folder: string) => Promis
   }
 }
 
+// Partition values are not columns of a zone's rows (Spark reads the partition folder itself, not the
+// table): no hive-partitioning detection, so gold SQL that names a partition key fails in both engines.
 const parquetGlob = (folder: string): string => sqlString(join(folder, '*.parquet'));
 
 /**
@@ -209,7 +211,9 @@ export async function runGlueJob(
         break;
       }
       case 'silver': {
-        await duck.run(`CREATE VIEW bronze AS SELECT * FROM read_parquet(${parquetGlob(source)})`);
+        await duck.run(
+          `CREATE VIEW bronze AS SELECT * FROM read_parquet(${parquetGlob(source)}, hive_partitioning = false)`,
+        );
         await duck.run(`CREATE TABLE validated AS ${plan.sql.silver.validate}`);
         const recordsIn = Number(await duck.scalar('SELECT count(*) FROM validated'));
         await duck.run(`CREATE TABLE clean AS ${plan.sql.silver.clean}`);
@@ -232,7 +236,9 @@ export async function runGlueJob(
         break;
       }
       case 'gold': {
-        await duck.run(`CREATE VIEW silver AS SELECT * FROM read_parquet(${parquetGlob(source)})`);
+        await duck.run(
+          `CREATE VIEW silver AS SELECT * FROM read_parquet(${parquetGlob(source)}, hive_partitioning = false)`,
+        );
         const recordsIn = Number(await duck.scalar('SELECT count(*) FROM silver'));
         await duck.run(`CREATE TABLE gold AS ${plan.sql.gold.select}`);
         const recordsOut = Number(await duck.scalar('SELECT count(*) FROM gold'));
@@ -298,6 +304,12 @@ async function bronze(
       `${foreign.length} file(s) under ${sourceUri} are not one of the dataset's formats (${accepted}, in any case): ${foreign.join(', ')}`,
     );
   }
+  // Same rule as the Glue bronze job (landing.py HIDDEN_NAME): Spark would skip these silently.
+  const hidden = entries.filter((name) => /^[_.]/.test(name));
+  if (hidden.length > 0)
+    throw new JobInputError(
+      `${hidden.length} file(s) under ${sourceUri} have a name starting with '_' or '.', which Spark treats as hidden and skips (rename the file): ${hidden.join(', ')}`,
+    );
   if (entries.length === 0)
     throw new JobInputError(`no landed ${dataset.landing.formats.join('/')} files under ${sourceUri}`);
   const uriOf = (name: string) => `${sourceUri.endsWith('/') ? sourceUri : `${sourceUri}/`}${name}`;
@@ -314,7 +326,7 @@ async function bronze(
   }
 
   const columns = dataset.columns.map((c) => c.name);
-  const lineage = `CAST(${sqlString(ingestedAt.toISOString())} AS TIMESTAMP) AS ${INGESTED_AT}`;
+  const lineage = `CAST(${sqlString(ingestedAt.toISOString())} AS TIMESTAMPTZ) AS ${INGESTED_AT}`;
   const selects: string[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'medallion-bronze-'));
   try {

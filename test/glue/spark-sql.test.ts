@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { Dataset } from '../../shared/domain/datasets';
-import { compilePlan } from '../../shared/domain/sql';
+import { compilePlan, goldSelect } from '../../shared/domain/sql';
 import { SparkGlue, type StatementCheck } from '../../shared/local/spark-glue';
 import { shippedRegistry } from '../helpers/registry';
 import { venvPython } from '../helpers/python-env';
@@ -72,6 +72,21 @@ test('the catalog declares the column types Spark writes for silver, quarantine 
     expect({ dataset: dataset.name, gold: declared('gold') }).toEqual({
       dataset: dataset.name,
       gold: spark_('sql.gold.select'),
+    });
+  }
+}, 180_000);
+
+test("each shipped gold SELECT returns exactly its declared gold.columns, in order (none dropped by the contract's casts)", async () => {
+  for (const dataset of datasets) {
+    // Prepare: the plan with the data engineer's SELECT as written, without the contract's casts
+    const plan = compilePlan(dataset);
+    const raw = { ...plan, sql: { ...plan.sql, gold: { select: goldSelect(dataset.goldSql) } } };
+    // Act
+    const check = (await spark.checkPlan(raw))['sql.gold.select'];
+    // Assess
+    expect({ dataset: dataset.name, columns: check?.ok ? check.columns.map((c) => c.name) : check }).toEqual({
+      dataset: dataset.name,
+      columns: dataset.gold.columns.map((c) => c.name),
     });
   }
 }, 180_000);

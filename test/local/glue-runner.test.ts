@@ -180,6 +180,16 @@ describe('local Glue runner (DuckDB)', () => {
     t.cleanup();
   });
 
+  test('a data file named _x or .x fails bronze by name (Spark would skip it as hidden)', async () => {
+    const t = setup();
+    writeFile(t.lake.path(`${LANDING}a.jsonl`), toJsonLines([order(1)]));
+    writeFile(t.lake.path(`${LANDING}_late.jsonl`), toJsonLines([order(2)]));
+    await expect(t.run('bronze')).rejects.toThrow(
+      /starting with '_' or '.', which Spark treats as hidden .*: _late.jsonl$/,
+    );
+    t.cleanup();
+  });
+
   test('a partition with no landed files is a named input error', async () => {
     const t = setup();
     await expect(t.run('bronze')).rejects.toThrow(JobInputError);

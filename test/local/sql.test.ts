@@ -63,7 +63,8 @@ describe('generated silver SQL (run in DuckDB)', () => {
       ['ORD-00000001', 'shipped'],
       ['ORD-00000002', 'paid'],
     ]);
-    expect(clean[1]).toMatchObject({ amount: '5.00', items: 2, updated_at: '2024-01-15 10:00:00' });
+    // a timestamp is an instant, in UTC (TIMESTAMP_LTZ: DuckDB's TIMESTAMPTZ, Spark's TIMESTAMP)
+    expect(clean[1]).toMatchObject({ amount: '5.00', items: 2, updated_at: '2024-01-15 10:00:00+00' });
   });
 
   test('each failed check is named in _quarantine_reasons and raw values are kept', async () => {
@@ -188,6 +189,7 @@ describe('generated silver SQL (run in DuckDB)', () => {
       'CHR',
       'CONCAT_WS',
       'REGEXP_LIKE',
+      'RIGHT',
       'ROW_NUMBER',
     ];
     expect([...called].filter((f) => !portable.includes(f))).toEqual([]);
@@ -201,6 +203,41 @@ describe('generated silver SQL (run in DuckDB)', () => {
     };
     expect(() => compileDatasetSql(dataset)).toThrow(DatasetConfigError);
     expect(() => compileDatasetSql(dataset)).toThrow(/rules\[0\]\.pattern: contains a backslash/);
+  });
+
+  test.each([
+    ['[[:alpha:]]+', 'a POSIX class'],
+    ['^ORD-(?=[0-9])', 'a lookaround'],
+    ['^(?!X)', 'a lookaround'],
+    ['^(?>ORD)', 'an atomic group'],
+    ['^[A-Z]++', 'an atomic group or possessive quantifier'],
+  ])('a pattern Java and RE2 read differently is refused: %s', (pattern, what) => {
+    const dataset: Dataset = { ...orders(), rules: [{ column: 'order_id', check: 'pattern', pattern }] };
+    expect(() => compileDatasetSql(dataset)).toThrow(DatasetConfigError);
+    expect(() => compileDatasetSql(dataset)).toThrow(new RegExp(`rules\\[0\\]\\.pattern: uses ${what}`));
+  });
+
+  test('a pattern with $ fails a value ending in a line terminator (Java $ would match before it)', () => {
+    const sql = compileDatasetSql({
+      ...orders(),
+      rules: [{ column: 'order_id', check: 'pattern', pattern: '^ORD-[0-9]{8}$' }],
+    }).silver.validate;
+    expect(sql).toContain(
+      "OR right(CAST(order_id AS STRING), 1) IN (chr(10), chr(13), chr(133), '\u2028', '\u2029')",
+    );
+  });
+
+  test('the gold select casts the SELECT to the declared gold columns', () => {
+    const gold = compileDatasetSql(orders()).gold.select;
+    expect(gold.split('\n').slice(0, 7)).toEqual([
+      'SELECT',
+      '  TRY_CAST(country AS STRING) AS country,',
+      '  TRY_CAST(currency AS STRING) AS currency,',
+      '  TRY_CAST(orders AS BIGINT) AS orders,',
+      '  TRY_CAST(items AS BIGINT) AS items,',
+      '  TRY_CAST(revenue AS DECIMAL(14,2)) AS revenue',
+      'FROM (',
+    ]);
   });
 
   test('a range on a text column is refused', () => {
@@ -217,7 +254,9 @@ describe('generated silver SQL (run in DuckDB)', () => {
         files: { 'gold.sql': 'SELECT country FROM silver;\n\n' },
       },
     ]);
-    expect(compileDatasetSql(registry.get('orders')).gold.select).toBe('SELECT country FROM silver');
+    expect(compileDatasetSql(registry.get('orders')).gold.select).toContain(
+      'FROM (\nSELECT country FROM silver\n) gold',
+    );
   });
 });
 
