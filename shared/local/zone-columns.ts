@@ -32,7 +32,7 @@ export async function zoneColumns(dataset: Dataset): Promise<ZoneColumns> {
   const duck = await Duck.open();
   try {
     await duck.run(
-      `CREATE TABLE bronze (${[...dataset.columns.map((c) => `${c.name} VARCHAR`), `${INGESTED_AT} TIMESTAMP`, `${SOURCE_FILE} VARCHAR`].join(', ')})`,
+      `CREATE TABLE bronze (${[...dataset.columns.map((c) => `${c.name} VARCHAR`), `${INGESTED_AT} TIMESTAMPTZ`, `${SOURCE_FILE} VARCHAR`].join(', ')})`,
     );
     const describe = async (select: string): Promise<ZoneColumn[]> =>
       (await duck.rows(`DESCRIBE ${select}`)).map((r) => ({

@@ -103,7 +103,7 @@ describe('a gold SQL Spark cannot run fails with the dataset and statement named
     ],
     [
       'QUALIFY',
-      'SELECT * FROM silver QUALIFY ROW_NUMBER() OVER (PARTITION BY country ORDER BY amount) = 1',
+      'SELECT * FROM silver QUALIFY ROW_NUMBER() OVER (PARTITION BY country ORDER BY amount NULLS LAST) = 1',
       'PARSE_SYNTAX_ERROR',
     ],
     [
