@@ -48,10 +48,7 @@ test('the corpus holds at least 40 landing files', () => {
  * case moves to "both engines agree".
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
-  'CSV header case':
-    'DuckDB matches CSV headers case-sensitively and fails bronze; Spark matches them case-insensitively',
   'JSON lines with duplicate keys': 'DuckDB fails bronze; Spark keeps the last value',
-  'JSON lines with a byte order mark': 'DuckDB fails bronze; Spark skips the BOM',
   'a pretty-printed .json file': "DuckDB reads a .json array; Spark's JSON-lines reader fails bronze",
   'a pretty-printed object in .json':
     "DuckDB reads a pretty-printed object; Spark's JSON-lines reader fails bronze",
