@@ -1,4 +1,5 @@
 import type { Stage } from './domain/datasets';
+import type { JobRunSummary } from './domain/job-runs';
 import type { LandedObject } from './domain/events';
 import type { RunInput } from './domain/run';
 
@@ -243,4 +244,18 @@ export interface Log {
   info(message: string, ...attributes: Array<Record<string, unknown>>): void;
   warn(message: string, ...attributes: Array<Record<string, unknown>>): void;
   error(message: string, ...attributes: Array<Record<string, unknown>>): void;
+}
+
+/**
+ * Finds the Glue job run an execution started for a stage (GetJobRuns on AWS, the local Glue's own
+ * runs locally), matched by `--run_id` and `--stage` (shared/domain/job-runs.ts). `startedAfter`
+ * bounds the search: no run of this execution started before the execution itself.
+ */
+export interface JobRunFinder {
+  findStageRun(request: {
+    readonly jobName: string;
+    readonly runId: string;
+    readonly stage: Stage;
+    readonly startedAfter?: Date;
+  }): Promise<JobRunSummary | undefined>;
 }

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { bindPlaceholders, functionFolderOf } from '../domain/asl-placeholders';
 import { describeError, MedallionError } from '../domain/errors';
+import type { Stage } from '../domain/datasets';
+import { findStageRun, type JobRunSummary } from '../domain/job-runs';
+import type { JobRunFinder } from '../ports';
 import type { ExecutionStatus, StateVisit } from './history';
 
 /**
@@ -73,9 +76,40 @@ export class StatesError extends Error {
 /** A Glue engine: runs the job with these arguments to its end, resolves with its run id or throws. */
 export type GlueEngine = (jobName: string, args: Record<string, string>) => Promise<{ jobRunId: string }>;
 
-/** `.sync` semantics over an engine: its failure becomes `States.TaskFailed` with the FAILED JobRun. */
+/**
+ * The local twin of GetJobRuns: the runs the local Glue started (running ones included), so the adopt
+ * path finds them by `--run_id` and `--stage` with the same rule as on AWS.
+ */
+export class LocalJobRuns implements JobRunFinder {
+  private readonly runs = new Map<string, JobRunSummary>();
+
+  /** Records a run (again, with its new state, when it changes). */
+  record(run: JobRunSummary): void {
+    this.runs.set(`${run.JobName}\u0000${run.Id}`, run);
+  }
+
+  async findStageRun(request: {
+    readonly jobName: string;
+    readonly runId: string;
+    readonly stage: Stage;
+    readonly startedAfter?: Date;
+  }): Promise<JobRunSummary | undefined> {
+    const after = request.startedAfter?.getTime() ?? Number.NEGATIVE_INFINITY;
+    const ofJob = [...this.runs.values()].filter(
+      (run) => run.JobName === request.jobName && (run.StartedOn ?? after) >= after,
+    );
+    return findStageRun(ofJob, request.runId, request.stage);
+  }
+}
+
+/**
+ * `.sync` semantics over an engine: its failure becomes `States.TaskFailed` with the FAILED JobRun.
+ * With `runs`, each run is recorded there (RUNNING, then its end), for the local GetJobRuns.
+ */
+let localRunCount = 0;
+
 export const glueEngineTask =
-  (engine: GlueEngine): GlueSyncTask =>
+  (engine: GlueEngine, runs?: LocalJobRuns): GlueSyncTask =>
   async (params) => {
     const jobName = params.JobName;
     const args = params.Arguments ?? {};
@@ -96,11 +130,23 @@ export const glueEngineTask =
         Attempt: 0,
       };
     };
+    const provisional = `jr_local_${started}_${++localRunCount}`;
+    runs?.record({
+      Id: provisional,
+      JobName: jobName,
+      JobRunState: 'RUNNING',
+      Arguments: args,
+      StartedOn: started,
+    });
+    const ended = (jobRun: GlueJobRun): GlueJobRun => {
+      runs?.record({ ...jobRun, Id: provisional });
+      return jobRun;
+    };
     try {
       const outcome = await engine(jobName, args);
-      return run('SUCCEEDED', outcome.jobRunId);
+      return ended(run('SUCCEEDED', outcome.jobRunId));
     } catch (error) {
-      throw new TaskFailedError(run('FAILED', `jr_local_failed_${started}`, error));
+      throw new TaskFailedError(ended(run('FAILED', `jr_local_failed_${started}`, error)));
     }
   };
 

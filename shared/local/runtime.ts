@@ -1,7 +1,7 @@
 import { functionFolderOf } from '../domain/asl-placeholders';
 import { describeError } from '../domain/errors';
 import type { RunInput } from '../domain/run';
-import { AslRunner, glueEngineTask, type GlueEngine, type LocalLambda } from './asl-runner';
+import { AslRunner, glueEngineTask, LocalJobRuns, type GlueEngine, type LocalLambda } from './asl-runner';
 import { ExecutionHistoryStore, type ExecutionHistory } from './history';
 import { LOCAL_STATE_MACHINE_ARN, type LocalExecutionRecord } from './run-starter';
 
@@ -48,12 +48,14 @@ export class LocalRuntime {
   private readonly running = new Set<Promise<ExecutionHistory>>();
   private readonly queue: Array<() => void> = [];
   private active = 0;
+  /** The Glue runs this runtime started: the local GetJobRuns of the adopt path. */
+  readonly jobRuns = new LocalJobRuns();
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.runner = new AslRunner({
       ...(options.definition !== undefined ? { definition: options.definition } : {}),
       lambdas: options.lambdas,
-      glue: glueEngineTask(options.glue),
+      glue: glueEngineTask(options.glue, this.jobRuns),
       placeholders: options.placeholders,
       ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
     });
