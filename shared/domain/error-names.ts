@@ -45,6 +45,11 @@ export const PIPELINE_ERRORS = {
   leaseContention: 'LeaseContentionError',
   /** Raised by the state machine itself (a Pass state) when a quarantine spike halts the run. */
   quarantineSpike: 'QuarantineSpikeError',
+  /**
+   * Raised by the state machine itself (a Pass state) when a Task's output lacks a field the next
+   * states read: a named, catchable failure instead of States.Runtime.
+   */
+  malformedTaskOutput: 'MalformedTaskOutputError',
 } as const;
 
 export const KNOWN_ERROR_NAMES: ReadonlySet<string> = new Set<string>([
