@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import type { Dataset } from '../../shared/domain/datasets';
 import { compilePlan, goldSelect } from '../../shared/domain/sql';
 import { SparkGlue, type StatementCheck } from '../../shared/local/spark-glue';
+import { catalogColumns } from '../helpers/catalog';
 import { shippedRegistry } from '../helpers/registry';
 import { venvPython } from '../helpers/python-env';
 
@@ -11,20 +11,6 @@ import { venvPython } from '../helpers/python-env';
  * job writes them, in the order and with the views the jobs use. One Spark process for the file.
  * The catalog's column types (stack/catalog.cjs) must be the types Spark writes.
  */
-
-/** The catalog's columns as the stack generates them (stack/catalog.cjs, run as the packager runs it). */
-function catalogColumns(): Record<string, Record<string, Array<{ Name: string; Type: string }>>> {
-  const script = [
-    "const { loadRegistry } = require('./stack/registry.cjs');",
-    "const { tableColumns } = require('./stack/catalog.cjs');",
-    'tableColumns(process.cwd(), loadRegistry(process.cwd()).datasets)',
-    '  .then((m) => process.stdout.write(JSON.stringify(Object.fromEntries(m))));',
-  ].join('\n');
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Record<
-    string,
-    Record<string, Array<{ Name: string; Type: string }>>
-  >;
-}
 
 const datasets = shippedRegistry().datasets;
 let spark: SparkGlue;

@@ -9,23 +9,12 @@ import { Duck } from '../../shared/local/duck';
 import { JobInputError, MalformedLandingFileError, runGlueJob } from '../../shared/local/glue-runner';
 import { LocalLake } from '../../shared/local/lake';
 import { localGlueArguments, writePlans } from '../../shared/local/plans';
-import { toCsv, toJsonLines, writeFile, type OrderRow } from '../../shared/local/sample';
+import { toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
+import { order } from '../helpers/orders';
 import { shippedRegistry } from '../helpers/registry';
 
 const PARTITION = { path: 'year=2024/month=01/day=15', values: ['2024', '01', '15'] };
 const LANDING = `landing/shop/orders/${PARTITION.path}/`;
-
-const order = (id: number, over: Partial<OrderRow> = {}): OrderRow => ({
-  order_id: `ORD-${String(id).padStart(8, '0')}`,
-  customer_id: 'C000001',
-  status: 'paid',
-  amount: 10,
-  currency: 'EUR',
-  country: 'DE',
-  items: 1,
-  updated_at: '2024-01-15 10:00:00',
-  ...over,
-});
 
 function setup() {
   const lake = new LocalLake(mkdtempSync(join(tmpdir(), 'lake-')));

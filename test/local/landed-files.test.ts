@@ -10,7 +10,8 @@ import { LandingColumnsError, MalformedLandingFileError, runGlueJob } from '../.
 import { LocalLake } from '../../shared/local/lake';
 import { LocalPipeline } from '../../shared/local/pipeline';
 import { localGlueArguments, writePlans } from '../../shared/local/plans';
-import { toCsv, toJsonLines, writeFile, type OrderRow } from '../../shared/local/sample';
+import { toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
+import { order } from '../helpers/orders';
 import { shippedRegistry } from '../helpers/registry';
 
 /** Realistic, messy exports of the orders dataset, landed as a new user would land them. */
@@ -18,18 +19,6 @@ import { shippedRegistry } from '../helpers/registry';
 const PARTITION = { path: 'year=2024/month=01/day=15', values: ['2024', '01', '15'] };
 const LANDING = `landing/shop/orders/${PARTITION.path}/`;
 const HEADER = 'order_id,customer_id,status,amount,currency,country,items,updated_at';
-
-const order = (id: number, over: Partial<OrderRow> = {}): OrderRow => ({
-  order_id: `ORD-${String(id).padStart(8, '0')}`,
-  customer_id: 'C000001',
-  status: 'paid',
-  amount: 10,
-  currency: 'EUR',
-  country: 'DE',
-  items: 1,
-  updated_at: '2024-01-15 10:00:00',
-  ...over,
-});
 
 function setup() {
   const lake = new LocalLake(mkdtempSync(join(tmpdir(), 'landed-')));

@@ -10,6 +10,7 @@ import { LocalLake } from '../../shared/local/lake';
 import { localGlueArguments, writePlans } from '../../shared/local/plans';
 import { writeFile } from '../../shared/local/sample';
 import { zoneColumns } from '../../shared/local/zone-columns';
+import { catalogColumns } from '../helpers/catalog';
 import { shippedRegistry } from '../helpers/registry';
 
 /**
@@ -39,20 +40,6 @@ function valueFor(dataset: Dataset, column: Dataset['columns'][number]): string 
     default:
       return String(Math.max(low, 1));
   }
-}
-
-/** The catalog's columns as the stack generates them (stack/catalog.cjs, run as the packager runs it). */
-function catalogColumns(): Record<string, Record<string, Array<{ Name: string; Type: string }>>> {
-  const script = [
-    "const { loadRegistry } = require('./stack/registry.cjs');",
-    "const { tableColumns } = require('./stack/catalog.cjs');",
-    'tableColumns(process.cwd(), loadRegistry(process.cwd()).datasets)',
-    '  .then((m) => process.stdout.write(JSON.stringify(Object.fromEntries(m))));',
-  ].join('\n');
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Record<
-    string,
-    Record<string, Array<{ Name: string; Type: string }>>
-  >;
 }
 
 /** DuckDB types of Parquet columns → Glue catalog types, by the stack's own mapping (stack/catalog.cjs hiveType). */
