@@ -4,6 +4,7 @@ import { SnsAlerter } from '../../shared/aws/sns-alerter';
 import { requireEnv } from '../../shared/config/env';
 import { notify, type NotifyDeps, type NotifyInput, type NotifyResult } from '../../shared/core/notify';
 import { createLogger } from '../../shared/logger';
+import type { Alerter } from '../../shared/ports';
 
 /**
  * notify: the one notification path, for run failures and quarantine spikes (SNS Publish).
@@ -21,9 +22,18 @@ const logger = createLogger('notify');
 /** Env: ALERT_TOPIC_ARN. */
 export const REQUIRED_ENV = ['ALERT_TOPIC_ARN'] as const;
 
+/** What notify runs against: SNS, or its local twin (the alerts file). */
+export interface NotifyWorld {
+  readonly alerter: Alerter;
+  readonly log: NotifyDeps['log'];
+}
+
+/** The one wiring of notify, used by the Lambda entry and by the local runtime. */
+export const notifyDeps = (world: NotifyWorld): NotifyDeps => ({ alerter: world.alerter, log: world.log });
+
 let awsDeps: NotifyDeps | undefined;
 const defaultDeps = (): NotifyDeps =>
-  (awsDeps ??= { alerter: new SnsAlerter(requireEnv('ALERT_TOPIC_ARN')), log: logger });
+  (awsDeps ??= notifyDeps({ alerter: new SnsAlerter(requireEnv('ALERT_TOPIC_ARN')), log: logger }));
 
 export const createHandler = (deps: () => NotifyDeps = defaultDeps) =>
   middy(async (event: NotifyInput): Promise<NotifyResult> => notify(event, deps())).use(

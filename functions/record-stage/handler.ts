@@ -8,6 +8,7 @@ import { requireEnv } from '../../shared/config/env';
 import { recordStage, type RecordStageDeps, type RecordStageInput } from '../../shared/core/record-stage';
 import type { StageResult } from '../../shared/domain/pipeline';
 import { createLogger } from '../../shared/logger';
+import type { ManifestStore, MetricsReader, MetricsSink, PartitionCatalog } from '../../shared/ports';
 
 /**
  * record-stage: "Record <stage> results", after each stage's Glue job.
@@ -33,21 +34,36 @@ const logger = createLogger('record-stage');
  */
 export const REQUIRED_ENV = ['METRICS_NAMESPACE'] as const;
 
+/** What record-stage runs against: the AWS services, or their local twins. */
+export interface RecordStageWorld {
+  readonly registry: RecordStageDeps['registry'];
+  /** Where the jobs write their run manifests (S3 / the lake folder). */
+  readonly manifests: ManifestStore;
+  readonly catalog: PartitionCatalog;
+  /** One store takes the stage metrics and gives the quarantine baseline (CloudWatch / metrics file). */
+  readonly metrics: MetricsSink & MetricsReader;
+  readonly log: RecordStageDeps['log'];
+}
+
+/** The one wiring of record-stage, used by the Lambda entry and by the local runtime. */
+export const recordStageDeps = (world: RecordStageWorld): RecordStageDeps => ({
+  registry: world.registry,
+  manifests: world.manifests,
+  catalog: world.catalog,
+  metrics: world.metrics,
+  baseline: world.metrics,
+  log: world.log,
+});
+
 let awsDeps: RecordStageDeps | undefined;
-const defaultDeps = (): RecordStageDeps => {
-  if (!awsDeps) {
-    const metrics = new CloudWatchMetrics(requireEnv('METRICS_NAMESPACE'));
-    awsDeps = {
-      registry: loadDeployedRegistry(),
-      manifests: new S3ManifestStore(),
-      catalog: new GluePartitionCatalog(),
-      metrics,
-      baseline: metrics,
-      log: logger,
-    };
-  }
-  return awsDeps;
-};
+const defaultDeps = (): RecordStageDeps =>
+  (awsDeps ??= recordStageDeps({
+    registry: loadDeployedRegistry(),
+    manifests: new S3ManifestStore(),
+    catalog: new GluePartitionCatalog(),
+    metrics: new CloudWatchMetrics(requireEnv('METRICS_NAMESPACE')),
+    log: logger,
+  }));
 
 export const createHandler = (deps: () => RecordStageDeps = defaultDeps) =>
   middy(async (event: RecordStageInput): Promise<StageResult> => recordStage(event, deps())).use(

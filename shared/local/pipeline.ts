@@ -1,13 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { createHandler as createFinishRun, finishRunDeps } from '../../functions/finish-run/handler';
-import { createHandler as createNotify } from '../../functions/notify/handler';
+import { createHandler as createNotify, notifyDeps } from '../../functions/notify/handler';
 import {
   createHandler as createOnLanding,
   landingDeps,
   type OnLandingResponse,
 } from '../../functions/on-landing/handler';
 import { createHandler as createPrepareRun, prepareRunDeps } from '../../functions/prepare-run/handler';
-import { createHandler as createRecordStage } from '../../functions/record-stage/handler';
+import { createHandler as createRecordStage, recordStageDeps } from '../../functions/record-stage/handler';
 import { loadRegistry } from '../config/registry';
 import type { Registry } from '../domain/datasets';
 import type { Log } from '../ports';
@@ -137,18 +137,13 @@ export class LocalPipeline {
         ),
         RecordStageFunctionArn: asLambda(
           'record-stage',
-          createRecordStage(() => ({
-            registry,
-            manifests,
-            catalog: this.catalog,
-            metrics: this.metrics,
-            baseline: this.metrics,
-            log,
-          })),
+          createRecordStage(() =>
+            recordStageDeps({ registry, manifests, catalog: this.catalog, metrics: this.metrics, log }),
+          ),
         ),
         NotifyFunctionArn: asLambda(
           'notify',
-          createNotify(() => ({ alerter: this.alerts, log })),
+          createNotify(() => notifyDeps({ alerter: this.alerts, log })),
         ),
         FinishRunFunctionArn: asLambda(
           'finish-run',

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
-import { createHandler as finishRunHandler } from '../../functions/finish-run/handler';
-import { createHandler as notifyHandler } from '../../functions/notify/handler';
-import { createHandler as prepareRunHandler } from '../../functions/prepare-run/handler';
-import { createHandler as recordStageHandler } from '../../functions/record-stage/handler';
+import { finishRunDeps, createHandler as finishRunHandler } from '../../functions/finish-run/handler';
+import { notifyDeps, createHandler as notifyHandler } from '../../functions/notify/handler';
+import { prepareRunDeps, createHandler as prepareRunHandler } from '../../functions/prepare-run/handler';
+import { recordStageDeps, createHandler as recordStageHandler } from '../../functions/record-stage/handler';
 import type { Registry, Stage } from '../../shared/domain/datasets';
 import { boundDefinition } from '../../shared/domain/horizon';
 import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest';
@@ -248,28 +248,21 @@ export function createHarness(
     return jobRun('SUCCEEDED');
   };
 
-  const prepare = prepareRunHandler(() => ({
-    registry,
-    leases: ledger,
-    lakeRoot: 's3://example-lake/',
-    plansLocation: 's3://example-artifacts/plans/',
-    log,
-  }));
-  const record = recordStageHandler(() => ({
-    registry,
-    manifests,
-    catalog,
-    metrics,
-    baseline: metrics,
-    log,
-  }));
-  const notify = notifyHandler(() => ({ alerter, log }));
-  const finish = finishRunHandler(() => ({
-    registry,
-    leases: ledger,
-    starter: options.starter ?? starter,
-    log,
-  }));
+  // Wired by the handlers' own wiring functions, as the Lambda entries and the local runtime do.
+  const prepare = prepareRunHandler(() =>
+    prepareRunDeps({
+      registry,
+      ledger,
+      lakeRoot: 's3://example-lake/',
+      plansLocation: 's3://example-artifacts/plans/',
+      log,
+    }),
+  );
+  const record = recordStageHandler(() => recordStageDeps({ registry, manifests, catalog, metrics, log }));
+  const notify = notifyHandler(() => notifyDeps({ alerter, log }));
+  const finish = finishRunHandler(() =>
+    finishRunDeps({ registry, ledger, runs: options.starter ?? starter, log }),
+  );
 
   const lambdas: Harness['lambdas'] = {
     PrepareRunFunctionArn: lambdaTask(prepare),
