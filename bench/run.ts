@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { bundleSuite } from './bundle';
+import { cliStartupSuite } from './cli-startup';
 import { e2eSuite } from './e2e';
 import { machine, markdownTable, notMeasured, type BenchRow, type Machine, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
@@ -14,7 +15,14 @@ import { transitionsSuite } from './transitions';
  * `--render` only re-renders BENCHMARKS.md from bench/results.json.
  */
 
-const SUITES: readonly Suite[] = [onLandingSuite, transitionsSuite, bundleSuite, partitionsSuite, e2eSuite];
+const SUITES: readonly Suite[] = [
+  onLandingSuite,
+  transitionsSuite,
+  bundleSuite,
+  partitionsSuite,
+  e2eSuite,
+  cliStartupSuite,
+];
 
 const TABLE_START = '<!-- bench:table:start -->';
 const TABLE_END = '<!-- bench:table:end -->';

@@ -3,28 +3,8 @@ import { percent } from '../shared/domain/quarantine';
 import { runDemo, type RunReport } from '../shared/local/demo-scenario';
 import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
-import { ENGINE_OPTION, parseCommand, parseEngine, usageError } from './args';
+import { UsageError, type Engine } from './options';
 import { ms } from './format';
-
-const HELP = `medallion demo — run the whole pipeline on sample orders in a fresh local lake: the real
-on-landing handler, the real state machine (state-machines/medallion-pipeline.asl.json) with the real
-stage functions, and the Glue jobs on DuckDB (or, with --engine spark, the real Glue scripts on local Spark).
-
-Four landings: a clean day; a day with duplicate order versions, a redelivered batch and late records
-for the first day; a day with a quarantine spike; a day with a corrupt file. Each run's path,
-durations, record and quarantine counts, registered partitions and alerts are printed, then the
-expected outcomes are checked against the lake and against hand-computed figures.
-
-Usage: medallion demo [--lake DIR] [--rows N] [--engine duckdb|spark] [--json]
-
-Options:
-  --lake DIR   lake folder (default: $MEDALLION_LAKE or .lake); it is emptied first
-  --rows N     rows of a regular sample file (default 400)
-  --json       print the runs and checks as JSON
-  --engine E   Glue engine: duckdb (default) or spark (the real Glue scripts on local Spark)
-  -h, --help   show this help
-
-Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`;
 
 function printRun(r: RunReport): void {
   console.log(`  ${r.name}  ${r.status}  ${ms(r.durationMs)}`);
@@ -44,32 +24,22 @@ function printRun(r: RunReport): void {
   );
 }
 
-export async function demo(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, HELP, {
-    lake: { type: 'string' },
-    rows: { type: 'string', default: '400' },
-    json: { type: 'boolean', default: false },
-    ...ENGINE_OPTION,
-  });
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
-  const rows = Number(values.rows);
-  if (!Number.isInteger(rows) || rows < 100) {
-    return usageError(
-      `--rows must be an integer ≥ 100 (the spike day needs the dataset's minRecords).`,
-      HELP,
-    );
-  }
-  const engine = parseEngine(values.engine);
-  if (!engine) return usageError(`--engine must be duckdb or spark, got "${values.engine}".`, HELP);
+export interface DemoOptions {
+  readonly lake?: string;
+  readonly rows: number;
+  readonly engine: Engine;
+  readonly json: boolean;
+}
+
+export async function demo(values: DemoOptions): Promise<number> {
+  const { rows, engine } = values;
   const lake = new LocalLake(values.lake);
   if (existsSync(lake.root)) {
     const entries = readdirSync(lake.root);
     if (entries.length > 0 && !entries.includes('_system') && !entries.includes('landing')) {
-      console.error(
-        `${lake.root} is not empty and does not look like a lake (no _system/ or landing/): not emptying it.`,
+      throw new UsageError(
+        `${lake.root} is not empty and does not look like a lake (no _system/ or landing/): not emptying it`,
       );
-      return 2;
     }
   }
   rmSync(lake.root, { recursive: true, force: true });

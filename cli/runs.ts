@@ -1,23 +1,7 @@
-import { ExecutionHistoryStore, type ExecutionHistory } from '../shared/local/history';
+import { ExecutionHistoryStore, type ExecutionHistory, type ExecutionStatus } from '../shared/local/history';
 import { LocalLake } from '../shared/local/lake';
-import { parseCommand, usageError } from './args';
+import { datasetNamed, registry } from './datasets';
 import { ms, table } from './format';
-
-const HELP = `medallion runs — the executions of the local pipeline (the local Step Functions console).
-
-Usage:
-  medallion runs [--dataset D] [--status S] [--limit N] [--json]   list executions, newest first
-  medallion runs show NAME [--json]                                one execution: states, durations,
-                                                                   input, output, error and cause
-Options:
-  --dataset D    only this dataset
-  --status S     only RUNNING, SUCCEEDED, FAILED, ABORTED or TIMED_OUT
-  --limit N      at most N executions (default 50)
-  --lake DIR     lake folder (default: $MEDALLION_LAKE or .lake)
-  --json         print JSON
-  -h, --help     show this help
-
-Exit codes: 0 ok, 1 execution not found, 2 usage error.`;
 
 /** `bronze ✓ 1.2s  silver ✗ 0.3s  gold -`: each stage's job as visited (the first Task naming it). */
 export function stagesOf(h: ExecutionHistory): string {
@@ -59,46 +43,42 @@ export function showExecution(h: ExecutionHistory): string {
   return lines.join('\n');
 }
 
-export async function runs(args: string[]): Promise<number> {
-  const parsed = parseCommand(args, HELP, {
-    dataset: { type: 'string' },
-    status: { type: 'string' },
-    limit: { type: 'string', default: '50' },
-    lake: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
-  if (typeof parsed === 'number') return parsed;
-  const { values, positionals } = parsed;
-  const store = new ExecutionHistoryStore(new LocalLake(values.lake).system('executions'));
+export interface RunsOptions {
+  readonly dataset?: string;
+  readonly status?: ExecutionStatus;
+  readonly limit: number;
+  readonly lake?: string;
+  readonly json: boolean;
+}
 
-  if (positionals[0] === 'show') {
-    const name = positionals[1];
-    if (!name) {
-      return usageError(`Give the execution name: medallion runs show NAME`, HELP);
-    }
-    const history = store.get(name);
-    if (!history) {
-      console.error(`No execution named "${name}" (see "medallion runs").`);
-      return 1;
-    }
-    console.log(values.json ? JSON.stringify(history, null, 2) : showExecution(history));
-    return 0;
+const historyOf = (lake: string | undefined) =>
+  new ExecutionHistoryStore(new LocalLake(lake).existing().system('executions'));
+
+/** `medallion runs show NAME` (exit 1 when no execution has that name). */
+export async function showRun(name: string, options: Pick<RunsOptions, 'lake' | 'json'>): Promise<number> {
+  const history = historyOf(options.lake).get(name);
+  if (!history) {
+    console.error(`No execution named "${name}" (see "medallion runs").`);
+    return 1;
   }
-  if (positionals.length > 0) {
-    return usageError(`Unknown argument "${positionals[0]}".`, HELP);
-  }
-  const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) {
-    return usageError(`--limit must be a positive integer.`, HELP);
-  }
-  const list = store
-    .list()
+  console.log(options.json ? JSON.stringify(history, null, 2) : showExecution(history));
+  return 0;
+}
+
+/** `medallion runs`: executions newest first, filtered by dataset and status. */
+export async function listRuns(options: RunsOptions): Promise<number> {
+  const all = historyOf(options.lake).list();
+  // A dataset with runs in this lake is known even if its folder was removed since.
+  if (options.dataset && !all.some((h) => h.dataset === options.dataset))
+    datasetNamed(registry(), options.dataset);
+  const list = all
     .filter(
       (h) =>
-        (!values.dataset || h.dataset === values.dataset) && (!values.status || h.status === values.status),
+        (!options.dataset || h.dataset === options.dataset) &&
+        (!options.status || h.status === options.status),
     )
-    .slice(0, limit);
-  if (values.json) {
+    .slice(0, options.limit);
+  if (options.json) {
     console.log(
       JSON.stringify(
         list.map(({ input: _input, output: _output, ...h }) => h),

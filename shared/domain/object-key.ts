@@ -45,7 +45,7 @@ export const partitionPath = (values: Partition['values']): string =>
   values.map(([k, v]) => `${k}=${v}`).join('/');
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const isCalendarDate = (year: number, month: number, day: number): boolean => {
+export const isCalendarDate = (year: number, month: number, day: number): boolean => {
   const d = new Date(Date.UTC(year, month - 1, day));
   return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
+import { MedallionError } from '../domain/errors';
 
 /**
  * The local lake: a folder laid out like the lake bucket (object key = path below the folder).
@@ -21,6 +22,27 @@ export class LocalLake {
   }
   system(name: string): string {
     return join(this.root, '_system', name);
+  }
+  /** Whether the folder is a lake: it exists and holds `_system/` or `landing/`. */
+  exists(): boolean {
+    return existsSync(join(this.root, '_system')) || existsSync(join(this.root, 'landing'));
+  }
+  /** This lake, or LakeNotFoundError when the folder is not one (a mistyped --lake is never created). */
+  existing(): this {
+    if (!this.exists()) throw new LakeNotFoundError(this.root);
+    return this;
+  }
+}
+
+/** A command that reads a lake was pointed at a folder that is not one (missing, or no _system/ nor landing/). */
+export class LakeNotFoundError extends MedallionError {
+  readonly retryable = false;
+  constructor(readonly root: string) {
+    super(
+      existsSync(root)
+        ? `${root} is not a lake (no _system/ nor landing/ in it): check --lake or MEDALLION_LAKE`
+        : `no lake at ${root}: check --lake or MEDALLION_LAKE ("medallion demo", "sample" or "watch" create one)`,
+    );
   }
 }
 

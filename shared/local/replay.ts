@@ -1,6 +1,6 @@
 import type { Dataset, Registry, Stage } from '../domain/datasets';
-import { DatasetConfigError, InvalidObjectKeyError } from '../domain/errors';
-import { KeyParser, type Partition } from '../domain/object-key';
+import { InvalidObjectKeyError, MedallionError } from '../domain/errors';
+import { isCalendarDate, KeyParser, type Partition } from '../domain/object-key';
 import { replayRunInput, replayRunName } from '../domain/run';
 import type { RunStarter, StartResult } from '../ports';
 
@@ -10,6 +10,11 @@ import type { RunStarter, StartResult } from '../ports';
  * not starve the landings).
  */
 
+/** A replay names no partition of its dataset: a bad partition path, a date that is none, an empty range. */
+export class ReplayArgumentError extends MedallionError {
+  readonly retryable = false;
+}
+
 /** A partition of a dataset from its hive path, validated like a landing key. */
 export function partitionFromPath(registry: Registry, dataset: Dataset, path: string): Partition {
   const ext = dataset.landing.formats[0] === 'csv' ? 'csv' : 'jsonl';
@@ -18,7 +23,7 @@ export function partitionFromPath(registry: Registry, dataset: Dataset, path: st
       .partition;
   } catch (error) {
     if (error instanceof InvalidObjectKeyError)
-      throw new DatasetConfigError([`partition "${path}" of dataset ${dataset.name}: ${error.message}`]);
+      throw new ReplayArgumentError(`partition "${path}" of dataset ${dataset.name}: ${error.message}`);
     throw error;
   }
 }
@@ -27,20 +32,26 @@ export function partitionFromPath(registry: Registry, dataset: Dataset, path: st
 export function dailyPartitions(registry: Registry, dataset: Dataset, from: string, to: string): Partition[] {
   const names = dataset.partitionKeys.map((k) => k.name).join('/');
   if (names !== 'year/month/day')
-    throw new DatasetConfigError([
+    throw new ReplayArgumentError(
       `dataset ${dataset.name} is partitioned by ${names}, not year/month/day: give --partition instead of --from/--to`,
-    ]);
-  const start = Date.parse(`${from}T00:00:00Z`);
-  const end = Date.parse(`${to}T00:00:00Z`);
-  if (Number.isNaN(start) || Number.isNaN(end))
-    throw new DatasetConfigError(['--from and --to must be YYYY-MM-DD']);
-  if (end < start) throw new DatasetConfigError([`--to ${to} is before --from ${from}`]);
+    );
+  const start = calendarDay(from, 'from');
+  const end = calendarDay(to, 'to');
+  if (end < start) throw new ReplayArgumentError(`--to ${to} is before --from ${from}`);
   const partitions: Partition[] = [];
   for (let t = start; t <= end; t += 86_400_000) {
     const [y, m, d] = new Date(t).toISOString().slice(0, 10).split('-');
     partitions.push(partitionFromPath(registry, dataset, `year=${y}/month=${m}/day=${d}`));
   }
   return partitions;
+}
+
+/** `YYYY-MM-DD` of a real calendar day as epoch milliseconds (`2024-02-30` is refused, not March 1). */
+function calendarDay(value: string, option: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m || !isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])))
+    throw new ReplayArgumentError(`--${option} ${value} is not a calendar date YYYY-MM-DD`);
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
 }
 
 export interface ReplayStarted extends StartResult {

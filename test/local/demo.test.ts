@@ -6,7 +6,7 @@ import { LocalLake } from '../../shared/local/lake';
 import { openLakeViews } from '../../shared/local/lake-query';
 import { LocalPipeline } from '../../shared/local/pipeline';
 import { ExecutionHistoryStore, type ExecutionHistory } from '../../shared/local/history';
-import { runs } from '../../cli/runs';
+import { runCli } from '../../cli/program';
 
 /** The demo scenario, small: four landings through the real handlers, ASL and the DuckDB jobs. */
 describe('local lake end to end (demo scenario, 100-row files)', () => {
@@ -107,9 +107,9 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
   test('medallion runs lists the executions and shows one with its states', async () => {
     const out: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void out.push(text));
-    const listed = await runs(['--lake', root, '--json', '--status', 'FAILED']);
+    const listed = await runCli(['runs', '--lake', root, '--json', '--status', 'failed']);
     const failedName = (JSON.parse(out[0] ?? '[]') as ExecutionHistory[]).map((h) => h.name);
-    const shown = await runs(['show', failedName[0] ?? '?', '--lake', root]);
+    const shown = await runCli(['runs', 'show', failedName[0] ?? '?', '--lake', root]);
     log.mockRestore();
 
     expect([listed, shown]).toEqual([0, 0]);

@@ -1,0 +1,328 @@
+import { Command, CommanderError, Option } from 'commander';
+import {
+  calendarDate,
+  choiceOf,
+  collect,
+  engineOption,
+  integer,
+  integerAtLeast,
+  jsonOption,
+  lakeOption,
+  numberIn,
+} from './options';
+
+/**
+ * The `medallion` CLI (commander): every command, its options and its help are declared here; the
+ * work of a command is loaded only when it runs (`import()` of cli/<command>.ts), so `--help` and
+ * usage errors load nothing of the pipeline.
+ *
+ * Exit codes: 0 ok, 1 failure (a run failed, a SQL error, an unknown execution, an invalid dataset
+ * definition), 2 usage error (unknown command or option, a bad value, an unknown dataset, a lake
+ * folder that does not exist).
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const EXIT_CODES = 'Exit codes: 0 ok, 1 failure, 2 usage error.';
+export const RUN_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const;
+export const STAGE_NAMES = ['bronze', 'silver', 'gold'] as const;
+
+export interface CliOutput {
+  readonly writeOut: (text: string) => void;
+  readonly writeErr: (text: string) => void;
+}
+
+const processOutput: CliOutput = {
+  writeOut: (text) => process.stdout.write(text),
+  writeErr: (text) => process.stderr.write(text),
+};
+
+/** `medallion runs show` for the pointer under a usage error. */
+const fullName = (command: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
+
+type Action = (...args: unknown[]) => Promise<number>;
+
+export function buildProgram(output: CliOutput = processOutput): {
+  program: Command;
+  exitCode: () => number;
+} {
+  let code = EXIT_OK;
+  /** Runs a command's work and keeps its exit code (commander ignores what actions return). */
+  const act =
+    (work: Action) =>
+    async (...args: unknown[]): Promise<void> => {
+      code = await work(...args);
+    };
+
+  const program = new Command('medallion')
+    .description('Run the medallion lake pipeline on this machine (or replay partitions on AWS).')
+    .usage('<command> [options]')
+    .configureOutput({ writeOut: output.writeOut, writeErr: output.writeErr })
+    .exitOverride()
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .helpCommand('help [command]', 'show the help of a command')
+    .addHelpText(
+      'after',
+      `\n${EXIT_CODES} --lake DIR or MEDALLION_LAKE picks another lake folder (default .lake).`,
+    );
+
+  /** A subcommand with the program's settings and a one-line pointer to its help under any error. */
+  const command = (parent: Command, name: string, description: string): Command => {
+    const cmd = parent.command(name).description(description);
+    cmd.showHelpAfterError(`Run "${fullName(cmd)} --help" for usage.`);
+    return cmd;
+  };
+
+  command(
+    program,
+    'demo',
+    'Run the whole pipeline on sample orders in a fresh local lake (what "npm start" runs).',
+  )
+    .addOption(lakeOption('; it is emptied first'))
+    .addOption(
+      new Option('--rows <n>', 'rows of a regular sample file (≥ 100: the spike day needs minRecords)')
+        .argParser(integerAtLeast(100))
+        .default(400),
+    )
+    .addOption(engineOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+The real on-landing handler, the real state machine (state-machines/medallion-pipeline.asl.json)
+with the real stage functions, and the Glue jobs on DuckDB (or, with --engine spark, the real Glue
+scripts on local Spark). Four landings: a clean day; duplicate order versions, a redelivered batch
+and late records for the first day; a quarantine spike; a corrupt file. Each run's path, durations,
+record and quarantine counts, registered partitions and alerts are printed, then the expected
+outcomes are checked against the lake and against hand-computed figures.
+
+Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`,
+    )
+    .action(act(async (opts) => (await import('./demo')).demo(opts as never)));
+
+  command(program, 'sample', 'Write a deterministic sample file into the landing folder of the local lake.')
+    .addOption(
+      new Option('--dataset <name>', 'dataset to generate for (generators exist for: orders)').default(
+        'orders',
+      ),
+    )
+    .addOption(
+      new Option('--records <n>', 'number of rows (streamed: 1,000,000 rows take seconds)')
+        .argParser(integerAtLeast(1))
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--date <YYYY-MM-DD>', 'the partition (year=/month=/day=) and the day of the rows')
+        .argParser(calendarDate)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--bad-ratio <r>', 'share of rows that break one rule each, 0..1')
+        .argParser(numberIn(0, 1))
+        .default(0),
+    )
+    .addOption(
+      new Option('--seed <n>', 'random seed: the same seed gives the same file')
+        .argParser(integer)
+        .default(42),
+    )
+    .addOption(new Option('--first-id <n>', 'order ids start after N').argParser(integer).default(0))
+    .addOption(
+      new Option('--format <format>', 'jsonl or csv')
+        .argParser(choiceOf(['jsonl', 'csv'] as const))
+        .default('jsonl'),
+    )
+    .addOption(new Option('--file <name>', 'file name (default sample-<seed>.<format>)'))
+    .addOption(lakeOption('; created if missing'))
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Writing a file does not run the pipeline: run "medallion watch", or "medallion replay" for the date.
+${EXIT_CODES}`,
+    )
+    .action(act(async (opts) => (await import('./sample')).sample(opts as never)));
+
+  command(program, 'watch', "Run the pipeline as files land in the local lake's landing folders.")
+    .addOption(
+      new Option('--once', 'deliver the files present now, wait for their runs, exit').default(false),
+    )
+    .addOption(
+      new Option('--interval <ms>', 'polling interval in milliseconds')
+        .argParser(numberIn(0, Infinity, { exclusiveMin: true }))
+        .default(500),
+    )
+    .addOption(
+      new Option('--batch-window <s>', 'seconds to gather a batch (like MaximumBatchingWindowInSeconds)')
+        .argParser(numberIn(0, 300))
+        .default(2),
+    )
+    .addOption(
+      new Option('--batch-size <n>', 'files per delivery (the SQS default)')
+        .argParser(integerAtLeast(1))
+        .default(10),
+    )
+    .addOption(lakeOption('; created if missing'))
+    .addOption(engineOption())
+    .addHelpText(
+      'after',
+      `
+Files are delivered to the real on-landing handler in batches, like the SQS event source: up to
+--batch-size files, or --batch-window seconds after the first one. Files that match no dataset (or
+break its key layout) are reported and left alone. Files already processed (the ledger knows them)
+start nothing. Stop with Ctrl-C: running executions finish first.
+
+Exit codes: 0 every run succeeded (--once) or stopped cleanly, 1 a run failed (--once), 2 usage error.`,
+    )
+    .action(act(async (opts) => (await import('./watch')).watch(opts as never)));
+
+  command(program, 'replay', 'Re-run partitions of a dataset from a stage on, locally or on AWS.')
+    .usage('--dataset D (--from DATE --to DATE | --partition k=v/... ...) [options]')
+    .addOption(new Option('--dataset <name>', 'the dataset').makeOptionMandatory())
+    .addOption(
+      new Option('--from <YYYY-MM-DD>', 'first day of a range of daily partitions').argParser(calendarDate),
+    )
+    .addOption(new Option('--to <YYYY-MM-DD>', 'last day (included)').argParser(calendarDate))
+    .addOption(
+      new Option('--partition <path>', 'a partition by its hive path (year=2024/month=01/day=15); repeatable')
+        .argParser(collect)
+        .default(undefined),
+    )
+    .addOption(
+      new Option('--stage <stage>', 'first stage to run: bronze, silver or gold')
+        .argParser(choiceOf(STAGE_NAMES))
+        .default('bronze'),
+    )
+    .addOption(new Option('--state-machine-arn <arn>', 'replay on AWS (credentials and region as usual)'))
+    .addOption(
+      new Option('--rate <n>', 'StartExecution calls per second (AWS)')
+        .argParser(numberIn(0, 1000, { exclusiveMin: true }))
+        .default(5),
+    )
+    .addOption(new Option('--dry-run', 'list the executions that would start, start nothing').default(false))
+    .addOption(lakeOption(' (local replays)'))
+    .addOption(engineOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Runs locally (the local lake, the real state machine) unless --state-machine-arn is given: then it
+starts Step Functions executions on AWS, spaced to --rate per second, and does not wait for them.
+
+Exit codes: 0 every replay started (AWS) or succeeded (local), 1 otherwise, 2 usage error.`,
+    )
+    .action(act(async (opts) => (await import('./replay')).replay(opts as never)));
+
+  const runsCmd = command(
+    program,
+    'runs',
+    'List the executions of the local pipeline, newest first (the local Step Functions console).',
+  )
+    // `runs show NAME --lake DIR`: options after "show" are show's own.
+    .enablePositionalOptions()
+    .addOption(new Option('--dataset <name>', 'only this dataset'))
+    .addOption(
+      new Option('--status <status>', `only this status: ${RUN_STATUSES.join(', ')} (any case)`).argParser(
+        choiceOf(RUN_STATUSES),
+      ),
+    )
+    .addOption(new Option('--limit <n>', 'at most N executions').argParser(integerAtLeast(1)).default(50))
+    .addOption(lakeOption())
+    .addOption(jsonOption())
+    .addHelpText('after', `\nExit codes: 0 ok, 1 execution not found (runs show), 2 usage error.`)
+    .action(act(async (opts) => (await import('./runs')).listRuns(opts as never)));
+  command(runsCmd, 'show', 'One execution: states, durations, input, output, error and cause.')
+    .argument('<name>', 'the execution name (see "medallion runs")')
+    .addOption(lakeOption())
+    .addOption(jsonOption())
+    .addHelpText('after', `\nExit codes: 0 ok, 1 execution not found, 2 usage error.`)
+    .action(act(async (name, opts) => (await import('./runs')).showRun(name as string, opts as never)));
+
+  command(program, 'query', 'Run SQL (DuckDB) over the local lake and its system tables.')
+    .argument('<sql...>', 'the SQL (quote it)')
+    .addOption(lakeOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Tables:
+  <catalog tables>     one per dataset and zone, e.g. orders_bronze, orders_silver,
+                       orders_daily_revenue (gold), orders_quarantine; partition keys are columns
+  bronze, silver, gold, quarantine
+                       aliases of those tables while there is a single dataset
+  catalog              registered partitions (database, table, values, location, ...)
+  metrics              stage metrics (dataset, stage, timestamp, durationSeconds, records..., quarantineRatio)
+  alerts               alerts raised (subject, body, attributes, publishedAt)
+  runs                 executions (name, dataset, partition, trigger, status, durations, error)
+  ledger               landed object versions and the run that processed them
+Every table exists on any lake (empty until something is written to it); "SHOW TABLES" lists them.
+
+Examples:
+  medallion query "SELECT country, sum(revenue) FROM gold GROUP BY ALL ORDER BY 2 DESC"
+  medallion query "SELECT _quarantine_reasons, count(*) FROM quarantine GROUP BY ALL"
+
+Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
+    )
+    .action(
+      act(async (sql, opts) => (await import('./query')).query((sql as string[]).join(' '), opts as never)),
+    );
+
+  command(
+    program,
+    'compile',
+    'Compile every dataset (definition + generated SQL) into the plan the Glue jobs read (--dataset_plan).',
+  )
+    .addOption(
+      new Option('--out <dir>', 'where to write <dataset>.json (created if missing)').makeOptionMandatory(),
+    )
+    .addOption(new Option('--dataset <name>', 'compile only this dataset'))
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 written, 1 a dataset is invalid (every problem is listed), 2 usage error.`,
+    )
+    .action(act(async (opts) => (await import('./compile')).compile(opts as never)));
+
+  return { program, exitCode: () => code };
+}
+
+/** The error classes a command throws for a usage mistake found after parsing (exit 2). */
+const USAGE_ERRORS = new Set(['UsageError', 'LakeNotFoundError', 'ReplayArgumentError']);
+
+/** Runs the CLI on `argv` (without `node` and the script); resolves to the exit code. */
+export async function runCli(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {
+  const { program, exitCode } = buildProgram(output);
+  let active: Command = program;
+  program.hook('preAction', (_this, actionCommand) => {
+    active = actionCommand;
+  });
+  if (argv.length === 0) {
+    output.writeErr(`${program.helpInformation()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help asked for (0); anything else commander refused is a usage error, already printed.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
+        ? EXIT_OK
+        : EXIT_USAGE;
+    }
+    const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+    if (USAGE_ERRORS.has(name)) {
+      output.writeErr(`error: ${message}\nRun "${fullName(active)} --help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    output.writeErr(`${name}: ${message}\n`);
+    return EXIT_FAILURE;
+  }
+}
