@@ -31,6 +31,17 @@ const ledger = () => ({
   Resource: { 'Fn::GetAtt': ['LedgerTable', 'Arn'] },
 });
 
+/** SnsAlerter: Publish to the alert topic, under its customer managed key. */
+const publishAlerts = () => [
+  { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
+  {
+    Sid: 'EncryptAlerts',
+    Effect: 'Allow',
+    Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+  },
+];
+
 /** @type {Record<string, (refs: Refs) => object[]>} */
 const FUNCTION_POLICIES = {
   'on-landing': (refs) => [
@@ -90,15 +101,7 @@ const FUNCTION_POLICIES = {
     },
   ],
 
-  notify: () => [
-    { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
-    {
-      Sid: 'EncryptAlerts',
-      Effect: 'Allow',
-      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
-    },
-  ],
+  notify: () => publishAlerts(),
 
   'finish-run': (refs) => [
     ledger(),
@@ -109,6 +112,8 @@ const FUNCTION_POLICIES = {
       Action: ['states:StartExecution'],
       Resource: refs.stateMachineArn,
     },
+    // The page for an execution that failed without running its failure path (States.Runtime).
+    ...publishAlerts(),
     // Its on-failure destination (asynchronous invocations by the EventBridge rule).
     {
       Sid: 'DeadLetterFailedReleases',

@@ -3,18 +3,18 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
 import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
+import { SnsAlerter } from '../../shared/aws/sns-alerter';
 import { requireEnv } from '../../shared/config/env';
 import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
+import { finishEvent, type FinishEventDeps, type FinishEventResult } from '../../shared/core/ended-execution';
 import {
-  finishExecution,
   finishExecutionOf,
   type ExecutionStatusChange,
   type FinishExecution,
   type FinishRunDeps,
-  type FinishRunResult,
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
-import type { PartitionLeases, RunStarter } from '../../shared/ports';
+import type { Alerter, PartitionLeases, RunStarter } from '../../shared/ports';
 
 /**
  * finish-run: "Release partition lease", the last state of every run (success and failure paths).
@@ -31,12 +31,15 @@ import type { PartitionLeases, RunStarter } from '../../shared/ports';
  * TIMED_OUT): an execution stopped from outside never reaches its last state, and one whose release
  * failed (finish-run down) still holds its lease; either would hold the partition (and any deferred
  * objects) until the lease expires. Idempotent: the second release of an execution is a no-op.
+ * For an execution that FAILED on an error no Catch handles (States.Runtime, States.DataLimitExceeded)
+ * its failure path never ran: finish-run then also sends the page (output `paged`), through the
+ * alert text notify uses (shared/core/ended-execution.ts).
  */
 
 const logger = createLogger('finish-run');
 
-/** Env: LEDGER_TABLE. */
-export const REQUIRED_ENV = ['LEDGER_TABLE'] as const;
+/** Env: LEDGER_TABLE, ALERT_TOPIC_ARN. */
+export const REQUIRED_ENV = ['LEDGER_TABLE', 'ALERT_TOPIC_ARN'] as const;
 
 export type FinishRunEvent = FinishExecution;
 
@@ -46,39 +49,48 @@ export interface FinishRunWorld {
   readonly ledger: PartitionLeases;
   /** Starts the follow-up run (Step Functions / the local runtime). */
   readonly runs: RunStarter;
+  /** Pages for an execution that skipped its failure path (SNS / the local alerts file). */
+  readonly alerts: Alerter;
   readonly log: FinishRunDeps['log'];
 }
 
 /** The one wiring of finish-run, used by the Lambda entry and by the local runtime. */
-export const finishRunDeps = (world: FinishRunWorld): FinishRunDeps => ({
+export const finishRunDeps = (world: FinishRunWorld): FinishEventDeps => ({
   registry: world.registry,
   leases: world.ledger,
   starter: world.runs,
+  alerter: world.alerts,
   log: world.log,
 });
 
 let shared:
-  | { ledger: DynamoObjectLedger; sfn: SFNClient; registry: ReturnType<typeof loadDeployedRegistry> }
+  | {
+      ledger: DynamoObjectLedger;
+      sfn: SFNClient;
+      alerts: SnsAlerter;
+      registry: ReturnType<typeof loadDeployedRegistry>;
+    }
   | undefined;
-const defaultDeps = (event: FinishRunEvent): FinishRunDeps => {
+const defaultDeps = (event: FinishRunEvent): FinishEventDeps => {
   shared ??= {
     ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
     sfn: new SFNClient(SFN_CLIENT_CONFIG),
+    alerts: new SnsAlerter(requireEnv('ALERT_TOPIC_ARN')),
     registry: loadDeployedRegistry(),
   };
-  const { ledger, sfn, registry } = shared;
+  const { ledger, sfn, alerts, registry } = shared;
   return finishRunDeps({
     registry,
     ledger,
     runs: new SfnRunStarter(event.stateMachineArn, sfn),
+    alerts,
     log: logger,
   });
 };
 
-export const createHandler = (deps: (event: FinishRunEvent) => FinishRunDeps = defaultDeps) =>
-  middy(async (event: FinishRunEvent | ExecutionStatusChange): Promise<FinishRunResult> => {
-    const call = finishExecutionOf(event);
-    return finishExecution(call, deps(call));
-  }).use(injectLambdaContext(logger, { resetKeys: true }));
+export const createHandler = (deps: (event: FinishRunEvent) => FinishEventDeps = defaultDeps) =>
+  middy(async (event: FinishRunEvent | ExecutionStatusChange): Promise<FinishEventResult> =>
+    finishEvent(event, deps(finishExecutionOf(event))),
+  ).use(injectLambdaContext(logger, { resetKeys: true }));
 
 export const handler = createHandler();

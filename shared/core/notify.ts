@@ -39,8 +39,15 @@ export function renderNotification(input: NotifyInput): Alert {
 }
 
 export async function notify(input: NotifyInput, deps: NotifyDeps): Promise<NotifyResult> {
-  const alert = renderNotification(input);
-  const context = { ...alert.attributes, runId: input.execution.name, subject: alert.subject };
+  return publishAlert(renderNotification(input), input.execution.name, deps);
+}
+
+/**
+ * Publishes one page (notify's, and finish-run's for a run that skipped its failure path). A publish
+ * failure is logged with the whole text and reported as AlertPublishError.
+ */
+export async function publishAlert(alert: Alert, runId: string, deps: NotifyDeps): Promise<NotifyResult> {
+  const context = { ...alert.attributes, runId, subject: alert.subject };
   try {
     const { messageId } = await deps.alerter.publish(alert);
     deps.log.info('Alert published', { ...context, messageId });

@@ -150,10 +150,14 @@ export interface FinishExecution {
 export interface ExecutionStatusChange {
   readonly 'detail-type': 'Step Functions Execution Status Change';
   readonly detail: {
+    readonly executionArn?: string;
     readonly name: string;
     readonly stateMachineArn: string;
     readonly status: string;
     readonly input?: string | null;
+    /** The execution's error and cause (FAILED, TIMED_OUT, ABORTED); the cause is at most 32,768 characters. */
+    readonly error?: string | null;
+    readonly cause?: string | null;
   };
 }
 

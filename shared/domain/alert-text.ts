@@ -1,6 +1,6 @@
 import type { Stage } from './datasets';
 import { GLUE_AMBIGUOUS_ERRORS, PIPELINE_ERRORS } from './error-names';
-import { failedStage, type ExecutionContext, type PipelineState } from './pipeline';
+import { failedStage, releaseOutcome, type ExecutionContext, type PipelineState } from './pipeline';
 import { percent, type QuarantineJudgement } from './quarantine';
 import type { Alert, AlertKind, AlertSeverity } from '../ports';
 
@@ -219,31 +219,64 @@ function leaseLines(state: PipelineState): string[] {
       `${pad('')}executions retries it) or the lease expires${state.run?.leaseExpiresAt ? ` at ${state.run.leaseExpiresAt}` : ''}.`,
     ];
   }
-  const lease = state.finish?.lease;
-  if (lease === 'released') return [`${pad('Partition lease')}released`];
-  if (lease === 'handed-over')
-    return [
-      `${pad('Partition lease')}handed to the follow-up run ${state.finish?.followUp?.executionName ?? '?'}`,
-    ];
-  if (lease === 'not-held') return [`${pad('Partition lease')}not held by this run (nothing to release)`];
-  return [];
+  const outcome = releaseOutcome(state);
+  switch (outcome?.lease) {
+    case 'released':
+      return [`${pad('Partition lease')}released`];
+    case 'handed-over':
+      return [`${pad('Partition lease')}handed to the follow-up run ${outcome.followUp}`];
+    case 'not-held':
+      return [`${pad('Partition lease')}not held by this run (released already, or never taken)`];
+    case 'unknown':
+      return [
+        `${pad('Partition lease')}UNKNOWN: finish-run returned ${outcome.returned}; check the ledger (the`,
+        `${pad('')}EventBridge rule on failed executions releases it again if this run still holds it).`,
+      ];
+    default:
+      return [];
+  }
 }
 
+/**
+ * An execution that failed on an error no Catch handles (shared/domain/execution-end.ts) skipped its
+ * failure path: finish-run, called by the rule on failed executions, releases the lease and sends
+ * this page instead. `failedState` is the state the error's cause names, when it names one.
+ */
+export interface SkippedFailurePath {
+  readonly failedState: string | undefined;
+}
+
+/** The stage a state's name names ("Record silver results" → silver), if any. */
+const stageNamedBy = (stateName: string | undefined): Stage | undefined =>
+  (['bronze', 'silver', 'gold'] as const).find((stage) => new RegExp(`\\b${stage}\\b`).test(stateName ?? ''));
+
 /** The page for a failed run (also a halted run: then `state.error` is the QuarantineSpikeError). */
-export function failureAlert(state: PipelineState, execution: ExecutionContext): Alert {
+export function failureAlert(
+  state: PipelineState,
+  execution: ExecutionContext,
+  skipped?: SkippedFailurePath,
+): Alert {
   const failedAt = failedStage(state);
   if (state.error?.Error === PIPELINE_ERRORS.quarantineSpike && state.results?.silver) {
     return spikeAlert(state, execution);
   }
-  const stage: Stage = failedAt === 'prepare' ? state.fromStage : failedAt === 'finish' ? 'gold' : failedAt;
+  const namedStage = skipped ? stageNamedBy(skipped.failedState) : undefined;
+  const stage: Stage = skipped
+    ? (namedStage ?? state.fromStage)
+    : failedAt === 'prepare'
+      ? state.fromStage
+      : failedAt === 'finish'
+        ? 'gold'
+        : failedAt;
   const error = state.error?.Error ?? 'UnknownError';
   const cause = parseCause(state.error?.Cause);
   const plannedJob = state.run?.jobs[stage]?.jobName;
   const jobRun = state.jobRuns?.[stage];
   const glueRunId = cause.glueRun?.id ?? jobRun?.Id;
   const glueJob = cause.glueRun?.jobName ?? jobRun?.JobName ?? plannedJob;
-  const where =
-    failedAt === 'prepare'
+  const where = skipped
+    ? `The execution failed ${skipped.failedState ? `in the state "${skipped.failedState}"` : 'in a state its cause does not name'} on ${error}, which no Catch handles, so its failure path did not run: this page comes from finish-run (the rule on failed executions), after releasing the lease.`
+    : failedAt === 'prepare'
       ? 'Taking the partition lease / planning the run failed, before any stage ran.'
       : failedAt === 'finish'
         ? 'Every stage succeeded, then releasing the partition lease failed: check the ledger before replaying.'
@@ -259,7 +292,7 @@ export function failureAlert(state: PipelineState, execution: ExecutionContext):
     glueJob && glueRunId ? { jobName: glueJob, runId: glueRunId } : undefined,
   );
   const lines = [
-    `RUN FAILED: dataset ${state.dataset}, partition ${state.partitionPath}, stage ${stage}`,
+    `RUN FAILED: dataset ${state.dataset}, partition ${state.partitionPath}, ${skipped && !namedStage ? `state ${skipped.failedState ?? 'unknown'}` : `stage ${stage}`}`,
     '',
     where,
     `${pad('Error')}${error}${cause.errorType && cause.errorType !== error ? ` (${cause.errorType})` : ''}`,
@@ -272,11 +305,16 @@ export function failureAlert(state: PipelineState, execution: ExecutionContext):
     subject: subjectFor(
       'critical',
       state,
-      stage,
+      skipped && !namedStage ? 'pipeline' : stage,
       `run failed${state.releaseError ? ', partition locked' : ''}: ${error}`,
     ),
     body: finish(lines, links, replayCommand(state, stage, execution.stateMachineArn), state, execution),
-    attributes: attributes('critical', 'run-failed', state.dataset, stage),
+    attributes: attributes(
+      'critical',
+      'run-failed',
+      state.dataset,
+      skipped && !namedStage ? 'pipeline' : stage,
+    ),
   };
 }
 

@@ -70,9 +70,34 @@ export interface PipelineState extends RunInput {
   readonly jobRuns?: Partial<Record<Stage, JobRunSummary>>;
   readonly results?: Partial<Record<Stage, StageResult>>;
   readonly error?: CaughtError;
-  /** Release partition lease after failure: its result, or the error that stopped it. */
+  /** Release partition lease (success path): finish-run's result. */
   readonly finish?: { readonly lease: string; readonly followUp: { readonly executionName: string } | null };
+  /**
+   * Release partition lease after failure: finish-run's payload kept whole (`$.release.Payload`, so an
+   * off-contract one cannot raise States.Runtime before the page; read it with `releaseOutcome`), or
+   * the error that stopped it.
+   */
+  readonly release?: { readonly Payload?: unknown };
   readonly releaseError?: CaughtError;
+}
+
+/** What became of the lease on the failure path, as the page says it. */
+export type ReleaseOutcome =
+  | { readonly lease: 'released' | 'not-held' }
+  | { readonly lease: 'handed-over'; readonly followUp: string }
+  | { readonly lease: 'unknown'; readonly returned: string };
+
+/** finish-run's payload on the failure path, checked: an off-contract one is `unknown`, with what it returned. */
+export function releaseOutcome(state: Pick<PipelineState, 'release'>): ReleaseOutcome | undefined {
+  if (!state.release) return undefined;
+  const payload = state.release.Payload as
+    { lease?: unknown; followUp?: { executionName?: unknown } | null } | null | undefined;
+  const lease = payload?.lease;
+  if (lease === 'handed-over' && typeof payload?.followUp?.executionName === 'string')
+    return { lease, followUp: payload.followUp.executionName };
+  if (lease === 'released' || lease === 'not-held') return { lease };
+  const returned = JSON.stringify(payload ?? null);
+  return { lease: 'unknown', returned: returned.length > 200 ? `${returned.slice(0, 197)}...` : returned };
 }
 
 /** The Step Functions context the notify function needs to link back to the execution. */

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { bindPlaceholders, functionFolderOf } from '../domain/asl-placeholders';
+import { bindPlaceholders, functionFolderOf, functionPlaceholder } from '../domain/asl-placeholders';
+import {
+  ENDED_EXECUTION_TARGET,
+  ROUTED_END_STATUSES,
+  UNCATCHABLE_ERRORS,
+  type RoutedEndStatus,
+} from '../domain/execution-end';
 import { describeError, MedallionError } from '../domain/errors';
 import type { Stage } from '../domain/datasets';
 import { findStageRun, type JobRunSummary } from '../domain/job-runs';
@@ -191,6 +197,35 @@ export interface AslExecution {
   readonly retries: string[];
   /** Billed state transitions: every state entered plus every retry (AWS-FACTS). */
   transitions: number;
+  /**
+   * The rule on ended executions (the stack's EventBridge rule, twinned): what finish-run did with
+   * this execution's status change, or the error it threw (on AWS the rule retries it for a day).
+   */
+  endedRule?: { readonly result: unknown } | { readonly error: string; readonly cause: string };
+}
+
+/** EventBridge's "Step Functions Execution Status Change" for an ended execution. */
+export function statusChangeEvent(
+  execution: Pick<AslExecution, 'status' | 'error' | 'cause'>,
+  context: ExecutionContextValues,
+  input: unknown,
+) {
+  return {
+    version: '0',
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    source: 'aws.states',
+    resources: [context.executionArn],
+    detail: {
+      executionArn: context.executionArn,
+      stateMachineArn: context.stateMachineArn,
+      name: context.name,
+      status: execution.status,
+      input: JSON.stringify(input ?? null),
+      output: null,
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+    },
+  };
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -233,8 +268,10 @@ export class AslRunner {
   private readonly handlers: Record<string, (input: Json) => Promise<Json>> = {};
   private readonly retryOverrides: Record<string, number[]> = {};
   private readonly waitOverrides: Record<string, number> = {};
+  private readonly lambdas: Readonly<Record<string, LocalLambda>>;
 
   constructor(options: AslRunnerOptions) {
+    this.lambdas = options.lambdas;
     const missing = new Set<string>();
     const functionPlaceholders = new Map<string, string>();
     const definition = bindPlaceholders<never>(
@@ -391,10 +428,15 @@ export class AslRunner {
           }
           break;
         }
-        case 'ExecutionFailed':
+        case 'ExecutionFailed': {
           record.error = event.Error;
           record.cause = cause(event.Cause);
+          // AWS names the state an uncaught error happened in, in its cause; so does the twin.
+          const failed = record.states.findLast((v) => v.status === 'failed');
+          if ((UNCATCHABLE_ERRORS as readonly string[]).includes(event.Error) && failed)
+            record.cause = `An error occurred while executing the state '${failed.name}'. ${record.cause}`;
           break;
+        }
         default:
           break;
       }
@@ -416,6 +458,27 @@ export class AslRunner {
         record.cause = (error as Error).message;
       }
     }
+    await this.routeEnded(record, context, input);
     return record;
+  }
+
+  /**
+   * The stack's rule on ended executions, twinned: a FAILED, ABORTED or TIMED_OUT execution's status
+   * change goes to finish-run (releases its lease; pages for one that skipped its failure path).
+   */
+  private async routeEnded(record: AslExecution, context: ExecutionContextValues, input: unknown) {
+    if (!(ROUTED_END_STATUSES as readonly string[]).includes(record.status)) return;
+    const target = this.lambdas[functionPlaceholder(ENDED_EXECUTION_TARGET)];
+    if (!target) return;
+    try {
+      record.endedRule = {
+        result: await target(
+          statusChangeEvent(record as AslExecution & { status: RoutedEndStatus }, context, input),
+        ),
+      };
+    } catch (error) {
+      const { name, message } = describeError(error);
+      record.endedRule = { error: name, cause: message };
+    }
   }
 }

@@ -147,7 +147,9 @@ export class LocalPipeline {
         ),
         FinishRunFunctionArn: asLambda(
           'finish-run',
-          createFinishRun(() => finishRunDeps({ registry, ledger: this.ledger, runs: this.starter, log })),
+          createFinishRun(() =>
+            finishRunDeps({ registry, ledger: this.ledger, runs: this.starter, alerts: this.alerts, log }),
+          ),
         ),
       },
     });

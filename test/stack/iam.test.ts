@@ -135,6 +135,29 @@ describe('least privilege', () => {
     }
   });
 
+  test('only notify and finish-run (the page of a run that skipped its failure path) publish, to the alert topic only', () => {
+    const publishers = functionFolders().filter((folder) =>
+      props(template, `${pascal(folder)}Role`)
+        .Policies.flatMap((p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement)
+        .some((s: { Action: unknown }) => asArray(s.Action).includes('sns:Publish')),
+    );
+
+    expect(publishers.sort()).toEqual(['finish-run', 'notify']);
+    for (const folder of publishers) {
+      const statements = props(template, `${pascal(folder)}Role`).Policies.flatMap(
+        (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+      );
+      expect(statements.find((s: { Sid?: string }) => s.Sid === 'PublishAlerts')).toMatchObject({
+        Action: ['sns:Publish'],
+        Resource: { Ref: 'AlertTopic' },
+      });
+      expect(statements.find((s: { Sid?: string }) => s.Sid === 'EncryptAlerts')).toMatchObject({
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+      });
+    }
+  });
+
   test('the state machine invokes only the functions its definition names and runs only its jobs', () => {
     const statements = props(template, 'StateMachineRole').Policies[0].PolicyDocument.Statement;
     const invoke = statements.find((s: { Sid: string }) => s.Sid === 'InvokeStageFunctions');

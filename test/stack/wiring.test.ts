@@ -1,3 +1,4 @@
+import { ROUTED_END_STATUSES } from '../../shared/domain/execution-end';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
@@ -224,7 +225,8 @@ describe('runs stopped from outside', () => {
     const pattern = rule?.[1].EventPattern as Loose;
     expect(pattern.source).toEqual(['aws.states']);
     expect(pattern['detail-type']).toEqual(['Step Functions Execution Status Change']);
-    expect(pattern.detail.status.sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
+    // The statuses the local runtime's twin of this rule routes too (shared/domain/execution-end.ts).
+    expect(pattern.detail.status.sort()).toEqual([...ROUTED_END_STATUSES].sort());
     // Delivery retried for a day, then dead-lettered; a finish-run that keeps failing goes there too.
     const target = (rule?.[1].Targets as Loose[])[0];
     expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });

@@ -90,7 +90,7 @@ export function sampleFailureAlert(): Alert {
       jobRuns: { bronze: { Id: 'jr_0b1c4e5d8f', JobName: 'medallion-bronze', JobRunState: 'SUCCEEDED' } },
       results: { bronze },
       error: { Error: 'States.TaskFailed', Cause: cause },
-      finish: { lease: 'released', followUp: null },
+      release: { Payload: { lease: 'released', followUp: null } },
     },
     SAMPLE_EXECUTION,
   );

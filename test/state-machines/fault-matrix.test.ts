@@ -7,9 +7,10 @@ import { createHarness, loadAsl, ordersInput, runPipeline, type Harness, type Ru
 
 /**
  * Every Task of the pipeline under every fault, on the real ASL and the real handlers (one ASL
- * runner, real aws-local-stepfunctions timeouts). For each: the execution ends (SUCCEEDED or FAILED),
- * FAILED with the injected error unless it healed, at most one run per Glue stage, the partition lease
- * released, exactly one run-failed page per failed execution (none when it healed).
+ * runner, real aws-local-stepfunctions timeouts, and its twin of the rule routing ended executions to
+ * finish-run). For each: the execution ends (SUCCEEDED or FAILED), FAILED with the injected error
+ * unless it healed, at most one run per Glue stage, the partition lease released, exactly one
+ * run-failed page per failed execution (none when it healed).
  */
 
 type Fault =
@@ -48,6 +49,20 @@ const LAMBDA_TASKS: LambdaTask[] = [
     state: 'Release partition lease',
     placeholder: 'FinishRunFunctionArn',
     matches: (e) => e['outcome'] === 'succeeded',
+  },
+];
+
+/** The failure path's Tasks: reached after a run's own error (here a failed silver job). */
+const FAILURE_PATH_TASKS: LambdaTask[] = [
+  {
+    state: 'Release partition lease after failure',
+    placeholder: 'FinishRunFunctionArn',
+    matches: (e) => e['outcome'] === 'failed',
+  },
+  {
+    state: 'Alert on-call of failure',
+    placeholder: 'NotifyFunctionArn',
+    matches: (e) => e['kind'] === 'run-failed',
   },
 ];
 const GLUE_STAGES: Stage[] = ['bronze', 'silver', 'gold'];
@@ -141,7 +156,7 @@ function injectGlue(h: Harness, stage: Stage, fault: Fault) {
   };
 }
 
-function expectEnded(s: Scenario, expected: { healed: boolean; error?: string }) {
+function expectEnded(s: Scenario, expected: { healed: boolean; error?: string; pages?: number }) {
   const { h, run } = s;
   const failedPages = h.alerter.alerts.filter((a) => a.attributes.kind === 'run-failed');
   expect(['SUCCEEDED', 'FAILED']).toContain(run.status);
@@ -150,7 +165,7 @@ function expectEnded(s: Scenario, expected: { healed: boolean; error?: string })
     expect(failedPages).toHaveLength(0);
   } else {
     expect({ status: run.status, error: run.error }).toEqual({ status: 'FAILED', error: expected.error });
-    expect(failedPages).toHaveLength(1);
+    expect(failedPages).toHaveLength(expected.pages ?? 1);
   }
   for (const stage of GLUE_STAGES)
     expect({ stage, runs: countRuns(h, stage) <= 1 }).toEqual({ stage, runs: true });
@@ -205,34 +220,69 @@ describe('fault matrix: every Task × every fault ends in a defined state with i
 
   /**
    * The other Lambda Tasks whose function returns off-contract output: the ResultSelector's path is
-   * missing, which Step Functions raises as States.Runtime, and no Catch handles it (not fixed yet:
-   * issue #12 B). The execution still ends (FAILED), and its lease is released by the EventBridge rule
-   * on FAILED executions; nothing pages (no failure path, no ExecutionsFailed alarm: see README,
-   * "The pipeline").
+   * missing, which Step Functions raises as States.Runtime, and no Catch handles it: the failure path
+   * never runs. The rule on FAILED executions calls finish-run, which releases the lease and, seeing
+   * an error no Catch handles, sends the one page with the real error, the cause and the state.
    */
-  it.each(LAMBDA_TASKS.filter((t) => t.state !== 'Take partition lease').map((t) => [t.state, t] as const))(
-    '%s malformed output: FAILED with States.Runtime, lease released by the FAILED-execution rule',
+  it.each(
+    LAMBDA_TASKS.filter((t) => t.state !== 'Take partition lease' && !t.bestEffort).map(
+      (t) => [t.state, t] as const,
+    ),
+  )(
+    '%s malformed output: FAILED with States.Runtime naming the state, lease released, one page from finish-run',
     async (_, task) => {
       const s = await runWith((_h, lambdas) => injectLambda(lambdas, task, 'malformed-output'));
 
-      expect({ status: s.run.status, error: s.run.error }).toEqual({
-        status: 'FAILED',
-        error: 'States.Runtime',
+      await expectEnded(s, { healed: false, error: 'States.Runtime' });
+      expect(s.run.cause).toContain(`An error occurred while executing the state '${task.state}'`);
+      expect(s.run.path).not.toContain('Alert on-call of failure');
+      expect(s.run.endedRule).toMatchObject({
+        result: { paged: { subject: expect.stringMatching(/run failed: States\.Runtime$/) } },
       });
-      for (const stage of GLUE_STAGES) expect(countRuns(s.h, stage)).toBeLessThanOrEqual(1);
-      const finish = s.h.lambdas['FinishRunFunctionArn'] as LocalLambda;
-      await finish({
-        'detail-type': 'Step Functions Execution Status Change',
-        detail: {
-          name: 'orders-2024-01-15-0123456789abcdef',
-          stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline',
-          status: 'FAILED',
-          input: JSON.stringify(ordersInput()),
-        },
-      });
-      expect(await s.h.ledger.readLease(PARTITION)).toBeUndefined();
+      const page = s.h.alerter.alerts.find((a) => a.attributes.kind === 'run-failed');
+      expect(page?.subject).toMatch(/run failed: States\.Runtime$/);
+      expect(page?.body).toContain(`The execution failed in the state "${task.state}" on States.Runtime`);
+      expect(page?.body).toContain('does not point to a value');
+      expect(page?.body).toMatch(/Partition lease: {4}(released|not held by this run)/);
     },
   );
+
+  it('Alert on-call of quarantine spike malformed output: the page went out, the run goes on (best effort)', async () => {
+    const task = LAMBDA_TASKS.find((t) => t.bestEffort) as LambdaTask;
+    const s = await runWith((_h, lambdas) => injectLambda(lambdas, task, 'malformed-output'));
+
+    await expectEnded(s, { healed: true });
+    expect(s.h.alerter.alerts.map((a) => a.attributes.kind)).toEqual(['quarantine-spike']);
+  });
+
+  describe.each(FAILURE_PATH_TASKS)('$state (after a failed silver job)', (task) => {
+    const notify = task.placeholder === 'NotifyFunctionArn';
+    it.each(FAULTS)('%s', async (fault) => {
+      const s = await runWith(
+        (h, lambdas) => {
+          h.glue.silver = { kind: 'fail', message: 'AnalysisException: silver broke' };
+          injectLambda(lambdas, task, fault);
+        },
+        fault === 'timeout' ? task.state : undefined,
+      );
+
+      // The run's own error whatever the failure path's Tasks do. A page that notify could not send
+      // is paged by notify's errors alarm (docs/deploy.md), not here.
+      const paged = !notify || fault === 'retryable-then-success' || fault === 'malformed-output';
+      await expectEnded(s, { healed: false, error: 'States.TaskFailed', pages: paged ? 1 : 0 });
+      expect(s.run.cause).toContain('AnalysisException: silver broke');
+      expect(s.run.states.filter((v) => v.error === 'States.Runtime')).toEqual([]);
+      const body = s.h.alerter.alerts[0]?.body ?? '';
+      if (!notify && fault === 'malformed-output')
+        expect(body).toContain('Partition lease:    UNKNOWN: finish-run returned {"unexpected":true}');
+      if (!notify && ['retries-exhausted', 'non-retryable', 'timeout'].includes(fault)) {
+        expect(s.h.alerter.alerts[0]?.subject).toContain('partition locked');
+        // ...and the rule on FAILED executions released it.
+        expect(s.run.endedRule).toMatchObject({ result: { lease: 'released' } });
+      }
+      if (notify && !paged) expect(s.run.states.at(-1)?.name).toBe('Run failed');
+    });
+  });
 
   describe.each(GLUE_STAGES)('Run %s job', (stage) => {
     const errorOf: Record<Exclude<Fault, 'retryable-then-success'>, string> = {
@@ -355,7 +405,9 @@ describe('fault matrix: every Task × every fault ends in a defined state with i
     expect(pages[0]?.body).toContain(
       'Partition lease:    NOT RELEASED: Lambda.ServiceException: finish-run is down',
     );
-    // The lease is held until finish-run comes back: the EventBridge rule on FAILED executions calls it.
+    // The lease is held until finish-run comes back: the rule on FAILED executions calls it (and
+    // retries it for a day on AWS); it pages nothing more, the failure path did.
+    expect(s.run.endedRule).toMatchObject({ error: 'Lambda.ServiceException' });
     expect((await s.h.ledger.readLease(PARTITION))?.holder).toBe('orders-2024-01-15-0123456789abcdef');
     const finish = s.h.lambdas['FinishRunFunctionArn'] as LocalLambda;
     await finish({
@@ -365,9 +417,12 @@ describe('fault matrix: every Task × every fault ends in a defined state with i
         stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline',
         status: 'FAILED',
         input: JSON.stringify(ordersInput()),
+        error: s.run.error,
+        cause: s.run.cause,
       },
     });
     expect(await s.h.ledger.readLease(PARTITION)).toBeUndefined();
+    expect(s.h.alerter.alerts.filter((a) => a.attributes.kind === 'run-failed')).toHaveLength(1);
   });
 
   it('a Glue cause cut at 32,768 characters still gives job name, run id and state in the page', async () => {

@@ -39,7 +39,7 @@ interface State {
   Resource?: string;
   Parameters?: Record<string, unknown>;
   ResultSelector?: Record<string, unknown>;
-  ResultPath?: string;
+  ResultPath?: string | null;
   OutputPath?: string;
   Retry?: Retrier[];
   Catch?: Catcher[];
@@ -149,6 +149,27 @@ describe('medallion pipeline state machine (structure)', () => {
     expect(states.filter(([, s]) => s.Type === 'Succeed')).toEqual([]);
   });
 
+  it("cannot raise an uncaught error (States.Runtime) at the failure path's Tasks, so a run that failed otherwise was paged by it", () => {
+    // finish-run pages only for executions that failed on an error no Catch handles
+    // (shared/domain/execution-end.ts); that is exact only if the failure path cannot end on one.
+    // Its Tasks keep the function's payload whole (always present in a lambda:invoke result) or
+    // nothing, so no output of finish-run or notify can miss a selected field.
+    expect(asl.States['Release partition lease after failure']).toMatchObject({
+      ResultSelector: { 'Payload.$': '$.Payload' },
+      ResultPath: '$.release',
+    });
+    expect(asl.States['Alert on-call of failure']?.ResultPath).toBeNull();
+    for (const name of ['Release partition lease after failure', 'Alert on-call of failure']) {
+      expect({ name, OutputPath: asl.States[name]?.OutputPath }).toEqual({ name, OutputPath: undefined });
+      expect(asl.States[name]?.Catch?.map((c) => c.ErrorEquals)).toEqual([[STATES_ERRORS.all]]);
+    }
+    // Every way into the one Fail state goes through the page.
+    const into = states.filter(
+      ([, s]) => s.Next === 'Run failed' || (s.Catch ?? []).some((c) => c.Next === 'Run failed'),
+    );
+    expect(into.map(([n]) => n)).toEqual(['Alert on-call of failure']);
+  });
+
   it('retries Glue errors that surely started no run, with backoff and full jitter; never an ambiguous one', () => {
     expect(glueTasks).toHaveLength(3);
     for (const [, s] of glueTasks) {
@@ -206,8 +227,11 @@ describe('medallion pipeline state machine (structure)', () => {
   it('shapes every task output so the state cannot grow without bound', () => {
     for (const [name, s] of tasks) {
       // Either a selected result merged at a named path, or (the first state) the function's payload.
+      // Or the result discarded (ResultPath null: the notify Tasks, whose result nothing reads).
       const shaped =
-        (s.ResultSelector !== undefined && s.ResultPath?.startsWith('$.')) || s.OutputPath === '$.Payload';
+        (s.ResultSelector !== undefined && s.ResultPath?.startsWith('$.')) ||
+        s.OutputPath === '$.Payload' ||
+        s.ResultPath === null;
       expect({ name, shaped }).toEqual({ name, shaped: true });
     }
   });

@@ -8,6 +8,7 @@ import { FileObjectLedger } from '../../shared/local/file-ledger';
 import { loadEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { RecordingStarter } from '../helpers/starters';
+import { MemoryAlerter } from '../state-machines/harness';
 
 const KEY = 'orders/year=2024/month=01/day=15';
 const HOLDER = 'orders-2024-01-15-0123456789abcdef';
@@ -35,14 +36,16 @@ async function setup(withDeferred: boolean) {
     });
   }
   const starter = new RecordingStarter();
+  const alerter = new MemoryAlerter();
   const log = memoryLog();
   const handler = createHandler(() => ({
     registry: shippedRegistry(),
     leases: ledger,
     starter,
+    alerter,
     log,
   }));
-  return { ledger, starter, handler, log };
+  return { ledger, starter, alerter, handler, log };
 }
 
 describe('finish-run', () => {
@@ -115,5 +118,101 @@ describe('finish-run', () => {
     expect(first).toEqual({ lease: 'released', followUp: null });
     expect(second).toEqual({ lease: 'not-held', followUp: null });
     expect(await ledger.allLeases()).toEqual([]);
+  });
+
+  describe('an execution that failed without running its failure path (States.Runtime)', () => {
+    it('releases the lease, then pages once with the real error, the cause, the state and the lease', async () => {
+      const { ledger, handler, alerter } = await setup(false);
+
+      const result = await handler(loadEvent('sfn-execution-failed-runtime') as never, {} as never);
+
+      expect(result).toMatchObject({ lease: 'released', followUp: null, paged: { messageId: 'msg-1' } });
+      expect(await ledger.allLeases()).toEqual([]);
+      expect(alerter.alerts).toHaveLength(1);
+      const [page] = alerter.alerts;
+      expect(page?.subject).toBe(
+        '[CRITICAL] orders year=2024/month=01/day=15 bronze run failed: States.Runtime',
+      );
+      expect(page?.attributes).toEqual({
+        severity: 'critical',
+        kind: 'run-failed',
+        dataset: 'orders',
+        stage: 'bronze',
+      });
+      expect(page?.body).toContain(
+        'The execution failed in the state "Record bronze results" on States.Runtime, which no Catch handles, so its failure path did not run',
+      );
+      expect(page?.body).toContain(
+        "The JSONPath '$.Payload.stage' specified for the field 'stage.$' could not be found",
+      );
+      expect(page?.body).toContain('Partition lease:    released');
+      expect(page?.body).toContain(
+        'arn:aws:states:eu-west-1:123456789012:execution:medallion-prod-pipeline:orders-2024-01-15-0123456789abcdef',
+      );
+    });
+
+    it('pages for States.DataLimitExceeded too; a state naming no stage is named instead', async () => {
+      const { handler, alerter } = await setup(false);
+      const event = loadEvent<{ detail: { error: string; cause: string } }>('sfn-execution-failed-runtime');
+      event.detail.error = 'States.DataLimitExceeded';
+      event.detail.cause =
+        "An error occurred while executing the state 'Release partition lease' (entered at the event id #31). The state/task 'Release partition lease' returned a result with a size exceeding the maximum number of bytes service limit.";
+
+      await handler(event as never, {} as never);
+
+      expect(alerter.alerts.map((a) => a.subject)).toEqual([
+        '[CRITICAL] orders year=2024/month=01/day=15 pipeline run failed: States.DataLimitExceeded',
+      ]);
+      expect(alerter.alerts[0]?.body).toContain(
+        'RUN FAILED: dataset orders, partition year=2024/month=01/day=15, state Release partition lease',
+      );
+    });
+
+    it('a page that cannot be published fails the call (the rule retries it); the retry pages once', async () => {
+      const { ledger, handler, alerter } = await setup(false);
+      alerter.failWith = Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' });
+
+      await expect(
+        handler(loadEvent('sfn-execution-failed-runtime') as never, {} as never),
+      ).rejects.toMatchObject({ name: 'AlertPublishError' });
+      expect(await ledger.allLeases()).toEqual([]);
+      alerter.failWith = undefined;
+      await handler(loadEvent('sfn-execution-failed-runtime') as never, {} as never);
+
+      expect(alerter.alerts).toHaveLength(1);
+      expect(alerter.alerts[0]?.body).toContain('Partition lease:    not held by this run');
+    });
+
+    it('an input that names no partition still pages, with what is known', async () => {
+      const { handler, alerter } = await setup(false);
+      const event = loadEvent<{ detail: { input: string } }>('sfn-execution-failed-runtime');
+      event.detail.input = 'not json';
+
+      await handler(event as never, {} as never);
+
+      expect(alerter.alerts.map((a) => a.subject)).toEqual([
+        '[CRITICAL] unknown-dataset unknown-partition bronze run failed: States.Runtime',
+      ]);
+    });
+
+    it.each([
+      ['FAILED', 'States.TaskFailed'],
+      ['FAILED', 'MalformedTaskOutputError'],
+      ['ABORTED', null],
+      ['TIMED_OUT', 'States.Timeout'],
+    ])('%s with %s: no page (its failure path or its alarm pages)', async (status, error) => {
+      const { ledger, handler, alerter } = await setup(false);
+      const event = loadEvent<{ detail: { status: string; error: string | null } }>(
+        'sfn-execution-failed-runtime',
+      );
+      event.detail.status = status;
+      event.detail.error = error;
+
+      const result = await handler(event as never, {} as never);
+
+      expect(result).toEqual({ lease: 'released', followUp: null });
+      expect(await ledger.allLeases()).toEqual([]);
+      expect(alerter.alerts).toEqual([]);
+    });
   });
 });
