@@ -184,16 +184,26 @@ Exit codes: 0 every run succeeded (--once) or stopped cleanly, 1 a run failed (-
     .action(act(async (opts) => (await import('./watch')).watch(opts as never)));
 
   command(program, 'replay', 'Re-run partitions of a dataset from a stage on, locally or on AWS.')
-    .usage('--dataset D (--from DATE --to DATE | --partition k=v/... ...) [options]')
+    .usage('--dataset D (--from DATE --to DATE [--where k=v] | --partition k=v/... ...) [options]')
     .addOption(new Option('--dataset <name>', 'the dataset').makeOptionMandatory())
     .addOption(
-      new Option('--from <YYYY-MM-DD>', 'first day of a range of daily partitions').argParser(calendarDate),
+      new Option(
+        '--from <YYYY-MM-DD>',
+        'first day of a range, for any date layout (year=/month=/day=, dt=YYYY-MM-DD, dt=YYYYMMDD...)',
+      ).argParser(calendarDate),
     )
-    .addOption(new Option('--to <YYYY-MM-DD>', 'last day (included)').argParser(calendarDate))
+    .addOption(new Option('--to <YYYY-MM-DD>', 'last day of the range (included)').argParser(calendarDate))
     .addOption(
-      new Option('--partition <path>', 'a partition by its hive path (year=2024/month=01/day=15); repeatable')
-        .argParser(collect)
-        .default(undefined),
+      new Option(
+        '--where <key=value>',
+        'with --from/--to: the value of a key that is not the date (region=us-east); repeatable',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--partition <path>',
+        'a partition by its hive path (year=2024/month=01/day=15, region=us/dt=2024-01-15); repeatable',
+      ).argParser(collect),
     )
     .addOption(
       new Option('--stage <stage>', 'first stage to run: bronze, silver or gold')

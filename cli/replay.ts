@@ -1,9 +1,10 @@
-import { SfnRunStarter } from '../shared/aws/sfn-run-starter';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../shared/aws/sfn-run-starter';
 import type { Stage } from '../shared/domain/datasets';
 import type { Partition } from '../shared/domain/object-key';
 import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
-import { dailyPartitions, partitionFromPath, startReplays } from '../shared/local/replay';
+import { datePartitions, partitionFromPath, startReplays } from '../shared/local/replay';
 import type { RunStarter } from '../shared/ports';
 import { datasetNamed, registry } from './datasets';
 import { UsageError, type Engine } from './options';
@@ -14,6 +15,7 @@ export interface ReplayOptions {
   readonly from?: string;
   readonly to?: string;
   readonly partition?: string[];
+  readonly where?: string[];
   readonly stage: Stage;
   readonly stateMachineArn?: string;
   readonly rate: number;
@@ -23,21 +25,41 @@ export interface ReplayOptions {
   readonly json: boolean;
 }
 
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
+/** The region of a state machine ARN: where its executions start (not the shell's AWS_REGION). */
+function regionOfStateMachine(arn: string): string {
+  const m = STATE_MACHINE_ARN.exec(arn);
+  if (!m?.[1])
+    throw new UsageError(
+      `--state-machine-arn ${arn} is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)`,
+    );
+  if (m[1] === 'local')
+    throw new UsageError(
+      `--state-machine-arn ${arn} is the local pipeline's: leave it out to replay on the local lake`,
+    );
+  return m[1];
+}
+
 /** `medallion replay`: re-run partitions from a stage on, locally or on AWS. */
 export async function replay(v: ReplayOptions): Promise<number> {
   const byDates = v.from !== undefined || v.to !== undefined;
   if (byDates && (!v.from || !v.to)) throw new UsageError('--from and --to go together');
   if (!byDates && !v.partition?.length) throw new UsageError('give --from/--to or --partition');
+  if (!byDates && v.where?.length) throw new UsageError('--where goes with --from/--to');
   const { engine, rate } = v;
 
   const reg = registry();
   const dataset = datasetNamed(reg, v.dataset);
-  const partitions: Partition[] = [
-    ...(byDates ? dailyPartitions(reg, dataset, v.from as string, v.to as string) : []),
+  const listed: Partition[] = [
+    ...(byDates ? datePartitions(reg, dataset, v.from as string, v.to as string, v.where ?? []) : []),
     ...(v.partition ?? []).map((p) => partitionFromPath(reg, dataset, p)),
   ];
-  const fromStage = v.stage as Stage;
+  // A partition named twice (by a date and by --partition) is replayed once.
+  const partitions = [...new Map(listed.map((p) => [p.path, p])).values()];
+  const fromStage = v.stage;
   const arn = v.stateMachineArn;
+  const region = arn === undefined ? undefined : regionOfStateMachine(arn);
   const log = (line: string) => {
     if (!v.json) console.log(line);
   };
@@ -51,9 +73,9 @@ export async function replay(v: ReplayOptions): Promise<number> {
 
   let pipeline: LocalPipeline | undefined;
   let starter: RunStarter;
-  if (arn) starter = new SfnRunStarter(arn);
+  if (arn && region) starter = new SfnRunStarter(arn, new SFNClient({ ...SFN_CLIENT_CONFIG, region }));
   else {
-    pipeline = new LocalPipeline({ lake: new LocalLake(v.lake), engine });
+    pipeline = new LocalPipeline({ lake: new LocalLake(v.lake).existing(), engine });
     starter = pipeline.starter;
   }
   const startedAt = Date.now();

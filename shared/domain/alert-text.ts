@@ -135,14 +135,22 @@ export function consoleLinks(executionArn: string, glue?: { jobName: string; run
   return links;
 }
 
-/** The CLI command that replays this partition from `stage` on the same state machine. */
+/**
+ * The CLI command that replays this partition from `stage` on: by its hive path, which every layout
+ * has (`year=2024/month=01/day=15`, `region=us/dt=2024-01-15`), and on AWS on the same state machine.
+ * The local pipeline's state machine (region `local`, shared/local/run-starter.ts) is no AWS one: the
+ * local command replays on the local lake.
+ */
 export function replayCommand(
-  state: Pick<PipelineState, 'dataset' | 'partitionValues'>,
+  state: Pick<PipelineState, 'dataset' | 'partitionPath'>,
   stage: Stage,
   stateMachineArn: string,
 ): string {
-  const date = state.partitionValues.join('-');
-  return `npx medallion replay --dataset ${state.dataset} --from ${date} --to ${date} --stage ${stage} --state-machine-arn ${stateMachineArn}`;
+  const local = stateMachineArn.split(':')[3] === 'local';
+  const path = /^[\w=/.:+-]+$/.test(state.partitionPath)
+    ? state.partitionPath
+    : `'${state.partitionPath.replace(/'/g, `'\\''`)}'`;
+  return `npx medallion replay --dataset ${state.dataset} --partition ${path} --stage ${stage}${local ? '' : ` --state-machine-arn ${stateMachineArn}`}`;
 }
 
 function subjectFor(severity: AlertSeverity, state: PipelineState, stage: string, what: string): string {

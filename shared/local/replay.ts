@@ -1,6 +1,13 @@
 import type { Dataset, Registry, Stage } from '../domain/datasets';
 import { InvalidObjectKeyError, MedallionError } from '../domain/errors';
-import { isCalendarDate, KeyParser, type Partition } from '../domain/object-key';
+import { KeyParser, type Partition } from '../domain/object-key';
+import {
+  dateKeysOf,
+  dateKeyValues,
+  dateLayoutOf,
+  daysBetween,
+  parseCalendarDay,
+} from '../domain/partition-dates';
 import { replayRunInput, replayRunName } from '../domain/run';
 import type { RunStarter, StartResult } from '../ports';
 
@@ -28,30 +35,57 @@ export function partitionFromPath(registry: Registry, dataset: Dataset, path: st
   }
 }
 
-/** The daily partitions from `from` to `to` (inclusive), for datasets partitioned year/month/day. */
-export function dailyPartitions(registry: Registry, dataset: Dataset, from: string, to: string): Partition[] {
-  const names = dataset.partitionKeys.map((k) => k.name).join('/');
-  if (names !== 'year/month/day')
+/**
+ * The partitions of the days from `from` to `to` (both included) for any date-like layout
+ * (shared/domain/partition-dates.ts): `year/month/day`, `dt=YYYY-MM-DD`, `dt=YYYYMMDD`... The keys that
+ * do not hold the date take their values from `where` (`region=us-east`, repeatable: several values of
+ * a key replay each), and every partition is validated like a landing key.
+ */
+export function datePartitions(
+  registry: Registry,
+  dataset: Dataset,
+  from: string,
+  to: string,
+  where: readonly string[] = [],
+): Partition[] {
+  const layout = dateLayoutOf(dataset);
+  const names = dataset.partitionKeys.map((k) => k.name);
+  if (!layout)
     throw new ReplayArgumentError(
-      `dataset ${dataset.name} is partitioned by ${names}, not year/month/day: give --partition instead of --from/--to`,
+      `dataset ${dataset.name} is partitioned by ${names.join('/')}, none of which holds a date: give --partition instead of --from/--to`,
     );
-  const start = calendarDay(from, 'from');
-  const end = calendarDay(to, 'to');
-  if (end < start) throw new ReplayArgumentError(`--to ${to} is before --from ${from}`);
-  const partitions: Partition[] = [];
-  for (let t = start; t <= end; t += 86_400_000) {
-    const [y, m, d] = new Date(t).toISOString().slice(0, 10).split('-');
-    partitions.push(partitionFromPath(registry, dataset, `year=${y}/month=${m}/day=${d}`));
-  }
-  return partitions;
-}
+  const start = parseCalendarDay(from);
+  const end = parseCalendarDay(to);
+  if (!start) throw new ReplayArgumentError(`--from ${from} is not a calendar date YYYY-MM-DD`);
+  if (!end) throw new ReplayArgumentError(`--to ${to} is not a calendar date YYYY-MM-DD`);
+  if (end.epochMs < start.epochMs) throw new ReplayArgumentError(`--to ${to} is before --from ${from}`);
 
-/** `YYYY-MM-DD` of a real calendar day as epoch milliseconds (`2024-02-30` is refused, not March 1). */
-function calendarDay(value: string, option: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m || !isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])))
-    throw new ReplayArgumentError(`--${option} ${value} is not a calendar date YYYY-MM-DD`);
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const dateKeys = dateKeysOf(layout);
+  const others = names.filter((n) => !dateKeys.includes(n));
+  const values = new Map<string, string[]>();
+  for (const pair of where) {
+    const eq = pair.indexOf('=');
+    const [key, value] = eq < 0 ? [pair, ''] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    if (!others.includes(key) || value === '')
+      throw new ReplayArgumentError(
+        `--where ${pair}: expected key=value with a key of dataset ${dataset.name} other than its date (${others.join(', ') || 'it has none'})`,
+      );
+    values.set(key, [...(values.get(key) ?? []), value]);
+  }
+  const missing = others.filter((n) => !values.has(n));
+  if (missing.length > 0)
+    throw new ReplayArgumentError(
+      `dataset ${dataset.name} is partitioned by ${names.join('/')}: give ${missing.map((n) => `--where ${n}=…`).join(' ')} with --from/--to, or --partition`,
+    );
+  // Every combination of the --where values, for each day.
+  let combos: Array<Record<string, string>> = [{}];
+  for (const [key, list] of values) combos = combos.flatMap((c) => list.map((v) => ({ ...c, [key]: v })));
+  return daysBetween(start.epochMs, end.epochMs).flatMap((day) =>
+    combos.map((combo) => {
+      const row: Record<string, string> = { ...combo, ...dateKeyValues(layout, day) };
+      return partitionFromPath(registry, dataset, names.map((n) => `${n}=${row[n]}`).join('/'));
+    }),
+  );
 }
 
 export interface ReplayStarted extends StartResult {

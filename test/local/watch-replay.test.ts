@@ -7,7 +7,7 @@ import { SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import type { RunInput } from '../../shared/domain/run';
 import { LocalLake } from '../../shared/local/lake';
 import { LocalPipeline } from '../../shared/local/pipeline';
-import { dailyPartitions, startReplays } from '../../shared/local/replay';
+import { datePartitions, startReplays } from '../../shared/local/replay';
 import { sampleOrders, toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
 import { LandingWatcher, type WatchEvent } from '../../shared/local/watcher';
 
@@ -84,7 +84,7 @@ describe('watch and replay on the local lake', () => {
     const [started] = await startReplays({
       starter: pipeline.starter,
       dataset,
-      partitions: dailyPartitions(pipeline.registry, dataset, '2024-01-15', '2024-01-15'),
+      partitions: datePartitions(pipeline.registry, dataset, '2024-01-15', '2024-01-15'),
       fromStage: 'silver',
     });
     await pipeline.idle();
@@ -110,7 +110,7 @@ describe('watch and replay on the local lake', () => {
     const result = await startReplays({
       starter: new SfnRunStarter('arn:aws:states:eu-west-1:1:stateMachine:p', new SFNClient({})),
       dataset,
-      partitions: dailyPartitions(pipeline.registry, dataset, '2024-02-28', '2024-03-01'),
+      partitions: datePartitions(pipeline.registry, dataset, '2024-02-28', '2024-03-01'),
       fromStage: 'gold',
       ratePerSecond: 20,
       now: () => new Date('2024-03-02T08:00:00Z'),

@@ -95,7 +95,7 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
     });
     expect(alert?.body).toContain('medallion-silver run jr_silver_1 ended FAILED');
     expect(alert?.body).toContain(
-      'npx medallion replay --dataset orders --from 2024-01-15 --to 2024-01-15 --stage silver',
+      'npx medallion replay --dataset orders --partition year=2024/month=01/day=15 --stage silver',
     );
     expect(await h.ledger.readLease(partitionKeyOf('orders', 'year=2024/month=01/day=15'))).toBeUndefined();
   });

@@ -131,7 +131,7 @@ describe('alert text', () => {
     );
     expect(alert.body).toContain('log-group/$252Faws-glue$252Fjobs$252Ferror/log-events/jr_9a8b');
     expect(alert.body).toContain(
-      `npx medallion replay --dataset orders --from 2024-01-15 --to 2024-01-15 --stage silver --state-machine-arn ${execution.stateMachineArn}`,
+      `npx medallion replay --dataset orders --partition year=2024/month=01/day=15 --stage silver --state-machine-arn ${execution.stateMachineArn}`,
     );
   });
 
