@@ -9,6 +9,7 @@ import type { RunStarter } from '../shared/ports';
 import { datasetNamed, registry } from './datasets';
 import { UsageError, type Engine } from './options';
 import { ms } from './format';
+import { RunProgress } from './progress';
 
 export interface ReplayOptions {
   readonly dataset: string;
@@ -72,10 +73,18 @@ export async function replay(v: ReplayOptions): Promise<number> {
   }
 
   let pipeline: LocalPipeline | undefined;
+  let progress: RunProgress | undefined;
   let starter: RunStarter;
   if (arn && region) starter = new SfnRunStarter(arn, new SFNClient({ ...SFN_CLIENT_CONFIG, region }));
   else {
-    pipeline = new LocalPipeline({ lake: new LocalLake(v.lake).existing(), engine });
+    const lake = new LocalLake(v.lake).existing();
+    // Stage progress: stdout beside the other lines, stderr under --json (stdout is the JSON).
+    progress = await RunProgress.create(
+      v.json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line),
+      v.json ? undefined : process.stdout,
+    );
+    const shown = progress;
+    pipeline = new LocalPipeline({ lake, engine, onUpdate: (h) => shown.update(h) });
     starter = pipeline.starter;
   }
   const startedAt = Date.now();
@@ -93,6 +102,7 @@ export async function replay(v: ReplayOptions): Promise<number> {
   }
   await pipeline.idle();
   await pipeline.close();
+  progress?.stop();
   const results = started.map((s) => {
     const h = pipeline.history.get(s.name);
     return {

@@ -21,6 +21,22 @@ export interface SampleCommandOptions {
 
 const GENERATORS = ['orders'];
 
+/**
+ * Rows written so far, on stderr: redrawn in place on a terminal; piped, one line per tenth of the
+ * rows (a log reads "100,000 / 1,000,000 rows" lines, not one long line of carriage returns).
+ */
+export function rowProgress(total: number, tty: boolean): (rows: number) => void {
+  let next = 0.1;
+  const text = (n: number) => `${n.toLocaleString('en')} / ${total.toLocaleString('en')} rows`;
+  return (n) => {
+    if (tty) process.stderr.write(`\r  ${text(n)}`);
+    else if (n / total >= next) {
+      process.stderr.write(`  ${text(n)}\n`);
+      next = Math.floor((n / total) * 10) / 10 + 0.1;
+    }
+  };
+}
+
 /** `medallion sample`: a seeded, reproducible landing file. */
 export async function sample(v: SampleCommandOptions): Promise<number> {
   const dataset = datasetNamed(registry(), v.dataset);
@@ -44,11 +60,9 @@ export async function sample(v: SampleCommandOptions): Promise<number> {
     path,
     v.format,
     orderRows({ date: v.date, records: v.records, badRatio: v.badRatio, seed: v.seed, firstId: v.firstId }),
-    showProgress
-      ? (n) => process.stderr.write(`\r  ${n.toLocaleString('en')} / ${v.records.toLocaleString('en')} rows`)
-      : undefined,
+    showProgress ? rowProgress(v.records, process.stderr.isTTY === true) : undefined,
   );
-  if (showProgress) process.stderr.write('\n');
+  if (showProgress && process.stderr.isTTY) process.stderr.write('\n');
   const elapsed = Date.now() - started;
   const summary = { key, path, rows: result.rows, bytes: statSync(path).size, elapsedMs: elapsed };
   if (v.json) console.log(JSON.stringify(summary, null, 2));

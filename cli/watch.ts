@@ -4,6 +4,7 @@ import { LocalPipeline } from '../shared/local/pipeline';
 import { LandingWatcher } from '../shared/local/watcher';
 import type { Engine } from './options';
 import { ms } from './format';
+import { RunProgress } from './progress';
 
 export interface WatchOptions {
   readonly once: boolean;
@@ -25,10 +26,12 @@ export async function watch(v: WatchOptions): Promise<number> {
     console.log(`Created the lake folder ${lake.root}`);
   }
   const failed: string[] = [];
+  const progress = await RunProgress.create((line) => console.log(line), process.stdout);
   const pipeline = new LocalPipeline({
     lake,
     engine,
     onUpdate: (h) => {
+      progress.update(h);
       if (h.status === 'RUNNING') return;
       if (h.status !== 'SUCCEEDED') failed.push(h.name);
       console.log(
@@ -52,6 +55,7 @@ export async function watch(v: WatchOptions): Promise<number> {
   if (v.once) {
     await watcher.once();
     await pipeline.close();
+    progress.stop();
     return failed.length === 0 ? 0 : 1;
   }
   console.log(`Watching ${lake.root} (Ctrl-C to stop)`);
@@ -63,5 +67,6 @@ export async function watch(v: WatchOptions): Promise<number> {
   console.log('Stopping: waiting for running executions...');
   await watcher.stop();
   await pipeline.close();
+  progress.stop();
   return 0;
 }
