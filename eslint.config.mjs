@@ -10,6 +10,7 @@ export default tseslint.config(
       '.serverless-variants',
       '.esbuild',
       '.lake',
+      '.demo-lake',
       'dist',
       'coverage',
       'glue',

@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DatasetConfigError } from '../shared/domain/errors';
 import { compilePlan } from '../shared/domain/sql';
+import { zoneColumns } from '../shared/local/zone-columns';
 import { datasetNamed, registry } from './datasets';
 
 export interface CompileOptions {
@@ -13,6 +15,20 @@ export interface CompileOptions {
 export async function compile(options: CompileOptions): Promise<number> {
   const reg = registry();
   const datasets = options.dataset ? [datasetNamed(reg, options.dataset)] : reg.datasets;
+  // The gold SQL must run over the dataset's silver columns: checked here (DuckDB, over an empty
+  // silver), every dataset's problem listed at once, before anything is written.
+  const problems: string[] = [];
+  for (const dataset of datasets) {
+    try {
+      await zoneColumns(dataset);
+    } catch (error) {
+      const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      problems.push(
+        `datasets/${dataset.folder}/${dataset.gold.sql}: the gold SQL does not run over the silver columns: ${message}`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new DatasetConfigError(problems);
   const out = resolve(options.out);
   mkdirSync(out, { recursive: true });
   const written: string[] = [];

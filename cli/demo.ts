@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { percent } from '../shared/domain/quarantine';
 import { runDemo, type RunReport } from '../shared/local/demo-scenario';
+import { clearDemoLake, DEFAULT_DEMO_LAKE, recordDemoLake } from '../shared/local/demo-lake';
 import { LocalLake } from '../shared/local/lake';
 import { LocalPipeline } from '../shared/local/pipeline';
-import { UsageError, type Engine } from './options';
+import type { Engine } from './options';
 import { ms } from './format';
+import { RunProgress } from './progress';
 
 function printRun(r: RunReport): void {
   console.log(`  ${r.name}  ${r.status}  ${ms(r.durationMs)}`);
@@ -33,19 +34,17 @@ export interface DemoOptions {
 
 export async function demo(values: DemoOptions): Promise<number> {
   const { rows, engine } = values;
-  const lake = new LocalLake(values.lake);
-  if (existsSync(lake.root)) {
-    const entries = readdirSync(lake.root);
-    if (entries.length > 0 && !entries.includes('_system') && !entries.includes('landing')) {
-      throw new UsageError(
-        `${lake.root} is not empty and does not look like a lake (no _system/ or landing/): not emptying it`,
-      );
-    }
-  }
-  rmSync(lake.root, { recursive: true, force: true });
+  // The demo's own folder; it deletes only what its last run wrote (shared/local/demo-lake.ts).
+  const lakeArg = values.lake ?? DEFAULT_DEMO_LAKE;
+  const lake = new LocalLake(lakeArg);
+  clearDemoLake(lake.root);
 
   const started = Date.now();
-  const pipeline = new LocalPipeline({ lake, engine });
+  // Each run's stages as they go, on stderr (stdout is the report; nothing under --json).
+  const progress = values.json
+    ? undefined
+    : await RunProgress.create((line) => process.stderr.write(`    ${line}\n`), process.stderr);
+  const pipeline = new LocalPipeline({ lake, engine, onUpdate: (h) => progress?.update(h) });
   if (!values.json) console.log(`Local lake: ${lake.root} (Glue engine: ${engine})`);
   let result: Awaited<ReturnType<typeof runDemo>>;
   try {
@@ -57,6 +56,8 @@ export async function demo(values: DemoOptions): Promise<number> {
     });
   } finally {
     await pipeline.close();
+    progress?.stop();
+    recordDemoLake(lake.root);
   }
   const elapsed = Date.now() - started;
   const ok = result.checks.every((c) => c.ok);
@@ -83,7 +84,7 @@ export async function demo(values: DemoOptions): Promise<number> {
     console.log(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}${c.ok || !c.detail ? '' : `  (${c.detail})`}`);
   console.log(
     `\n${ok ? 'Every expected outcome happened' : 'Some expected outcomes did NOT happen'} (${ms(elapsed)}).` +
-      `\nExplore: npx medallion runs · npx medallion runs show <name> · npx medallion query "SELECT * FROM orders_daily_revenue"`,
+      `\nExplore: npx medallion runs --lake ${lakeArg} · npx medallion runs show <name> --lake ${lakeArg} · npx medallion query "SELECT * FROM orders_daily_revenue" --lake ${lakeArg}`,
   );
   return ok ? 0 : 1;
 }

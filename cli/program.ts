@@ -85,7 +85,12 @@ export function buildProgram(output: CliOutput = processOutput): {
     'demo',
     'Run the whole pipeline on sample orders in a fresh local lake (what "npm start" runs).',
   )
-    .addOption(lakeOption('; it is emptied first'))
+    .addOption(
+      new Option(
+        '--lake <dir>',
+        "the demo's own lake folder (default .demo-lake); only what the last demo wrote is deleted",
+      ),
+    )
     .addOption(
       new Option('--rows <n>', 'rows of a regular sample file (≥ 100: the spike day needs minRecords)')
         .argParser(integerAtLeast(100))
@@ -304,7 +309,12 @@ Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
 }
 
 /** The error classes a command throws for a usage mistake found after parsing (exit 2). */
-const USAGE_ERRORS = new Set(['UsageError', 'LakeNotFoundError', 'ReplayArgumentError']);
+const USAGE_ERRORS = new Set([
+  'UsageError',
+  'LakeNotFoundError',
+  'ReplayArgumentError',
+  'DemoLakeNotEmptyError',
+]);
 
 /** Runs the CLI on `argv` (without `node` and the script); resolves to the exit code. */
 export async function runCli(argv: readonly string[], output: CliOutput = processOutput): Promise<number> {

@@ -243,7 +243,7 @@ describe('medallion CLI', () => {
     const precious = mkdtempSync(join(tmpdir(), 'precious-'));
     writeFileSync(join(precious, 'thesis.tex'), 'years of work');
     const result = await capture(['demo', '--lake', precious]);
-    expectUsageError(result, 'does not look like a lake');
+    expectUsageError(result, 'holds 1 file(s) the demo did not write (thesis.tex)');
     expect(readFileSync(join(precious, 'thesis.tex'), 'utf8')).toBe('years of work');
     rmSync(precious, { recursive: true, force: true });
   });
