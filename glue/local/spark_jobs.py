@@ -37,6 +37,11 @@ LOCAL_CONF = {
     "spark.driver.extraJavaOptions": "-Dderby.system.home=" + os.path.join(os.environ.get("TMPDIR", "/tmp"), "medallion-derby"),
 }
 
+# Python UDFs (the bronze job's .json reader) run in workers of this same Python (the project's .venv),
+# importing medallion_glue from glue/ as Glue's workers import it from --extra-py-files.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(GLUE), os.environ.get("PYTHONPATH", "")) if p)
+
 # Spark binds to loopback only (without this it picks the host's first interface address).
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 

@@ -16,6 +16,12 @@ from .storage import StoredFile
 # Why a landing file named _x or .x fails the run (shared/local/glue-runner.ts says the same).
 HIDDEN_NAME = "a name starting with '_' or '.', which Spark treats as hidden and skips (rename the file)"
 
+# Why a gzipped landing file whose suffix is not the lower-case `.gz` fails the run on Spark.
+GZ_CASE = (
+    "a gzipped file whose name does not end in the lower-case '.gz' (Spark's file readers recognise gzip by "
+    "that exact suffix and would read the compressed bytes as text; rename it, e.g. to '.csv.gz')"
+)
+
 # Enough bytes to hold any sane CSV header line (gzip: compressed bytes fed to a stream decoder).
 HEADER_PROBE_BYTES = 64 * 1024
 
@@ -64,6 +70,8 @@ def classify(files: Sequence[StoredFile], formats: Sequence[str], source_uri: st
         elif f.name.startswith(("_", ".")):
             # Spark's file listing skips such names as hidden: the rows would vanish silently.
             problems.append(f"{f.location.uri}: {HIDDEN_NAME}")
+        elif f.name.lower().endswith(".gz") and not f.name.endswith(".gz"):
+            problems.append(f"{f.location.uri}: {GZ_CASE}")
         elif f.size == 0:
             empty.append(f)
         else:
@@ -161,3 +169,85 @@ def group_by_header(layouts: Dict[str, CsvLayout]) -> List[Tuple[CsvLayout, List
         layout = layouts[uri]
         groups.setdefault(layout.header, (layout, []))[1].append(uri)
     return list(groups.values())
+
+
+# --- JSON: the records of a file and how their keys map onto the declared columns (the local runner's
+# readJsonLines in shared/local/glue-runner.ts reads them the same way).
+
+# JSON's own whitespace, what may stand between two records.
+JSON_WHITESPACE = " \t\n\r"
+_DECODER = json.JSONDecoder()
+
+
+def is_json_document(name: str) -> bool:
+    """A `.json` file (optionally .gz) holds JSON values one after another, or a top-level array of
+    them, possibly pretty-printed over many lines; `.jsonl` and `.ndjson` hold one value per line."""
+    return name.lower().endswith((".json", ".json.gz"))
+
+
+def _skip_whitespace(text: str, at: int) -> int:
+    while at < len(text) and text[at] in JSON_WHITESPACE:
+        at += 1
+    return at
+
+
+def json_document_records(text: str) -> List[str]:
+    """The records of a `.json` document, each the raw text of one value, as the local runner's reader
+    (DuckDB `format = 'auto'`) finds them: values separated by whitespace (JSON lines, pretty-printed
+    objects), a top-level array standing for its elements; a leading byte order mark is ignored. This
+    only finds where each value starts and ends: the engine parses each record itself (and refuses one
+    that is not an object). A part that does not parse is returned as one record from the start of its
+    value, which cannot be a single object, so the engine counts it as a corrupt record."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    records: List[str] = []
+    at = _skip_whitespace(text, 0)
+    while at < len(text):
+        start = at
+        try:
+            if text[at] != "[":
+                _, at = _DECODER.raw_decode(text, at)
+                records.append(text[start:at])
+            else:
+                elements: List[str] = []
+                at = _skip_whitespace(text, at + 1)
+                closed = text[at] == "]"
+                while not closed:
+                    begin = at
+                    _, at = _DECODER.raw_decode(text, at)
+                    elements.append(text[begin:at])
+                    at = _skip_whitespace(text, at)
+                    if text[at] not in ",]":
+                        raise ValueError("expected ',' or ']' after an array element")
+                    closed = text[at] == "]"
+                    if not closed:
+                        at = _skip_whitespace(text, at + 1)
+                at += 1
+                records.extend(elements)
+        except (ValueError, IndexError):
+            records.append(text[start:])
+            return records
+        at = _skip_whitespace(text, at)
+    return records
+
+
+def json_key_spellings(key_sets: Sequence[Tuple[str, Sequence[str]]], declared: Sequence[str]) -> Dict[str, List[str]]:
+    """(file URI, the keys of one record in order) for every distinct key list → declared column →
+    the key spellings that fill it (several when files spell it differently, e.g. `ID` and `id`).
+    Raises naming each file whose records name a column twice, leave a name blank or name an undeclared
+    column (match_columns); a declared column a record lacks is a missing value, not a problem."""
+    problems: Dict[str, List[str]] = {}
+    spellings: Dict[str, List[str]] = {}
+    for uri, keys in sorted(key_sets, key=lambda s: (s[0], list(s[1]))):
+        positions, found = match_columns(list(keys), declared, False)
+        for problem in found:
+            if problem not in problems.setdefault(uri, []):
+                problems[uri].append(problem)
+        for column, at in positions.items():
+            if keys[at] not in spellings.setdefault(column, []):
+                spellings[column].append(keys[at])
+    if problems:
+        raise LandingDataError(
+            "; ".join(f"{uri}: its columns do not match the dataset's: {'; '.join(p)}" for uri, p in sorted(problems.items()))
+        )
+    return {c: spellings[c] for c in declared if c in spellings}

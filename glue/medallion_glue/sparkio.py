@@ -6,16 +6,47 @@ from typing import List, Optional, Sequence, Tuple
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-from .contract import INGESTED_AT, SOURCE_FILE
-from .errors import StageContractError
+from .contract import INGESTED_AT, MAX_CSV_RECORD_BYTES, SOURCE_FILE
+from .errors import LandingDataError, StageContractError
+from .landing import is_json_document, json_document_records, json_key_spellings
 from .locations import escape_hadoop_glob
 from .stages import CORRUPT_RECORD
 
 # input_file_name() is the URL-encoded URI (a space is %20); decode it to the object's real URI.
 # A literal '+' is protected first because url_decode uses form decoding ('+' would become a space).
 SOURCE_FILE_EXPR = "url_decode(replace(input_file_name(), '+', '%2B'))"
+
+
+# JSON records are parsed with Spark's own JSON parser (Jackson), as the JSON reader would, into a map
+# of every key to its value as text (a string's text; a number, boolean, array or object as JSON text).
+JSON_OPTIONS = "map('allowSingleQuotes', 'false', 'mode', 'PERMISSIVE')"
+RECORD = "_record"
+KEYS = "_keys"
+VALUES = "_values"
+
+# Per record, over its raw text (`_record`):
+# - blank: only JSON whitespace (a blank line), not a record;
+# - keys: the object's keys in order, duplicates kept (NULL when it is not a JSON object);
+# - values: its map of key -> text, parsed only when no key repeats (Spark's map refuses duplicates;
+#   a repeated key is reported by the column matching instead);
+# - corrupt: not exactly one JSON object (invalid JSON, an array or a scalar, two values on one line,
+#   text after the value), not valid UTF-8 (VALID_UTF8: Spark would read U+FFFD for broken bytes), a
+#   map Jackson cannot build (single quotes). "Exactly one value": Jackson stops after the first value
+#   of a text, so the record is also parsed as an array's only element ([r] has 1 element, [r,0] has 2).
+JSON_RECORD_EXPRESSIONS = {
+    "blank": f"trim(BOTH ' \t\r\n' FROM {RECORD}) = ''",
+    KEYS: f"json_object_keys({RECORD})",
+    VALUES: (
+        f"CASE WHEN size(json_object_keys({RECORD})) = size(array_distinct(json_object_keys({RECORD}))) "
+        f"THEN from_json({RECORD}, 'map<string,string>', {JSON_OPTIONS}) END"
+    ),
+    "single": f"coalesce(json_array_length(concat('[', {RECORD}, ']')) = 1 AND json_array_length(concat('[', {RECORD}, ',0]')) = 2, false)",
+}
+# Checked on the text as read, before Python sees it (a UDF's input has U+FFFD already).
+VALID_UTF8 = "CAST(encode(value, 'UTF-8') AS STRING) = value"
+JSON_CORRUPT = f"NOT single OR NOT utf8 OR {KEYS} IS NULL OR ({VALUES} IS NULL AND size({KEYS}) = size(array_distinct({KEYS})))"
 
 
 def _strings(names: Sequence[str]) -> StructType:
@@ -38,39 +69,40 @@ class SparkEngine:
     def read_landing(self, json_uris, csv_groups, columns, ingested_at) -> DataFrame:
         frames = []
         if json_uris:
-            frames.append(
-                self._with_declared(
-                    self.spark.read.schema(_strings(columns))
-                    .option("mode", "PERMISSIVE")
-                    # JSON as the local runner reads it: double-quoted strings only.
-                    .option("allowSingleQuotes", "false")
-                    .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-                    .json([escape_hadoop_glob(u) for u in json_uris]),
-                    columns,
-                    columns,
-                )
-            )
+            frames.append(self._read_json(json_uris, columns))
+        if csv_groups:
+            self._require_utf8([u for _, uris in csv_groups for u in uris])
         for header, uris in csv_groups:
             # Files of one group share this exact header, already checked by name: read them by
             # position with every column as text (types are the silver stage's job).
-            frames.append(
-                self._with_declared(
-                    self.spark.read.schema(_strings(header))
-                    .option("header", "true")
-                    .option("enforceSchema", "true")
-                    .option("multiLine", "true")
-                    # RFC 4180 as the local runner reads it: a quote inside a quoted value is doubled;
-                    # a backslash is an ordinary character.
-                    .option("quote", '"')
-                    .option("escape", '"')
-                    .option("unescapedQuoteHandling", "RAISE_ERROR")
-                    .option("mode", "PERMISSIVE")
-                    .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
-                    .csv([escape_hadoop_glob(u) for u in uris]),
-                    header,
-                    columns,
-                )
+            frame = (
+                self.spark.read.schema(_strings(header))
+                .option("header", "true")
+                .option("enforceSchema", "true")
+                .option("multiLine", "true")
+                # RFC 4180 as the local runner reads it: a quote inside a quoted value is doubled;
+                # a backslash is an ordinary character.
+                .option("quote", '"')
+                .option("escape", '"')
+                .option("unescapedQuoteHandling", "RAISE_ERROR")
+                # No value may be longer than a record may be (a bound on the parser's memory too).
+                .option("maxCharsPerColumn", str(MAX_CSV_RECORD_BYTES))
+                .option("mode", "PERMISSIVE")
+                .option("columnNameOfCorruptRecord", CORRUPT_RECORD)
+                .csv([escape_hadoop_glob(u) for u in uris])
             )
+            # A record longer than MAX_CSV_RECORD_BYTES is refused as the local runner refuses it: its
+            # values and separators alone are longer (quotes are not counted: the parsed record no
+            # longer has them).
+            size = sum((F.coalesce(F.octet_length(F.col(c)), F.lit(0)) for c in header), F.lit(len(header) - 1))
+            frame = frame.withColumn(
+                CORRUPT_RECORD,
+                F.coalesce(
+                    F.col(CORRUPT_RECORD),
+                    F.when(size > MAX_CSV_RECORD_BYTES, F.lit(f"a CSV record longer than {MAX_CSV_RECORD_BYTES} bytes")),
+                ),
+            )
+            frames.append(self._with_declared(frame, header, columns))
         if not frames:
             # Every landed file was empty (skipped): bronze is written with its columns and no rows.
             names = (*columns, CORRUPT_RECORD, SOURCE_FILE)
@@ -88,6 +120,58 @@ class SparkEngine:
         # Cached: Spark refuses to query the corrupt-record column of a raw file scan on its own, and
         # the rows counted must be the rows written.
         return frame.cache()
+
+    def _read_json(self, uris: Sequence[str], columns: Sequence[str]) -> DataFrame:
+        """JSON lines (`.jsonl`, `.ndjson`: one record per line; Hadoop drops a byte order mark at the
+        start of a file) and JSON documents (`.json`: json_document_records), each record checked
+        (JSON_RECORD_EXPRESSIONS) and its keys matched onto the declared columns by name, trimmed and
+        case-insensitively (json_key_spellings: a file that names a column twice or an undeclared column
+        fails the run naming it). A record without a key has no value for it."""
+        records = []
+        lines = [escape_hadoop_glob(u) for u in uris if not is_json_document(u)]
+        documents = [escape_hadoop_glob(u) for u in uris if is_json_document(u)]
+        if lines:
+            frame = self.spark.read.text(lines, lineSep="\n")
+            records.append(
+                frame.select(F.col("value").alias(RECORD), F.expr(SOURCE_FILE_EXPR).alias(SOURCE_FILE), F.expr(VALID_UTF8).alias("utf8"))
+            )
+        if documents:
+            split = F.udf(json_document_records, ArrayType(StringType()))
+            frame = self.spark.read.text(documents, wholetext=True)
+            records.append(
+                frame.select(
+                    F.explode(split(F.col("value"))).alias(RECORD), F.expr(SOURCE_FILE_EXPR).alias(SOURCE_FILE), F.expr(VALID_UTF8).alias("utf8")
+                )
+            )
+        frame = records[0] if len(records) == 1 else records[0].unionByName(records[1])
+        frame = frame.select(RECORD, SOURCE_FILE, "utf8", *[F.expr(e).alias(n) for n, e in JSON_RECORD_EXPRESSIONS.items()])
+        # Not cached: the key lists are one pass over the files, the rows (cached by the caller) another.
+        frame = frame.filter(~F.col("blank")).withColumn("corrupt", F.expr(JSON_CORRUPT))
+        key_sets = [
+            (r[SOURCE_FILE], list(r[KEYS]))
+            for r in frame.filter(~F.col("corrupt")).select(SOURCE_FILE, KEYS).distinct().collect()
+        ]
+        spellings = json_key_spellings(key_sets, columns)
+
+        def value(column: str):
+            found = [F.try_element_at(F.col(VALUES), F.lit(k)) for k in spellings.get(column, [])]
+            if not found:
+                return F.lit(None).cast("string")
+            return found[0] if len(found) == 1 else F.coalesce(*found)
+
+        return frame.select(
+            *[value(c).alias(c) for c in columns],
+            F.when(F.col("corrupt"), F.col(RECORD)).alias(CORRUPT_RECORD),
+            F.col(SOURCE_FILE),
+        )
+
+    def _require_utf8(self, uris: Sequence[str]) -> None:
+        """Spark's CSV reader decodes broken UTF-8 as U+FFFD without a word; the local runner refuses
+        the file. So the bytes are checked first (one pass over the files' lines)."""
+        lines = self.spark.read.text([escape_hadoop_glob(u) for u in uris], lineSep="\n")
+        bad = [r[0] for r in lines.filter(~F.expr(VALID_UTF8)).select(F.expr(SOURCE_FILE_EXPR)).distinct().limit(10).collect()]
+        if bad:
+            raise LandingDataError(f"{len(bad)} file(s) are not valid UTF-8 (the landed text must be UTF-8): {', '.join(sorted(bad))}")
 
     @staticmethod
     def _with_declared(frame: DataFrame, present: Sequence[str], columns: Sequence[str]) -> DataFrame:

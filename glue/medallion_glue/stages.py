@@ -8,7 +8,7 @@ import sys
 from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from .args import JobArgs, check_against_plan, parse_job_args
-from .contract import EMPTY_FILE_REASON, INGESTED_AT, QUARANTINE_REASONS, SOURCE_FILE
+from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUARANTINE_REASONS, SOURCE_FILE
 from .errors import MedallionJobError, StageContractError
 from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, header_line
 from .manifest import build_manifest, iso_now, manifest_json, output_partition
@@ -84,7 +84,8 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
     corrupt, samples = engine.corrupt_records(frame)
     if corrupt:
         raise StageContractError(
-            f"{corrupt} of {records_in} landing record(s) could not be parsed (malformed JSON line or CSV row); "
+            f"{corrupt} of {records_in} landing record(s) could not be parsed (malformed JSON line or CSV row, "
+            f"or a CSV record longer than {MAX_CSV_RECORD_BYTES} bytes); "
             f"nothing was written. Files: {', '.join(samples)}"
         )
     engine.write_parquet(engine.drop(frame, CORRUPT_RECORD), args.target.uri)

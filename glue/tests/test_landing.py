@@ -2,7 +2,17 @@ import gzip
 import unittest
 
 from medallion_glue.errors import LandingDataError
-from medallion_glue.landing import HEADER_PROBE_BYTES, classify, csv_layout, file_format, group_by_header, header_line
+from medallion_glue.landing import (
+    HEADER_PROBE_BYTES,
+    classify,
+    csv_layout,
+    file_format,
+    group_by_header,
+    header_line,
+    is_json_document,
+    json_document_records,
+    json_key_spellings,
+)
 from medallion_glue.locations import Location
 from medallion_glue.storage import StoredFile
 
@@ -103,3 +113,59 @@ class CsvHeaders(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GzipSuffix(unittest.TestCase):
+    def test_a_gzipped_file_without_the_lower_case_suffix_fails_the_run_naming_it(self):
+        # Spark would read its compressed bytes as text.
+        with self.assertRaises(LandingDataError) as caught:
+            classify([stored("a.csv.gz"), stored("B.CSV.GZ"), stored("c.jsonl.Gz")], ["jsonl", "csv"], FOLDER)
+        message = str(caught.exception)
+        self.assertIn("2 unreadable object(s)", message)
+        self.assertIn(FOLDER + "B.CSV.GZ: a gzipped file whose name does not end in the lower-case '.gz'", message)
+        self.assertIn(FOLDER + "c.jsonl.Gz: a gzipped file", message)
+
+
+class JsonDocuments(unittest.TestCase):
+    def test_only_json_files_are_documents(self):
+        self.assertTrue(is_json_document("s3://b/x/Export.JSON"))
+        self.assertTrue(is_json_document("s3://b/x/export.json.gz"))
+        self.assertFalse(is_json_document("s3://b/x/export.jsonl"))
+        self.assertFalse(is_json_document("s3://b/x/export.ndjson.gz"))
+
+    def test_records_are_the_raw_text_of_each_value(self):
+        # Prepare: numbers keep their spelling (the engine converts them as for JSON lines)
+        pretty = '{\n  "id": "a",\n  "d": 1.5e3\n}\n{"id": "b"}\n'
+        # Act / Assess
+        self.assertEqual(json_document_records(pretty), ['{\n  "id": "a",\n  "d": 1.5e3\n}', '{"id": "b"}'])
+        self.assertEqual(json_document_records('\ufeff[ {"id": "a"},\n {"id": [1, 2]} ]'), ['{"id": "a"}', '{"id": [1, 2]}'])
+        self.assertEqual(json_document_records("[]\n  "), [])
+        self.assertEqual(json_document_records('[[{"id": "a"}], "{}"]'), ['[{"id": "a"}]', '"{}"'])
+
+    def test_what_does_not_parse_is_one_record_that_is_no_object(self):
+        self.assertEqual(json_document_records('{"id": "a"} x'), ['{"id": "a"}', "x"])
+        self.assertEqual(json_document_records('[{"id": "a"}'), ['[{"id": "a"}'])
+        self.assertEqual(json_document_records('[{"id": "a"},]'), ['[{"id": "a"},]'])
+        self.assertEqual(json_document_records('{"id": "a"'), ['{"id": "a"'])
+
+
+class JsonKeys(unittest.TestCase):
+    def test_keys_match_declared_columns_trimmed_and_in_any_case(self):
+        # Act
+        spellings = json_key_spellings(
+            [("s3://b/1.jsonl", ["ORDER_ID", " amount "]), ("s3://b/2.jsonl", ["order_id"]), ("s3://b/2.jsonl", [])],
+            DECLARED,
+        )
+        # Assess: a column no record names has no spelling (its values are missing)
+        self.assertEqual(spellings, {"order_id": ["ORDER_ID", "order_id"], "amount": [" amount "]})
+
+    def test_a_file_naming_a_column_twice_or_an_undeclared_one_fails_naming_file_and_column(self):
+        with self.assertRaises(LandingDataError) as caught:
+            json_key_spellings(
+                [("s3://b/1.jsonl", ["order_id", "Order_Id"]), ("s3://b/2.jsonl", ["order_id", "extra"]), ("s3://b/3.jsonl", ["order_id"])],
+                DECLARED,
+            )
+        message = str(caught.exception)
+        self.assertIn('s3://b/1.jsonl: its columns do not match the dataset\'s: column order_id is named 2 times ("order_id", "Order_Id")', message)
+        self.assertIn('s3://b/2.jsonl: its columns do not match the dataset\'s: undeclared column(s) "extra"', message)
+        self.assertNotIn("3.jsonl", message)

@@ -66,7 +66,7 @@ class Bronze(StageTestCase):
         # Prepare
         a = self.lake.land("orders batch 1.jsonl", b'{"order_id": "ORD-00000001"}\n')
         b = self.lake.land("feed-1.csv", FEED_1)
-        c = self.lake.land("feed-2.CSV.GZ", gzip.compress(FEED_2_HEADER.encode() + b"\n4,ORD-00000003,C,paid,EUR,DE,1,2024-01-15 10:00:00\n"))
+        c = self.lake.land("feed-2.CSV.gz", gzip.compress(FEED_2_HEADER.encode() + b"\n4,ORD-00000003,C,paid,EUR,DE,1,2024-01-15 10:00:00\n"))
         empty = self.lake.land("empty.jsonl", b"")
         engine = FakeEngine(landing_rows=[{"order_id": "1"}, {"order_id": "2"}, {"order_id": "3"}])
         # Act
@@ -94,7 +94,7 @@ class Bronze(StageTestCase):
         self.assertEqual(manifest["skippedFiles"], [{"file": empty, "reason": "empty file (0 bytes): no records"}])
         self.assertEqual(manifest["jobRunId"], "jr_0123456789")
         landing = os.path.dirname(a[len("file://"):])
-        self.assertEqual(sorted(os.listdir(landing)), ["empty.jsonl", "feed-1.csv", "feed-2.CSV.GZ", "orders batch 1.jsonl"])
+        self.assertEqual(sorted(os.listdir(landing)), ["empty.jsonl", "feed-1.csv", "feed-2.CSV.gz", "orders batch 1.jsonl"])
         with open(os.path.join(landing, "feed-1.csv"), "rb") as handle:
             self.assertEqual(handle.read(), FEED_1, "landing files are left as they were")
 

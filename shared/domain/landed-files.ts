@@ -14,7 +14,10 @@ import { FORMAT_EXTENSIONS, type FileFormat } from './datasets';
  *   column the dataset does not declare, or (a CSV header) lacks a declared column. A JSON record
  *   without a key has no value for it (JSON writers omit nulls): a missing value, judged by
  *   `nullable` and `not_null`.
- * - Size: a CSV record may be up to MAX_CSV_RECORD_BYTES long.
+ * - Records: JSON lines (`.jsonl`, `.ndjson`) hold one object per line (blank lines skipped); a `.json`
+ *   file holds objects one after another, pretty-printed or not, or a top-level array of objects. A
+ *   record that is not exactly one JSON object, or text that is not UTF-8, fails the file.
+ * - Size: a CSV record may be up to MAX_CSV_RECORD_BYTES long (a JSON object has no limit of its own).
  */
 
 /**

@@ -106,6 +106,11 @@ export class SparkGlue {
     return new SparkGlue(options.python ?? sparkPython(), options);
   }
 
+  /** Resolves once Spark has started (rejects if it cannot start). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
   private request(body: Record<string, unknown>): Promise<Answer> {
     const next = this.queue.then(async () => {
       await this.ready;

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { MAX_CSV_RECORD_BYTES } from '../../../shared/domain/landed-files';
 import type { Case } from './engines';
 
 /**
@@ -134,7 +135,7 @@ export const CORPUS: readonly Case[] = [
     },
   ]),
   probe('a quoted CSV value with a trailing newline', [
-    { name: 'pattern-trailing.csv', content: 'id,code\nt1,"AB5\n"\nt2,AB6\n' },
+    { name: 'pattern-trailing.csv', content: 'id,code,ts,d,n,dec,s\nt1,"AB5\n",,,,,\nt2,AB6,,,,,\n' },
   ]),
   probe('non-ASCII letters against a pattern', [
     {
@@ -206,30 +207,72 @@ export const CORPUS: readonly Case[] = [
   ]),
   // --- CSV
   probe('CSV with doubled quotes', [
-    { name: 'csv-quotes.csv', content: 'id,s\nq1,"say ""hi"""\nq2,"a,b"\n' },
+    { name: 'csv-quotes.csv', content: 'id,s,ts,d,n,dec,code\nq1,"say ""hi""",,,,,\nq2,"a,b",,,,,\n' },
   ]),
   probe('CSV with backslashes', [
-    { name: 'csv-backslash.csv', content: 'id,s\nb1,"a\\"b"\nb2,c:\\dir\\\nb3,"x\\\\"\n' },
+    {
+      name: 'csv-backslash.csv',
+      content: 'id,ts,d,n,dec,code,s\nb1,,,,,,"a\\"b"\nb2,,,,,,c:\\dir\\\nb3,,,,,,"x\\\\"\n',
+    },
   ]),
-  probe('CSV header case', [{ name: 'csv-header-case.csv', content: 'ID,Code,S\nh1,AB1,x\n' }]),
-  probe('CSV with a byte order mark', [{ name: 'csv-bom.csv', content: '\ufeffid,code\nbom1,AB1\n' }]),
+  probe('CSV header case', [
+    {
+      name: 'csv-header-case.csv',
+      content: 'ID,Code,S, Ts ,D,N,DEC\nh1,AB1,x,2024-01-15 10:00:00,1.5,2,3.25\n',
+    },
+  ]),
+  probe('CSV with a byte order mark', [
+    { name: 'csv-bom.csv', content: '\ufeffid,code,ts,d,n,dec,s\nbom1,AB1,,,,,x\n' },
+  ]),
   probe('CSV with CRLF line ends', [
-    { name: 'csv-crlf.csv', content: 'id,code,s\r\ncr1,AB1,x\r\ncr2,AB2,\r\n' },
+    { name: 'csv-crlf.csv', content: 'id,code,s,ts,d,n,dec\r\ncr1,AB1,x,,,,\r\ncr2,AB2,,,,,\r\n' },
   ]),
   probe('CSV missing declared columns', [{ name: 'csv-missing.csv', content: 'id,s\nmc1,x\n' }]),
-  probe('CSV with undeclared columns', [{ name: 'csv-extra.csv', content: 'id,extra,s\nec1,zzz,x\n' }]),
+  probe('CSV with undeclared columns', [
+    { name: 'csv-extra.csv', content: 'id,extra,s,ts,d,n,dec,code\nec1,zzz,x,,,,,\n' },
+  ]),
   probe('CSV row with more fields than the header', [
-    { name: 'csv-long-row.csv', content: 'id,s\nlr1,x,y\nlr2,z\n' },
+    { name: 'csv-long-row.csv', content: 'id,s,ts,d,n,dec,code\nlr1,x,,,,,,y\nlr2,z,,,,,\n' },
   ]),
   probe('CSV row with fewer fields than the header', [
-    { name: 'csv-short-row.csv', content: 'id,s,code\nsr1,x\nsr2,y,AB1\n' },
+    { name: 'csv-short-row.csv', content: 'id,ts,d,n,dec,s,code\nsr1,,,,,x\nsr2,,,,,y,AB1\n' },
   ]),
   probe('CSV with an empty quoted value and an empty value', [
-    { name: 'csv-empty-values.csv', content: 'id,s,code\nev1,"",\nev2,,AB1\n' },
+    { name: 'csv-empty-values.csv', content: 'id,ts,d,n,dec,s,code\nev1,,,,,"",\nev2,,,,,,AB1\n' },
   ]),
-  probe('gzipped CSV', [{ name: 'csv-gz.csv.gz', content: gzipSync('id,code,n\ngz1,AB1,4\n') }]),
+  probe('CSV with invalid UTF-8', [
+    {
+      name: 'csv-bad-utf8.csv',
+      content: Buffer.concat([
+        Buffer.from('id,ts,d,n,dec,code,s\ncu1,,,,,,a'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('b\ncu2,ok\n'),
+      ]),
+    },
+  ]),
+  probe('CSV value of 8 MiB (within the record limit)', [
+    {
+      name: 'csv-big-value.csv',
+      content: `id,ts,d,n,dec,code,s\ncb1,,,,,,${'x'.repeat(8 * 1024 * 1024)}\ncb2,,,,,,y\n`,
+    },
+  ]),
+  probe('CSV value longer than the record limit', [
+    {
+      name: 'csv-huge-value.csv',
+      content: `id,ts,d,n,dec,code,s\nch1,,,,,,"${'x'.repeat(MAX_CSV_RECORD_BYTES + 10)}"\n`,
+    },
+  ]),
+  probe('CSV record longer than the limit, each value shorter', [
+    {
+      name: 'csv-huge-record.csv',
+      content: `id,ts,d,n,dec,s,code\nhr1,,,,,${'x'.repeat(9 * 1024 * 1024)},${'y'.repeat(9 * 1024 * 1024)}\n`,
+    },
+  ]),
+  probe('gzipped CSV', [
+    { name: 'csv-gz.csv.gz', content: gzipSync('id,code,n,ts,d,dec,s\ngz1,AB1,4,,,,\n') },
+  ]),
   probe('CSV header only', [
-    { name: 'csv-header-only.csv', content: 'id,code\n' },
+    { name: 'csv-header-only.csv', content: 'id,code,ts,d,n,dec,s\n' },
     { name: 'basic.jsonl', content: basic },
   ]),
   // --- JSON lines
@@ -273,6 +316,70 @@ export const CORPUS: readonly Case[] = [
   probe('JSON lines with a top-level array line', [
     { name: 'json-array-line.jsonl', content: '[{"id":"al1"}]\n' },
   ]),
+  probe('JSON lines with an undeclared key', [
+    { name: 'json-undeclared.jsonl', content: jsonl({ id: 'uk1', s: 'x' }, { id: 'uk2', extra: 'zzz' }) },
+  ]),
+  probe('JSON lines without some declared keys', [
+    {
+      name: 'json-missing-keys.jsonl',
+      content: jsonl({ id: 'mk1' }, { s: 'no id' }, { id: 'mk2', n: null }),
+    },
+  ]),
+  probe('JSON keys spelled differently across records and files', [
+    { name: 'json-spelling-a.jsonl', content: '{"ID":"sp1","N":"1"}\n{"id":"sp2"," s ":"x"}\n' },
+    { name: 'json-spelling-b.jsonl', content: '{"Id":"sp3","S":"y"}\n' },
+  ]),
+  probe('JSON lines with a key named twice in different case', [
+    { name: 'json-dup-case.jsonl', content: '{"id":"dc1","s":"a","S":"b"}\n' },
+  ]),
+  probe('JSON lines with two objects on one line', [
+    { name: 'json-two-per-line.jsonl', content: '{"id":"tp1"} {"id":"tp2"}\n' },
+  ]),
+  probe('JSON lines with text after the object', [
+    { name: 'json-trailing.jsonl', content: '{"id":"tt1"}]\n{"id":"tt2"}\n' },
+  ]),
+  probe('JSON lines with a byte order mark on a later line', [
+    { name: 'json-late-bom.jsonl', content: '{"id":"lb1"}\n\ufeff{"id":"lb2"}\n' },
+  ]),
+  probe('a .json file of pretty-printed objects one after another', [
+    {
+      name: 'concatenated.json',
+      content: `${JSON.stringify({ id: 'cj1', s: 'x' }, null, 2)}\n${JSON.stringify({ id: 'cj2', n: 2 }, null, 2)}\n`,
+    },
+  ]),
+  probe('a .json file of JSON lines with a byte order mark', [
+    { name: 'lines.json', content: '\ufeff{"id":"lj1","d":1.5e3}\n{"id":"lj2","s":{"k":[1,2]}}\n' },
+  ]),
+  probe('a .json array of scalars', [{ name: 'scalars.json', content: '[1, "two"]' }]),
+  probe('a .json array holding an object as a string', [
+    { name: 'string-object.json', content: JSON.stringify(['{"id":"so1"}']) },
+  ]),
+  probe('a .json file with invalid UTF-8', [
+    {
+      name: 'bad-utf8.json',
+      content: Buffer.concat([
+        Buffer.from('[{"id":"ju1","s":"a'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}]'),
+      ]),
+    },
+  ]),
+  probe('a JSON record longer than the CSV record limit', [
+    {
+      name: 'json-huge.jsonl',
+      content: jsonl({ id: 'jh0' }, { id: 'jh1', s: 'x'.repeat(MAX_CSV_RECORD_BYTES) }),
+    },
+  ]),
+  probe('upper-case extensions', [
+    { name: 'UPPER.JSONL', content: jsonl({ id: 'ux1' }) },
+    { name: 'UPPER.CSV', content: 'ID,TS,D,N,DEC,CODE,S\nux2,,,,,,\n' },
+  ]),
+  probe('a gzipped CSV named .CSV.GZ', [
+    { name: 'FEED.CSV.GZ', content: gzipSync('id,code,ts,d,n,dec,s\ngu1,AB1,,,,,\n') },
+  ]),
+  probe('a gzipped JSON-lines file named .JSONL.GZ', [
+    { name: 'FEED.JSONL.GZ', content: gzipSync(jsonl({ id: 'gu2' })) },
+  ]),
   // --- empty and hidden files
   probe('an empty file beside a data file', [
     { name: 'empty.jsonl', content: '' },
@@ -300,7 +407,7 @@ export const CORPUS: readonly Case[] = [
   ]),
   probe('equal dedup ordering values across files', [
     { name: 'ties-a.jsonl', content: jsonl({ id: 't2', n: '1', s: 'from a' }) },
-    { name: 'ties-b.csv', content: 'id,n,s\nt2,1,from b\n' },
+    { name: 'ties-b.csv', content: 'id,n,s,ts,d,dec,code\nt2,1,from b,,,,\n' },
   ]),
   // --- gold SQL
   probe(
