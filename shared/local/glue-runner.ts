@@ -160,7 +160,21 @@ export interface LocalGlueOptions {
   readonly now?: () => Date;
   /** DuckDB threads per job (default: DuckDB's own choice). */
   readonly threads?: number;
+  /**
+   * Folder where DuckDB spills what does not fit in `memoryLimit` (the local pipeline gives
+   * `.lake/_system/tmp`); default: a fresh folder under the OS temp folder. Emptied after each job.
+   */
+  readonly spillDirectory?: string;
+  /** DuckDB's memory limit (default DUCKDB_MEMORY_LIMIT). */
+  readonly memoryLimit?: string;
 }
+
+/**
+ * DuckDB's buffer memory per job. With it and a spill folder, a partition of any size runs in bounded
+ * memory (the process stays within 2 GB at 10M rows, BENCHMARKS.md); DuckDB's own default is 80 % of
+ * the machine's RAM. MEDALLION_DUCKDB_MEMORY overrides it.
+ */
+export const DUCKDB_MEMORY_LIMIT = '1GB';
 
 /** Runs one stage from its Glue arguments; resolves with the manifest it wrote. */
 export async function runGlueJob(
@@ -189,10 +203,22 @@ export async function runGlueJob(
   const startedAt = now();
 
   // Row order of a zone carries no meaning; not preserving it lets DuckDB stream COPY with less memory.
-  const duck = await Duck.open(':memory:', {
-    preserve_insertion_order: 'false',
-    ...(options.threads ? { threads: String(options.threads) } : {}),
-  });
+  // What does not fit in the memory limit spills to a folder of this job's own, removed afterwards.
+  const spillRoot = options.spillDirectory ?? tmpdir();
+  mkdirSync(spillRoot, { recursive: true });
+  const spill = mkdtempSync(join(spillRoot, `duckdb-${stage}-`));
+  let duck: Duck;
+  try {
+    duck = await Duck.open(':memory:', {
+      preserve_insertion_order: 'false',
+      memory_limit: options.memoryLimit ?? process.env['MEDALLION_DUCKDB_MEMORY'] ?? DUCKDB_MEMORY_LIMIT,
+      temp_directory: spill,
+      ...(options.threads ? { threads: String(options.threads) } : {}),
+    });
+  } catch (error) {
+    rmSync(spill, { recursive: true, force: true });
+    throw error;
+  }
   try {
     const tables = plan.dataset.catalog.tables;
     const partition = (table: string, location: string) => ({ table, values: partitionValues, location });
@@ -277,6 +303,7 @@ export async function runGlueJob(
     );
   } finally {
     duck.close();
+    rmSync(spill, { recursive: true, force: true });
   }
 }
 

@@ -120,7 +120,10 @@ export class LocalPipeline {
         LakeBucket: lake.bucket,
         StateMachineArn: LOCAL_STATE_MACHINE_ARN,
       },
-      glue: (_jobName, args) => (this.engine === 'spark' ? this.spark().runJob(args) : runGlueJob(args)),
+      glue: (_jobName, args) =>
+        this.engine === 'spark'
+          ? this.spark().runJob(args)
+          : runGlueJob(args, { spillDirectory: lake.system('tmp') }),
       lambdas: {
         PrepareRunFunctionArn: asLambda(
           'prepare-run',
