@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { bundleSuite } from './bundle';
 import { cliStartupSuite } from './cli-startup';
 import { e2eSuite } from './e2e';
+import { enginesSuite } from './engines';
 import { machine, markdownTable, notMeasured, type BenchRow, type Machine, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
 import { partitionsSuite } from './partitions';
@@ -11,8 +12,10 @@ import { transitionsSuite } from './transitions';
 
 /**
  * `npm run bench [-- <suite>...]`: runs the benchmarks, prints one table, writes bench/results.json
- * and refreshes the table in BENCHMARKS.md. With suite names, runs only those and writes nothing;
- * `--render` only re-renders BENCHMARKS.md from bench/results.json.
+ * and refreshes the table in BENCHMARKS.md. With suite names, runs only those and writes nothing,
+ * unless `--update`: then their rows replace those suites' rows in bench/results.json (the run is
+ * recorded beside the full run's figures) and BENCHMARKS.md is re-rendered; `--render` only
+ * re-renders BENCHMARKS.md from bench/results.json.
  */
 
 const SUITES: readonly Suite[] = [
@@ -22,6 +25,7 @@ const SUITES: readonly Suite[] = [
   partitionsSuite,
   e2eSuite,
   cliStartupSuite,
+  enginesSuite,
 ];
 
 const TABLE_START = '<!-- bench:table:start -->';
@@ -33,6 +37,14 @@ interface Results {
   readonly totalSeconds: number;
   readonly suiteSeconds: Record<string, number>;
   readonly rows: BenchRow[];
+  /** Suites run later on their own (`--update`), with when, where and under what load. */
+  readonly updates?: Array<{
+    suites: string[];
+    date: string;
+    commit: string;
+    loadAverage: { start: number[]; end: number[] };
+    seconds: number;
+  }>;
 }
 
 const RESULTS = join(process.cwd(), 'bench', 'results.json');
@@ -53,7 +65,14 @@ function renderDoc(results: Results): void {
     `at start, ${load(results.loadAverage.end)} at end; whole run ${results.totalSeconds} s ` +
     `(${Object.entries(results.suiteSeconds)
       .map(([name, sec]) => `${name} ${sec} s`)
-      .join(', ')}).`;
+      .join(', ')}).` +
+    (results.updates ?? [])
+      .map(
+        (u) =>
+          ` Later, on their own: ${u.suites.join(', ')} at ${u.date.slice(0, 16).replace('T', ' ')} UTC, commit ${u.commit}, ` +
+          `load average ${load(u.loadAverage.start)} at start, ${load(u.loadAverage.end)} at end, ${u.seconds} s.`,
+      )
+      .join('');
   writeFileSync(
     DOC,
     `${text.slice(0, from + TABLE_START.length)}\n${header}\n\n${markdownTable(results.rows)}\n${text.slice(to)}`,
@@ -101,6 +120,26 @@ async function main(): Promise<number> {
   console.log(
     `\n${rows.length} rows in ${totalSeconds} s on ${host.nproc} CPU, ${host.memoryGiB} GiB, node ${host.node}`,
   );
+  if (only.length > 0 && args.includes('--update')) {
+    const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as Results;
+    const names = new Set(rows.map((r) => r.benchmark));
+    const results: Results = {
+      ...previous,
+      rows: [...previous.rows.filter((r) => !names.has(r.benchmark)), ...rows],
+      updates: [
+        ...(previous.updates ?? []).filter((u) => !u.suites.every((name) => only.includes(name))),
+        {
+          suites: only,
+          date: host.date,
+          commit: host.commit,
+          loadAverage: { start: loadStart, end: loadavg() },
+          seconds: totalSeconds,
+        },
+      ],
+    };
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    renderDoc(results);
+  }
   if (only.length === 0) {
     const results: Results = {
       machine: host,
