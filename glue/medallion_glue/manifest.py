@@ -26,8 +26,10 @@ KEYS = (
     "quarantineLocation",
 )
 # Optional keys: written only when there is something to say.
-OPTIONAL_KEYS = ("skippedFiles",)
+OPTIONAL_KEYS = ("skippedFiles", "sourceFiles")
 SKIPPED_KEYS = ("file", "reason")
+# Bronze: every landed file the run accounted for, as a listing shows it (shared/domain/source-files.ts).
+SOURCE_KEYS = ("key", "size", "eTag")
 PARTITION_KEYS = ("table", "values", "location")
 # zod 4 z.iso.datetime(): seconds required, optional fraction, "Z" only (no offsets).
 ISO_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z$")
@@ -43,6 +45,12 @@ def output_partition(table: str, values: Iterable[str], location: str) -> dict:
     return {"table": table, "values": list(values), "location": location}
 
 
+def source_file(key: str, size: int, etag: str) -> dict:
+    """One landed file of the run's partition: its key in the lake, size and eTag (without quotes)."""
+    bare = etag[1:-1] if len(etag) >= 2 and etag.startswith('"') and etag.endswith('"') else etag
+    return {"key": key, "size": size, "eTag": bare}
+
+
 def build_manifest(
     args: JobArgs,
     *,
@@ -54,6 +62,7 @@ def build_manifest(
     output_partitions: List[dict],
     quarantine_location: Optional[str],
     skipped_files: Iterable[dict] = (),
+    source_files: Optional[Iterable[dict]] = None,
 ) -> dict:
     """Builds and validates the manifest of one successful stage run."""
     manifest = {
@@ -73,6 +82,8 @@ def build_manifest(
     skipped = list(skipped_files)
     if skipped:
         manifest["skippedFiles"] = skipped
+    if source_files is not None:
+        manifest["sourceFiles"] = list(source_files)
     validate_manifest(manifest)
     return manifest
 
@@ -160,6 +171,24 @@ def manifest_problems(manifest: object) -> List[str]:
                 for key in SKIPPED_KEYS:
                     if not _nonempty(f.get(key)):
                         problems.append(f"{where}.{key}: must be a non-empty string")
+    if "sourceFiles" in manifest:
+        sources = get("sourceFiles")
+        if not isinstance(sources, list):
+            problems.append("sourceFiles: must be a list")
+        else:
+            for i, f in enumerate(sources):
+                where = f"sourceFiles[{i}]"
+                if not isinstance(f, Mapping):
+                    problems.append(f"{where}: must be an object")
+                    continue
+                extra = sorted(set(f) - set(SOURCE_KEYS))
+                if extra:
+                    problems.append(f"{where}: unknown keys {extra}")
+                for key in ("key", "eTag"):
+                    if not _nonempty(f.get(key)):
+                        problems.append(f"{where}.{key}: must be a non-empty string")
+                if not _count(f.get("size")):
+                    problems.append(f"{where}.size: must be an integer >= 0")
     counts = [get(k) for k in ("recordsIn", "recordsOut", "recordsQuarantined")]
     if not problems and all(_count(c) for c in counts) and get("stage") != "gold":
         if counts[1] + counts[2] > counts[0]:

@@ -9,9 +9,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, 
 
 from .args import JobArgs, check_against_plan, parse_job_args
 from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUARANTINE_REASONS, SOURCE_FILE
-from .errors import MedallionJobError, StageContractError
+from .errors import MedallionJobError, StageContractError, StorageError
 from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, header_line
-from .manifest import build_manifest, iso_now, manifest_json, output_partition
+from .manifest import build_manifest, iso_now, manifest_json, output_partition, source_file
 from .plan import Plan, parse_plan
 
 CORRUPT_RECORD = "_corrupt_record"
@@ -76,6 +76,12 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
             layouts[f.uri] = csv_layout(header_line(head, f.gzipped, f.uri), plan.column_names, f.uri)
     groups = group_by_header(layouts)
     skipped = [{"file": f.location.uri, "reason": EMPTY_FILE_REASON} for f in empty]
+    # What this run accounted for, as the listing showed it: finish-run starts no follow-up run for
+    # objects that landed during the run and are listed here (same key, size and eTag).
+    sources = [
+        source_file(f"{plan.landing_prefix}{args.partition_path}/{s.name}", s.size, _etag(s))
+        for s in [f.file for f in files] + list(empty)
+    ]
     log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f["file"] for f in skipped])
 
     engine = engine_factory()
@@ -99,7 +105,14 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         output_partitions=[output_partition(plan.tables["bronze"], args.partition_values, args.target.uri)],
         quarantine_location=None,
         skipped_files=skipped,
+        source_files=sources,
     )
+
+
+def _etag(stored) -> str:
+    if not stored.etag:
+        raise StorageError(f"{stored.location.uri}: the listing gave no eTag (needed for the manifest's sourceFiles)")
+    return stored.etag
 
 
 def _require_columns(engine: Engine, frame, required: Sequence[str], what: str) -> None:

@@ -2,6 +2,7 @@
 the plan and CSV headers, write the manifest. s3:// through boto3 (injected; Glue ships it),
 file:/// through the standard library, so the same job code runs against a folder lake in tests."""
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from .locations import Location
 class StoredFile:
     location: Location
     size: int
+    # The object's eTag as the listing gives it (S3: quoted; a local file: the MD5 of its bytes, as the
+    # local twin of S3 notifications computes it). None for a sub-folder entry.
+    etag: Optional[str] = None
 
     @property
     def name(self) -> str:
@@ -46,7 +50,7 @@ class LocalStore:
             if os.path.isdir(full):
                 out.append(StoredFile(folder.child(name + "/"), 0))
             else:
-                out.append(StoredFile(folder.child(name), os.path.getsize(full)))
+                out.append(StoredFile(folder.child(name), os.path.getsize(full), _md5(full)))
         return out
 
     def read_bytes(self, location: Location, max_bytes: Optional[int] = None) -> bytes:
@@ -69,6 +73,14 @@ class LocalStore:
             raise StorageError(f"cannot write {location.uri}: {error}") from error
 
 
+def _md5(path: str) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class S3Store:
     """s3:// locations, through a boto3 S3 client (created once, injectable for tests)."""
 
@@ -87,7 +99,9 @@ class S3Store:
                 for obj in page.get("Contents", []):
                     if obj["Key"] == folder.key:
                         continue  # the folder marker itself
-                    out.append(StoredFile(Location("s3", folder.bucket, obj["Key"]), int(obj.get("Size", 0))))
+                    out.append(
+                        StoredFile(Location("s3", folder.bucket, obj["Key"]), int(obj.get("Size", 0)), obj.get("ETag"))
+                    )
                 for prefix in page.get("CommonPrefixes", []):
                     out.append(StoredFile(Location("s3", folder.bucket, prefix["Prefix"]), 0))
                 if not page.get("IsTruncated"):

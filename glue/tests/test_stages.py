@@ -1,8 +1,10 @@
 import gzip
+import hashlib
 import io
 import json
 import os
 from contextlib import redirect_stdout
+from pathlib import Path
 import unittest
 
 from medallion_glue.errors import DatasetPlanError, JobArgumentError, LandingDataError, StageContractError
@@ -10,7 +12,7 @@ from medallion_glue.manifest import manifest_problems
 from medallion_glue.stages import reconcile_silver, run_stage
 from medallion_glue.storage import Stores
 
-from .helpers import PARTITION, Clock, FakeEngine, LakeTestCase
+from .helpers import PARTITION, PARTITION_PATH, Clock, FakeEngine, LakeTestCase
 
 
 def no_s3():
@@ -92,6 +94,22 @@ class Bronze(StageTestCase):
         ])
         self.assertIsNone(manifest["quarantineLocation"])
         self.assertEqual(manifest["skippedFiles"], [{"file": empty, "reason": "empty file (0 bytes): no records"}])
+        landed = [("orders batch 1.jsonl", a), ("feed-1.csv", b), ("feed-2.CSV.GZ", c), ("empty.jsonl", empty)]
+        self.assertEqual(
+            sorted(manifest["sourceFiles"], key=lambda f: f["key"]),
+            sorted(
+                [
+                    {
+                        "key": f"landing/shop/orders/{PARTITION_PATH}/{name}",
+                        "size": os.path.getsize(uri[len("file://"):]),
+                        "eTag": hashlib.md5(Path(uri[len("file://"):]).read_bytes()).hexdigest(),
+                    }
+                    for name, uri in landed
+                ],
+                key=lambda f: f["key"],
+            ),
+            "every file the run accounted for, read or skipped, with the identity on-landing sees",
+        )
         self.assertEqual(manifest["jobRunId"], "jr_0123456789")
         landing = os.path.dirname(a[len("file://"):])
         self.assertEqual(sorted(os.listdir(landing)), ["empty.jsonl", "feed-1.csv", "feed-2.CSV.gz", "orders batch 1.jsonl"])

@@ -29,7 +29,7 @@ class FakeS3:
         start = int(request.get("ContinuationToken", "0"))
         page = direct[start:start + 2]
         more = start + 2 < len(direct)
-        out = {"Contents": [{"Key": k, "Size": 5} for k in page], "IsTruncated": more}
+        out = {"Contents": [{"Key": k, "Size": 5, "ETag": f'"etag-{k}"'} for k in page], "IsTruncated": more}
         if start == 0:
             out["CommonPrefixes"] = [{"Prefix": f} for f in folders]
         if more:
@@ -53,6 +53,7 @@ class S3StoreTest(unittest.TestCase):
         files = S3Store(client).list_files(Location("s3", "lake", "p/"))
         # Assess
         self.assertEqual([f.location.key for f in files], ["p/a.jsonl", "p/b.jsonl", "p/c.csv", "p/sub/"])
+        self.assertEqual([f.etag for f in files], ['"etag-p/a.jsonl"', '"etag-p/b.jsonl"', '"etag-p/c.csv"', None])
         self.assertEqual(sum(1 for c in client.calls if c[0] == "list"), 2)
         self.assertTrue(all(c[1]["Delimiter"] == "/" for c in client.calls))
 

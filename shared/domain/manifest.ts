@@ -45,6 +45,12 @@ export const manifestSchema = z
     quarantineLocation: z.nullable(text),
     /** Landed files the stage did not read, and why (bronze: empty files). */
     skippedFiles: z.optional(z.array(z.strictObject({ file: text, reason: text }))),
+    /**
+     * Bronze: every landed file the run accounted for (read, or skipped as empty), as a listing shows
+     * it: key in the lake, size, eTag (shared/domain/source-files.ts). Finish-run compares the objects
+     * that landed during the run with it: those listed need no follow-up run.
+     */
+    sourceFiles: z.optional(z.array(z.strictObject({ key: text, size: count, eTag: text }))),
   })
   .check(
     z.refine((m) => m.recordsOut + m.recordsQuarantined <= m.recordsIn || m.stage === 'gold', {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   createReadStream,
   createWriteStream,
@@ -27,7 +27,7 @@ import {
   MAX_CSV_RECORD_BYTES,
 } from '../domain/landed-files';
 import { MedallionError } from '../domain/errors';
-import { GLUE_ARGS } from '../domain/glue-args';
+import { GLUE_ARGS, stageSourceKey } from '../domain/glue-args';
 import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../domain/manifest';
 import { INGESTED_AT, PLAN_VERSION, SOURCE_FILE, type DatasetPlan } from '../domain/sql';
 import { Duck, sqlString } from './duck';
@@ -74,6 +74,7 @@ export class LandingColumnsError extends MalformedLandingFileError {
 }
 
 type SkippedFile = NonNullable<RunManifest['skippedFiles']>[number];
+type SourceFile = NonNullable<RunManifest['sourceFiles']>[number];
 
 export interface JobOutcome {
   readonly jobRunId: string;
@@ -226,12 +227,14 @@ export async function runGlueJob(
     let outputPartitions: RunManifest['outputPartitions'];
     let quarantineUri: string | null = null;
     let skippedFiles: SkippedFile[] = [];
+    let sourceFiles: SourceFile[] | undefined;
 
     switch (stage) {
       case 'bronze': {
         const read = await bronze(duck, plan.dataset, source, target, args, startedAt);
         const recordsIn = read.records;
         skippedFiles = read.skippedFiles;
+        sourceFiles = read.sourceFiles;
         counts = { recordsIn, recordsOut: recordsIn, recordsQuarantined: 0 };
         outputPartitions = [partition(tables.bronze, args[GLUE_ARGS.targetLocation] ?? '')];
         break;
@@ -287,6 +290,7 @@ export async function runGlueJob(
       outputPartitions,
       quarantineLocation: quarantineUri,
       ...(skippedFiles.length > 0 ? { skippedFiles } : {}),
+      ...(sourceFiles ? { sourceFiles } : {}),
     });
     const manifestPath = localPath(manifestLocation);
     mkdirSync(dirname(manifestPath), { recursive: true });
@@ -314,7 +318,7 @@ async function bronze(
   target: string,
   args: Readonly<Record<string, string>>,
   ingestedAt: Date,
-): Promise<{ records: number; skippedFiles: SkippedFile[] }> {
+): Promise<{ records: number; skippedFiles: SkippedFile[]; sourceFiles: SourceFile[] }> {
   const sourceUri = args[GLUE_ARGS.sourceLocation] ?? fileUri(source);
   const entries = existsSync(source)
     ? readdirSync(source, { withFileTypes: true })
@@ -340,6 +344,19 @@ async function bronze(
   if (entries.length === 0)
     throw new JobInputError(`no landed ${dataset.landing.formats.join('/')} files under ${sourceUri}`);
   const uriOf = (name: string) => `${sourceUri.endsWith('/') ? sourceUri : `${sourceUri}/`}${name}`;
+  // Every file accounted for (read or skipped), as a listing shows it (shared/domain/source-files.ts):
+  // the eTag is the MD5 of the bytes, as the local twin of S3 notifications computes it (lake.ts).
+  const folderKey = stageSourceKey(
+    'bronze',
+    dataset.name,
+    dataset.landing.prefix,
+    args[GLUE_ARGS.partitionPath] ?? '',
+  );
+  const sourceFiles: SourceFile[] = [];
+  for (const name of entries) {
+    const path = join(source, name);
+    sourceFiles.push({ key: `${folderKey}${name}`, size: statSync(path).size, eTag: await md5Of(path) });
+  }
   const skippedFiles: SkippedFile[] = [];
   const files: Array<{ name: string; uri: string; path: string; format: FileFormat; gzipped: boolean }> = [];
   for (const name of entries) {
@@ -372,7 +389,13 @@ async function bronze(
   await duck.run(`CREATE TABLE bronze AS ${selects.length > 0 ? selects.join('\nUNION ALL\n') : empty}`);
   const records = Number(await duck.scalar('SELECT count(*) FROM bronze'));
   await overwriteFolder(target, (folder) => writeParquet(duck, 'bronze', folder));
-  return { records, skippedFiles };
+  return { records, skippedFiles, sourceFiles };
+}
+
+async function md5Of(path: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 interface LandedFile {

@@ -137,6 +137,15 @@ describe('the two manifest validators agree', () => {
     ['skipped file without reason', { skippedFiles: [{ file: 's3://b/landing/x.csv' }] }],
     ['skipped file with an extra key', { skippedFiles: [{ file: 'f', reason: 'r', size: 0 }] }],
     ['skipped files not a list', { skippedFiles: 'x.csv' }],
+    ['source files', { sourceFiles: [{ key: 'landing/x/a.csv', size: 10, eTag: '9b2cf535f27731c9-2' }] }],
+    ['no source files', { sourceFiles: [] }],
+    ['empty source file', { sourceFiles: [{ key: 'landing/x/a.csv', size: 0, eTag: 'd41d8cd98f00b204' }] }],
+    ['source file without eTag', { sourceFiles: [{ key: 'landing/x/a.csv', size: 10 }] }],
+    ['source file with an empty key', { sourceFiles: [{ key: '', size: 10, eTag: 'e' }] }],
+    ['source file with a negative size', { sourceFiles: [{ key: 'k', size: -1, eTag: 'e' }] }],
+    ['source file with a fractional size', { sourceFiles: [{ key: 'k', size: 1.5, eTag: 'e' }] }],
+    ['source file with an extra key', { sourceFiles: [{ key: 'k', size: 1, eTag: 'e', versionId: 'v' }] }],
+    ['source files not a list', { sourceFiles: { key: 'k' } }],
   ];
 
   test('on every sample, valid or not', () => {

@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Stage } from '../../shared/domain/datasets';
+import { toDeliveryUnits } from '../../shared/domain/events';
 import { manifestSchema } from '../../shared/domain/manifest';
+import { splitByRead } from '../../shared/domain/source-files';
 import { Duck } from '../../shared/local/duck';
 import { JobInputError, MalformedLandingFileError, runGlueJob } from '../../shared/local/glue-runner';
-import { LocalLake } from '../../shared/local/lake';
+import { LocalLake, sqsEventFor } from '../../shared/local/lake';
 import { localGlueArguments, writePlans } from '../../shared/local/plans';
 import { toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
 import { order } from '../helpers/orders';
@@ -107,6 +109,33 @@ describe('local Glue runner (DuckDB)', () => {
     ) as unknown;
     expect(manifestSchema.parse(written)).toEqual(silver.manifest);
     expect(digest(t.lake.path(LANDING))).toEqual(landingBefore);
+    t.cleanup();
+  });
+
+  test('the bronze manifest lists every landed file it accounted for, with the identity on-landing sees', async () => {
+    // Prepare: two data files (one with a space in its name) and an empty one
+    const t = setup();
+    writeFile(t.lake.path(`${LANDING}web 1.jsonl`), toJsonLines([order(1), order(2)]));
+    writeFile(t.lake.path(`${LANDING}feed.csv.gz`), gzipSync(toCsv([order(3)])));
+    writeFile(t.lake.path(`${LANDING}empty.jsonl`), '');
+    const keys = ['web 1.jsonl', 'feed.csv.gz', 'empty.jsonl'].map((f) => `${LANDING}${f}`);
+    const landed = toDeliveryUnits(sqsEventFor(t.lake, keys)).units.flatMap((u) =>
+      u.records.flatMap((r) => (r.kind === 'object' ? [r.object] : [])),
+    );
+
+    // Act
+    const bronze = await t.run('bronze');
+
+    // Assess: every notification of those files matches a listed source file (same key, size, eTag)
+    expect(bronze.manifest.sourceFiles?.map((f) => f.key).sort()).toEqual([...keys].sort());
+    const { read, unread } = splitByRead(landed, bronze.manifest.sourceFiles ?? []);
+    expect([read.length, unread.length]).toEqual([3, 0]);
+    // A file rewritten after the run listed it is a version the run did not read
+    writeFile(t.lake.path(`${LANDING}web 1.jsonl`), toJsonLines([order(1), order(2), order(4)]));
+    const rewritten = toDeliveryUnits(sqsEventFor(t.lake, [keys[0] ?? ''])).units.flatMap((u) =>
+      u.records.flatMap((r) => (r.kind === 'object' ? [r.object] : [])),
+    );
+    expect(splitByRead(rewritten, bronze.manifest.sourceFiles ?? []).unread).toHaveLength(1);
     t.cleanup();
   });
 
