@@ -1,6 +1,7 @@
 import type { Stage } from './domain/datasets';
 import type { JobRunSummary } from './domain/job-runs';
 import type { LandedObject } from './domain/events';
+import type { DeferredVersion } from './domain/source-files';
 import type { RunInput } from './domain/run';
 
 /**
@@ -86,6 +87,12 @@ export interface FollowUpRequest {
   readonly requestedAt: string;
   /** Summary of the deferred objects, shaped like the execution input's `objects`. */
   readonly objects: RunInput['objects'];
+  /**
+   * The deferred object versions themselves, while there are at most FOLLOW_UP_VERSIONS_MAX of them
+   * (shared/domain/lease.ts): what finish-run compares with the holder's bronze source files. Complete
+   * only when it lists `objects.count` versions; otherwise the follow-up run starts for all of them.
+   */
+  readonly versions?: readonly DeferredVersion[];
 }
 
 /** A per-partition lease: while it is held, no other run of the partition runs a stage. */
@@ -136,6 +143,28 @@ export interface PartitionLeases {
     readonly now: Date;
   }): Promise<boolean>;
   readLease(partitionKey: PartitionKey): Promise<PartitionLease | undefined>;
+  /**
+   * Objects deferred to `followUpName` that the run `holder` read (its bronze listed them) become
+   * `started` by `holder`, while it holds the partition's lease (shared/domain/ledger.ts mayMarkRead;
+   * idempotent). Returns the ids that are now the holder's; any other entry is left as it is.
+   */
+  markRead(request: {
+    readonly partitionKey: PartitionKey;
+    readonly objectIds: readonly string[];
+    readonly followUpName: string;
+    readonly holder: string;
+    readonly now: Date;
+  }): Promise<string[]>;
+  /**
+   * Replaces the follow-up request of the lease `holder` holds with `next` (none: removed), if it is
+   * still exactly `previous`. False, changing nothing, otherwise (an object was deferred meanwhile).
+   */
+  replaceFollowUp(request: {
+    readonly partitionKey: PartitionKey;
+    readonly holder: string;
+    readonly previous: FollowUpRequest;
+    readonly next: FollowUpRequest | undefined;
+  }): Promise<boolean>;
   /** Hands a held lease to its follow-up run (clearing the follow-up request). False if `from` does not hold it. */
   handOverLease(
     partitionKey: PartitionKey,

@@ -42,6 +42,24 @@ const publishAlerts = () => [
   },
 ];
 
+/** S3ManifestStore: the run manifests the jobs write (record-stage; finish-run reads bronze's source files). */
+const readManifests = (/** @type {Refs} */ refs) => [
+  {
+    Sid: 'ReadManifests',
+    Effect: 'Allow',
+    Action: ['s3:GetObject'],
+    Resource: refs.lakeObjects('_manifests/*'),
+  },
+  {
+    Sid: 'ManifestNotFound',
+    Effect: 'Allow',
+    // Without ListBucket S3 answers a missing manifest with AccessDenied instead of NoSuchKey.
+    Action: ['s3:ListBucket'],
+    Resource: refs.lakeBucketArn,
+    Condition: { StringLike: { 's3:prefix': ['_manifests/*'] } },
+  },
+];
+
 /** @type {Record<string, (refs: Refs) => object[]>} */
 const FUNCTION_POLICIES = {
   'on-landing': (refs) => [
@@ -64,20 +82,7 @@ const FUNCTION_POLICIES = {
   'prepare-run': (refs) => [ledger(), readRunStatus(refs)],
 
   'record-stage': (refs) => [
-    {
-      Sid: 'ReadManifests',
-      Effect: 'Allow',
-      Action: ['s3:GetObject'],
-      Resource: refs.lakeObjects('_manifests/*'),
-    },
-    {
-      Sid: 'ManifestNotFound',
-      Effect: 'Allow',
-      // Without ListBucket S3 answers a missing manifest with AccessDenied instead of NoSuchKey.
-      Action: ['s3:ListBucket'],
-      Resource: refs.lakeBucketArn,
-      Condition: { StringLike: { 's3:prefix': ['_manifests/*'] } },
-    },
+    ...readManifests(refs),
     {
       Sid: 'RegisterPartitions',
       Effect: 'Allow',
@@ -105,6 +110,8 @@ const FUNCTION_POLICIES = {
 
   'finish-run': (refs) => [
     ledger(),
+    // The run's bronze manifest: objects deferred during the run that it read need no follow-up run.
+    ...readManifests(refs),
     // The follow-up run of objects that landed during this run.
     {
       Sid: 'StartFollowUpRuns',

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import { S3ManifestStore } from '../../shared/aws/s3-manifests';
 import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import { SnsAlerter } from '../../shared/aws/sns-alerter';
 import { requireEnv } from '../../shared/config/env';
@@ -14,16 +15,19 @@ import {
   type FinishRunDeps,
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
-import type { Alerter, PartitionLeases, RunStarter } from '../../shared/ports';
+import type { Alerter, ManifestStore, PartitionLeases, RunStarter } from '../../shared/ports';
 
 /**
  * finish-run: "Release partition lease", the last state of every run (success and failure paths).
  *
  * Input: { executionName: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id,
- *          input: $$.Execution.Input, outcome: 'succeeded' | 'failed' }
+ *          input: $$.Execution.Input, outcome: 'succeeded' | 'failed',
+ *          bronzeManifest?: $.run.jobs.bronze.manifestLocation (success path only) }
  * Output: { lease: 'released' | 'handed-over' | 'not-held',
- *           followUp: { executionName, objects, outcome: 'started' | 'already-started' } | null }
- * When objects landed during the run, their follow-up run is started here and the lease handed to it.
+ *           followUp: { executionName, objects, outcome: 'started' | 'already-started' } | null,
+ *           deferredRead: number }
+ * When objects landed during the run, those its bronze did not read (its manifest's sourceFiles) get
+ * one follow-up run, started here, and the lease is handed to it; those it read become its own.
  * The state machine ARN comes from the context object, not the environment: the state machine
  * already depends on this function, so an env reference back would be circular.
  *
@@ -51,6 +55,8 @@ export interface FinishRunWorld {
   readonly runs: RunStarter;
   /** Pages for an execution that skipped its failure path (SNS / the local alerts file). */
   readonly alerts: Alerter;
+  /** Where the run's bronze manifest is read (S3 / the lake folder). */
+  readonly manifests: ManifestStore;
   readonly log: FinishRunDeps['log'];
 }
 
@@ -60,6 +66,7 @@ export const finishRunDeps = (world: FinishRunWorld): FinishEventDeps => ({
   leases: world.ledger,
   starter: world.runs,
   alerter: world.alerts,
+  manifests: world.manifests,
   log: world.log,
 });
 
@@ -68,6 +75,7 @@ let shared:
       ledger: DynamoObjectLedger;
       sfn: SFNClient;
       alerts: SnsAlerter;
+      manifests: S3ManifestStore;
       registry: ReturnType<typeof loadDeployedRegistry>;
     }
   | undefined;
@@ -76,14 +84,16 @@ const defaultDeps = (event: FinishRunEvent): FinishEventDeps => {
     ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
     sfn: new SFNClient(SFN_CLIENT_CONFIG),
     alerts: new SnsAlerter(requireEnv('ALERT_TOPIC_ARN')),
+    manifests: new S3ManifestStore(),
     registry: loadDeployedRegistry(),
   };
-  const { ledger, sfn, alerts, registry } = shared;
+  const { ledger, sfn, alerts, manifests, registry } = shared;
   return finishRunDeps({
     registry,
     ledger,
     runs: new SfnRunStarter(event.stateMachineArn, sfn),
     alerts,
+    manifests,
     log: logger,
   });
 };

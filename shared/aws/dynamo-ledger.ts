@@ -358,6 +358,95 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
     return toLease(out.Item);
   }
 
+  async markRead(request: {
+    partitionKey: PartitionKey;
+    objectIds: readonly string[];
+    followUpName: string;
+    holder: string;
+    now: Date;
+  }): Promise<string[]> {
+    // mayMarkRead's lease condition, checked in every transaction with the entries.
+    const leaseHeld: TransactWriteItem = {
+      ConditionCheck: {
+        TableName: this.tableName,
+        Key: { pk: { S: leaseItemKey(request.partitionKey) } },
+        ConditionExpression: 'holder = :holder',
+        ExpressionAttributeValues: { ':holder': { S: request.holder } },
+      },
+    };
+    const values = {
+      ':holder': { S: request.holder },
+      ':next': { S: request.followUpName },
+      ':started': { S: 'started' },
+      ':deferred': { S: 'deferred' },
+      ':now': { S: request.now.toISOString() },
+    };
+    const update = (id: string): TransactWriteItem => ({
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: { S: id } },
+        UpdateExpression:
+          'SET executionName = :holder, #state = :started, startedAt = if_not_exists(startedAt, :now)',
+        // mayMarkRead: deferred to the follow-up, or already the holder's (a retry).
+        ConditionExpression:
+          '(#state = :deferred AND executionName = :next) OR (#state = :started AND executionName = :holder)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: values,
+      },
+    });
+    const read = new Set<string>();
+    for (const part of chunk([...new Set(request.objectIds)], TRANSACTION_MAX - 1)) {
+      let pending = part;
+      for (let round = 0; round < TRANSACTION_ROUNDS && pending.length > 0; round++) {
+        try {
+          await this.client.send(
+            new TransactWriteItemsCommand({ TransactItems: [leaseHeld, ...pending.map(update)] }),
+          );
+          pending.forEach((id) => read.add(id));
+          pending = [];
+        } catch (error) {
+          if (!isCancelled(error)) throw error;
+          const reasons = error.CancellationReasons ?? [];
+          // The lease moved on: nothing more is this run's to mark.
+          if (reasons[0]?.Code === 'ConditionalCheckFailed')
+            return request.objectIds.filter((id) => read.has(id));
+          // Entries in another state are left as they are; the rest were cancelled with them.
+          pending = pending.filter((_, i) => reasons[i + 1]?.Code !== 'ConditionalCheckFailed');
+        }
+      }
+      if (pending.length > 0)
+        throw new LedgerContentionError(`marking ${pending.length} object(s) read kept being cancelled`);
+    }
+    return request.objectIds.filter((id) => read.has(id));
+  }
+
+  async replaceFollowUp(request: {
+    partitionKey: PartitionKey;
+    holder: string;
+    previous: FollowUpRequest;
+    next: FollowUpRequest | undefined;
+  }): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(request.partitionKey) } },
+          UpdateExpression: request.next ? 'SET followUp = :next' : 'REMOVE followUp',
+          ConditionExpression: 'holder = :holder AND followUp = :previous',
+          ExpressionAttributeValues: {
+            ':holder': { S: request.holder },
+            ':previous': { S: JSON.stringify(request.previous) },
+            ...(request.next ? { ':next': { S: JSON.stringify(request.next) } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async handOverLease(
     partitionKey: PartitionKey,
     from: string,

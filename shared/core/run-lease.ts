@@ -1,12 +1,29 @@
 import type { Registry, Stage } from '../domain/datasets';
 import { glueArguments } from '../domain/glue-args';
-import { followUpRunInput, leaseTtlMs, partitionKeyOf } from '../domain/lease';
+import {
+  followUpRunInput,
+  leaseTtlMs,
+  listsEveryVersion,
+  partitionKeyOf,
+  remainingFollowUp,
+} from '../domain/lease';
 import { InvalidRunInputError, LeaseContentionError, PartitionBusyError } from '../domain/pipeline-errors';
 import type { JobRunSummary, RunPlan, StagePlan, StageResult } from '../domain/pipeline';
 import type { RunInput } from '../domain/run';
 import { parseRunInput, runPartitionOf } from '../domain/run-input';
-import type { ExecutionStatusReader, Log, PartitionLeases, RunStarter } from '../ports';
+import { settleWaitSeconds } from '../domain/settle';
+import { splitByRead, type SourceFile } from '../domain/source-files';
+import { describeError } from '../domain/errors';
+import type {
+  ExecutionStatusReader,
+  FollowUpRequest,
+  Log,
+  ManifestStore,
+  PartitionLeases,
+  RunStarter,
+} from '../ports';
 import { takePartitionLease } from './partition-lease';
+import { readManifest } from './record-stage';
 
 /**
  * The two ends of a run: "Take partition lease" (prepare) and "Release partition lease" (finish).
@@ -113,6 +130,7 @@ export async function prepareRun(raw: PrepareRunInput, deps: PrepareRunDeps): Pr
       fromStage: input.fromStage,
       partitionKey,
       leaseExpiresAt: outcome.lease.expiresAt,
+      settleSeconds: settleWaitSeconds(dataset.trigger.settleSeconds, input, now),
       jobs: { bronze: jobFor('bronze'), silver: jobFor('silver'), gold: jobFor('gold') },
     },
     jobRuns: {},
@@ -126,8 +144,14 @@ export interface FinishRunInput {
   readonly partition: RunInput['partition'];
   readonly partitionValues: readonly string[];
   readonly partitionPath: string;
-  /** How the run ended (for the log). */
+  /** How the run ended. */
   readonly outcome: 'succeeded' | 'failed';
+  /**
+   * Where the run's bronze job wrote its manifest (the success path passes
+   * `$.run.jobs.bronze.manifestLocation`): objects deferred during the run that its bronze listed need
+   * no follow-up run. Absent (the failure path, EventBridge): every deferred object gets its follow-up.
+   */
+  readonly bronzeManifest?: string;
 }
 
 /**
@@ -140,6 +164,8 @@ export interface FinishExecution {
   readonly stateMachineArn: string;
   readonly outcome: 'succeeded' | 'failed';
   readonly input: unknown;
+  /** See FinishRunInput.bronzeManifest. */
+  readonly bronzeManifest?: string;
 }
 
 /**
@@ -192,18 +218,25 @@ export interface FinishRunResult {
     readonly objects: number;
     readonly outcome: string;
   } | null;
+  /** Objects deferred during the run that its bronze read: now this run's, no follow-up run for them. */
+  readonly deferredRead: number;
 }
 
 export interface FinishRunDeps {
   readonly registry: Registry;
   readonly leases: PartitionLeases;
   readonly starter: RunStarter;
+  /** Reads the run's bronze manifest (S3 / the lake folder); without it every deferred object gets its follow-up. */
+  readonly manifests?: ManifestStore;
   readonly log: Log;
   readonly now?: () => Date;
 }
 
-/** Hand-over races (an object deferred between read and release) are settled in a few rounds. */
-const FINISH_ROUNDS = 5;
+/**
+ * Hand-over races (an object deferred between read and release) are settled in a few rounds; settling
+ * what the run read takes one more.
+ */
+const FINISH_ROUNDS = 8;
 
 /**
  * finish-run: releases the lease of an ended execution. Idempotent — a second call (the state
@@ -218,9 +251,19 @@ export async function finishExecution(call: FinishExecution, deps: FinishRunDeps
       outcome: call.outcome,
       problems: where.problems,
     });
-    return { lease: 'not-held', followUp: null };
+    return { lease: 'not-held', followUp: null, deferredRead: 0 };
   }
-  return finishRun({ executionName: call.executionName, outcome: call.outcome, ...where.input }, deps);
+  return finishRun(
+    {
+      executionName: call.executionName,
+      outcome: call.outcome,
+      ...where.input,
+      ...(typeof call.bronzeManifest === 'string' && call.bronzeManifest !== ''
+        ? { bronzeManifest: call.bronzeManifest }
+        : {}),
+    },
+    deps,
+  );
 }
 
 export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Promise<FinishRunResult> {
@@ -229,14 +272,31 @@ export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Pro
   const partitionKey = partitionKeyOf(dataset.name, input.partitionPath);
   const me = input.executionName;
   const context = { partition: partitionKey, runId: me, outcome: input.outcome };
+  let deferredRead = 0;
+  // The run's source files: read once, on the first follow-up request there is to compare.
+  let sources: Promise<SourceFile[] | undefined> | undefined;
   for (let round = 0; round < FINISH_ROUNDS; round++) {
     const lease = await deps.leases.readLease(partitionKey);
     if (!lease || lease.holder !== me) {
       deps.log.warn('Partition lease not held by this run at its end', { ...context, holder: lease?.holder });
-      return { lease: 'not-held', followUp: null };
+      return { lease: 'not-held', followUp: null, deferredRead };
     }
     if (lease.followUp) {
       const followUp = lease.followUp;
+      if (
+        input.outcome === 'succeeded' &&
+        input.bronzeManifest &&
+        deps.manifests &&
+        listsEveryVersion(followUp)
+      ) {
+        sources ??= sourceFilesOf(input, deps, deps.manifests, input.bronzeManifest);
+        const settled = await settleRead(followUp, await sources, partitionKey, me, deps, now);
+        if (settled !== undefined) {
+          deferredRead += settled;
+          // The request changed (or changed under us): read the lease again.
+          continue;
+        }
+      }
       // Start first, then hand over: a retry after a crash in between starts the same name again
       // (refused as already started) and completes the hand-over.
       const started = await deps.starter.start({
@@ -257,6 +317,7 @@ export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Pro
           followUp: followUp.executionName,
           objects: followUp.objects.count,
           start: started.outcome,
+          deferredRead,
         });
         return {
           lease: 'handed-over',
@@ -265,16 +326,91 @@ export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Pro
             objects: followUp.objects.count,
             outcome: started.outcome,
           },
+          deferredRead,
         };
       }
       continue;
     }
     const released = await deps.leases.releaseLease(partitionKey, me);
     if (released === 'released') {
-      deps.log.info('Released partition lease', context);
-      return { lease: 'released', followUp: null };
+      deps.log.info('Released partition lease', { ...context, deferredRead });
+      return { lease: 'released', followUp: null, deferredRead };
     }
-    if (released === 'not-held') return { lease: 'not-held', followUp: null };
+    if (released === 'not-held') return { lease: 'not-held', followUp: null, deferredRead };
   }
   throw new LeaseContentionError(`Could not release the lease of ${partitionKey}: it kept changing`);
+}
+
+/**
+ * The source files the run's bronze listed, or undefined when they cannot be known (no manifest: the
+ * run started after bronze, or its manifest is unreadable): then every deferred object gets its
+ * follow-up run, as a doubt only ever costs a run.
+ */
+async function sourceFilesOf(
+  input: FinishRunInput,
+  deps: FinishRunDeps,
+  manifests: ManifestStore,
+  location: string,
+): Promise<SourceFile[] | undefined> {
+  try {
+    const manifest = await readManifest(manifests, location, {
+      dataset: input.dataset,
+      stage: 'bronze',
+      runId: input.executionName,
+    });
+    if (!manifest.sourceFiles) throw new Error(`${location} lists no sourceFiles`);
+    return manifest.sourceFiles;
+  } catch (error) {
+    const { name, message } = describeError(error);
+    deps.log.warn(
+      "The run's bronze source files are unknown: its follow-up run reads every deferred object",
+      {
+        runId: input.executionName,
+        manifest: location,
+        error: name,
+        reason: message,
+      },
+    );
+    return undefined;
+  }
+}
+
+/**
+ * Deferred objects the run read become its own (ledger `started` by it) and leave the follow-up
+ * request (removed when none is left). Entries first, request last: a crash in between leaves the
+ * request listing objects already settled, which a retry settles again (idempotent). Returns how many
+ * left the request, or undefined when there is nothing to settle (start the follow-up as it is).
+ */
+async function settleRead(
+  followUp: FollowUpRequest & { versions: NonNullable<FollowUpRequest['versions']> },
+  sources: readonly SourceFile[] | undefined,
+  partitionKey: string,
+  me: string,
+  deps: FinishRunDeps,
+  now: () => Date,
+): Promise<number | undefined> {
+  if (!sources) return undefined;
+  const { read } = splitByRead(followUp.versions, sources);
+  if (read.length === 0) return undefined;
+  const marked = new Set(
+    await deps.leases.markRead({
+      partitionKey,
+      objectIds: read.map((v) => v.objectId),
+      followUpName: followUp.executionName,
+      holder: me,
+      now: now(),
+    }),
+  );
+  if (marked.size === 0) return undefined;
+  const remaining = followUp.versions.filter((v) => !marked.has(v.objectId));
+  const next = remainingFollowUp(followUp, remaining);
+  if (!(await deps.leases.replaceFollowUp({ partitionKey, holder: me, previous: followUp, next }))) return 0;
+  deps.log.info('Objects deferred during the run were read by it: no follow-up run for them', {
+    partition: partitionKey,
+    runId: me,
+    read: marked.size,
+    followUp: next ? followUp.executionName : null,
+    left: remaining.length,
+  });
+  return marked.size;
 }

@@ -9,6 +9,7 @@ import {
   type Registry,
 } from './datasets';
 import { DatasetConfigError } from './errors';
+import { SETTLE_SECONDS_MAX } from './settle';
 
 /**
  * The schema of datasets/<name>/dataset.yml, validated strictly: unknown keys are errors, and every
@@ -124,6 +125,24 @@ export const datasetSchema = z.strictObject({
      */
     columns: z.array(z.strictObject({ name: identifier, type: columnType })).min(1),
   }),
+  /**
+   * When a landing starts its run. `settleSeconds`: the run of a partition waits this long after the
+   * partition's first arrival before it reads, so files landing over a few minutes cost one run
+   * (shared/domain/settle.ts). Default 0: the run reads at once.
+   */
+  trigger: z
+    .strictObject({
+      settleSeconds: z
+        .number({ error: 'must be a whole number of seconds' })
+        .int('must be a whole number of seconds')
+        .min(0, 'must be 0 (no wait) or more')
+        .max(
+          SETTLE_SECONDS_MAX,
+          `must be at most ${SETTLE_SECONDS_MAX} (an hour; a longer wait is a schedule)`,
+        )
+        .default(0),
+    })
+    .prefault({}),
   quarantine: z.strictObject({
     /** Quarantined / records-in above this ratio is always a spike. */
     maxRatio: z.number().min(0).max(1),

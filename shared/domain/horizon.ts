@@ -1,6 +1,7 @@
 import type { Dataset, Stage } from './datasets';
 import { STAGES } from './datasets';
 import { MedallionError } from './errors';
+import { SETTLE_SECONDS_PATH } from './settle';
 
 /**
  * The worst-case horizon of a run: the longest an execution of the pipeline can take before Step
@@ -13,6 +14,11 @@ import { MedallionError } from './errors';
  * (from the dataset's stage timeouts) and can size the partition lease: a lease that outlives the
  * horizon outlives its run.
  */
+
+/** What the horizon needs of a dataset: its stage timeouts and its settle window. */
+export type HorizonDataset = Pick<Dataset, 'stages'> & {
+  readonly trigger?: Pick<Dataset['trigger'], 'settleSeconds'>;
+};
 
 /** A Retry field of the ASL, with the spec's defaults when a field is absent. */
 export interface Retrier {
@@ -29,6 +35,9 @@ export interface StateLike {
   readonly TimeoutSeconds?: number;
   readonly TimeoutSecondsPath?: string;
   readonly Seconds?: number;
+  readonly SecondsPath?: string;
+  readonly Timestamp?: string;
+  readonly TimestampPath?: string;
   readonly States?: Record<string, StateLike>;
   readonly Branches?: ReadonlyArray<{ States: Record<string, StateLike> }>;
   readonly ItemProcessor?: { States: Record<string, StateLike> };
@@ -72,8 +81,12 @@ export const taskWorstSeconds = (timeoutSeconds: number, retry: readonly Retrier
 /** A Glue Task's `Timeout.$` (Glue's own run timeout, planned by prepare-run from the dataset). */
 export const GLUE_TIMEOUT_PARAMETER = /^\$\.run\.jobs\.(bronze|silver|gold)\.timeoutMinutes$/;
 
-/** The worst case of a whole definition, in seconds: every Task must have TimeoutSeconds. */
-export function definitionHorizonSeconds(definition: DefinitionLike): number {
+/**
+ * The worst case of a whole definition, in seconds: every Task must have TimeoutSeconds, and a Wait
+ * must wait a fixed `Seconds` or the settle window (`SecondsPath` SETTLE_SECONDS_PATH, at most
+ * `settleSeconds`: the datasets' longest window).
+ */
+export function definitionHorizonSeconds(definition: DefinitionLike, settleSeconds = 0): number {
   let total = 0;
   const visit = (states: Record<string, StateLike>) => {
     for (const [name, s] of Object.entries(states)) {
@@ -81,7 +94,14 @@ export function definitionHorizonSeconds(definition: DefinitionLike): number {
         if (s.TimeoutSeconds === undefined)
           throw new UnboundedStateError(`Task "${name}" has no TimeoutSeconds: it could run for a year`);
         total += taskWorstSeconds(s.TimeoutSeconds, s.Retry);
-      } else if (s.Type === 'Wait') total += s.Seconds ?? 0;
+      } else if (s.Type === 'Wait') {
+        if (s.SecondsPath === SETTLE_SECONDS_PATH) total += settleSeconds;
+        else if (s.SecondsPath !== undefined || s.Timestamp !== undefined || s.TimestampPath !== undefined)
+          throw new UnboundedStateError(
+            `Wait "${name}" waits for a time the horizon cannot bound (only Seconds, or SecondsPath ${SETTLE_SECONDS_PATH})`,
+          );
+        else total += s.Seconds ?? 0;
+      }
       for (const b of s.Branches ?? []) visit(b.States);
       if (s.ItemProcessor) visit(s.ItemProcessor.States);
     }
@@ -99,7 +119,7 @@ export function definitionHorizonSeconds(definition: DefinitionLike): number {
  */
 export function boundDefinition<D extends object>(
   definition: D,
-  datasets: ReadonlyArray<Pick<Dataset, 'stages'>>,
+  datasets: ReadonlyArray<HorizonDataset>,
 ): D & { TimeoutSeconds: number } {
   if (datasets.length === 0) throw new UnboundedStateError('no dataset: cannot bound the Glue Tasks');
   const bound = structuredClone(definition) as D & DefinitionLike & { TimeoutSeconds: number };
@@ -120,10 +140,13 @@ export function boundDefinition<D extends object>(
     }
   };
   visit(bound.States);
-  bound.TimeoutSeconds = definitionHorizonSeconds(bound);
+  bound.TimeoutSeconds = definitionHorizonSeconds(
+    bound,
+    Math.max(...datasets.map((d) => d.trigger?.settleSeconds ?? 0)),
+  );
   return bound;
 }
 
 /** The worst case of a run of `dataset` through `definition` (the ASL file), in seconds. */
-export const runHorizonSeconds = (dataset: Pick<Dataset, 'stages'>, definition: object): number =>
+export const runHorizonSeconds = (dataset: HorizonDataset, definition: object): number =>
   boundDefinition(definition, [dataset]).TimeoutSeconds;

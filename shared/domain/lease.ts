@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import pipelineDefinition from '../../state-machines/medallion-pipeline.asl.json';
-import type { Dataset } from './datasets';
-import { boundDefinition } from './horizon';
+import { boundDefinition, type HorizonDataset } from './horizon';
 import { START_GRACE_MS } from './ledger';
 import type { LandedObject } from './events';
+import type { DeferredVersion } from './source-files';
 import { EXECUTION_NAME_MAX, INLINE_OBJECTS, type RunInput } from './run';
 import type { FollowUpRequest, PartitionKey } from '../ports';
 
@@ -31,10 +31,7 @@ const ttls = new WeakMap<object, number>();
  * that long before the execution starts). A run therefore never outlives its lease; a run that ended
  * without releasing it is taken over at once by judging its status (shared/domain/ledger.ts).
  */
-export function leaseTtlMs(
-  datasets: ReadonlyArray<Pick<Dataset, 'stages'>>,
-  definition: object = PIPELINE,
-): number {
+export function leaseTtlMs(datasets: ReadonlyArray<HorizonDataset>, definition: object = PIPELINE): number {
   const cached = definition === PIPELINE ? ttls.get(datasets) : undefined;
   if (cached !== undefined) return cached;
   const ttl = boundDefinition(definition, datasets).TimeoutSeconds * 1000 + START_GRACE_MS;
@@ -62,6 +59,27 @@ const emptyObjects = (): RunInput['objects'] => ({
   notListed: 0,
 });
 
+/**
+ * Deferred versions a follow-up request lists one by one (about 300 bytes each in the lease item, far
+ * below DynamoDB's 400 KB). Beyond it the request only counts them, and the follow-up run starts for
+ * all of them (none is compared with the holder's bronze source files).
+ */
+export const FOLLOW_UP_VERSIONS_MAX = 200;
+
+const versionOf = (o: LandedObject): DeferredVersion => ({
+  objectId: o.objectId,
+  key: o.key,
+  size: o.size,
+  ...(o.eTag !== undefined ? { eTag: o.eTag } : {}),
+  eventTime: o.eventTime,
+});
+
+/** Does the request list every deferred version (so that each can be compared with what a run read)? */
+export const listsEveryVersion = (
+  f: FollowUpRequest,
+): f is FollowUpRequest & { versions: DeferredVersion[] } =>
+  f.versions !== undefined && f.versions.length === f.objects.count;
+
 /** Adds deferred objects to a follow-up request (objects already listed inline are not re-added). */
 export function mergeFollowUp(
   existing: FollowUpRequest | undefined,
@@ -69,7 +87,8 @@ export function mergeFollowUp(
   objects: readonly LandedObject[],
   now: Date,
 ): FollowUpRequest {
-  const base = existing?.executionName === followUpName ? existing.objects : emptyObjects();
+  const same = existing?.executionName === followUpName;
+  const base = same ? existing.objects : emptyObjects();
   const times = objects.map((o) => o.eventTime).sort();
   const first = [base.firstLandedAt, times[0]].filter((t): t is string => !!t).sort()[0] ?? null;
   const last =
@@ -83,9 +102,15 @@ export function mergeFollowUp(
     if (!inline.some((i) => i.key === o.key)) inline.push({ key: o.key, size: o.size });
   }
   const count = base.count + objects.length;
+  // Listed while every deferred version fits; once one is left out, none is compared any more.
+  const listed = same ? existing.versions : [];
+  const versions =
+    listed !== undefined && count <= FOLLOW_UP_VERSIONS_MAX
+      ? [...listed, ...objects.map(versionOf)]
+      : undefined;
   return {
     executionName: followUpName,
-    requestedAt: existing?.executionName === followUpName ? existing.requestedAt : now.toISOString(),
+    requestedAt: same ? existing.requestedAt : now.toISOString(),
     objects: {
       count,
       bytes: base.bytes + objects.reduce((sum, o) => sum + o.size, 0),
@@ -94,7 +119,26 @@ export function mergeFollowUp(
       inline,
       notListed: count - inline.length,
     },
+    ...(versions ? { versions } : {}),
   };
+}
+
+/**
+ * The follow-up request once the versions the holder read are settled: the versions left, summarised
+ * again (same run name and request time), or none when the holder read every one.
+ */
+export function remainingFollowUp(
+  followUp: FollowUpRequest,
+  remaining: readonly DeferredVersion[],
+): FollowUpRequest | undefined {
+  if (remaining.length === 0) return undefined;
+  const rebuilt = mergeFollowUp(
+    undefined,
+    followUp.executionName,
+    remaining.map((v) => ({ ...v, bucket: '' })),
+    new Date(followUp.requestedAt),
+  );
+  return { ...rebuilt, requestedAt: followUp.requestedAt };
 }
 
 /** The execution input of a follow-up run: a landing run of the whole partition. */

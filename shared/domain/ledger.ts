@@ -9,7 +9,8 @@ import type { ExecutionStatus, LedgerEntry, PartitionLease } from '../ports';
  * - `pending`: claimed by a run that has not confirmed its start;
  * - `started`: its run started (that run reads it);
  * - `deferred`: handed to the follow-up run of the run holding its partition's lease (verified
- *   running when it was handed), which starts when that run ends.
+ *   running when it was handed), which starts when that run ends — unless that run's bronze read it
+ *   (its manifest lists the version): then it becomes `started` by that run (mayMarkRead).
  *
  * Time alone never decides that a run is dead: a pending claim or a lease is taken from its owner
  * only once the owner's execution is known to have ended, or to have never started after
@@ -139,3 +140,19 @@ export const mayDefer = (
   entry: Pick<LedgerEntry, 'executionName'> | undefined,
   claimedBy: string,
 ) => lease?.holder === holder && entry?.executionName === claimedBy;
+
+/**
+ * Mark read: while `holder` still holds the lease, an object deferred to `followUpName` becomes
+ * `started` by `holder`, whose bronze read it (shared/domain/source-files.ts); one already marked so
+ * stays (a retried finish-run). Once the lease has moved on (taken over, handed over), nothing changes:
+ * the follow-up may already have read the object.
+ */
+export const mayMarkRead = (
+  lease: Pick<PartitionLease, 'holder'> | undefined,
+  holder: string,
+  entry: Pick<LedgerEntry, 'executionName' | 'state'> | undefined,
+  followUpName: string,
+) =>
+  lease?.holder === holder &&
+  ((entry?.state === 'deferred' && entry.executionName === followUpName) ||
+    (entry?.state === 'started' && entry.executionName === holder));

@@ -30,6 +30,8 @@ export interface RunPlan {
   readonly fromStage: Stage;
   readonly partitionKey: string;
   readonly leaseExpiresAt: string;
+  /** Seconds the run waits before bronze reads (the dataset's settle window; shared/domain/settle.ts). */
+  readonly settleSeconds: number;
   readonly jobs: Readonly<Record<Stage, StagePlan>>;
 }
 

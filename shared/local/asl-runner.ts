@@ -173,7 +173,10 @@ export interface AslRunnerOptions {
   readonly glue: GlueSyncTask;
   /** Values of the other `${Name}` placeholders (LakeBucket, ArtifactsLocation...). */
   readonly placeholders?: Readonly<Record<string, string>>;
-  /** Retry and Wait intervals are multiplied by this (default 0: no waiting locally). */
+  /**
+   * Retry intervals and fixed Wait states are multiplied by this (default 0: no waiting locally); a
+   * Wait on `SecondsPath` (the settle window) waits the seconds the execution names.
+   */
   readonly timeScale?: number;
 }
 
@@ -299,7 +302,10 @@ export class AslRunner {
       const retry = (s['Retry'] as Array<{ IntervalSeconds?: number }> | undefined) ?? [];
       if (retry.length > 0)
         this.retryOverrides[name] = retry.map((r) => (r.IntervalSeconds ?? 1) * 1000 * scale);
-      if (s['Type'] === 'Wait') this.waitOverrides[name] = Number(s['Seconds'] ?? 0) * 1000 * scale;
+      // A fixed Wait is scaled like the retries; a Wait whose seconds the execution names (the
+      // settle window, `SecondsPath`) waits them, as on AWS: it is the dataset's data, not a policy.
+      if (s['Type'] === 'Wait' && s['SecondsPath'] === undefined)
+        this.waitOverrides[name] = Number(s['Seconds'] ?? 0) * 1000 * scale;
       if (s['Type'] !== 'Task') return;
       if (s['TimeoutSeconds'] === undefined && s['TimeoutSecondsPath'] === undefined)
         s['TimeoutSeconds'] = UNBOUNDED_TASK_SECONDS;

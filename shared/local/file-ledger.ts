@@ -2,9 +2,17 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LandedObject } from '../domain/events';
 import { mergeFollowUp } from '../domain/lease';
-import { decideClaim, mayAcquireLease, mayConfirm, mayDefer, mayRelease } from '../domain/ledger';
+import {
+  decideClaim,
+  mayAcquireLease,
+  mayConfirm,
+  mayDefer,
+  mayMarkRead,
+  mayRelease,
+} from '../domain/ledger';
 import type {
   ClaimOutcome,
+  FollowUpRequest,
   LeaseOutcome,
   LedgerEntry,
   ObjectLedger,
@@ -140,6 +148,51 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
   async readLease(partitionKey: PartitionKey): Promise<PartitionLease | undefined> {
     await this.queue;
     return this.loadLeases().get(partitionKey);
+  }
+
+  markRead(request: {
+    partitionKey: PartitionKey;
+    objectIds: readonly string[];
+    followUpName: string;
+    holder: string;
+    now: Date;
+  }): Promise<string[]> {
+    return this.mutateLeases((entries, leases) =>
+      request.objectIds.filter((id) => {
+        const e = entries.get(id);
+        if (!e || !mayMarkRead(leases.get(request.partitionKey), request.holder, e, request.followUpName))
+          return false;
+        if (e.state !== 'started')
+          entries.set(id, {
+            ...e,
+            executionName: request.holder,
+            state: 'started',
+            startedAt: request.now.toISOString(),
+          });
+        return true;
+      }),
+    );
+  }
+
+  replaceFollowUp(request: {
+    partitionKey: PartitionKey;
+    holder: string;
+    previous: FollowUpRequest;
+    next: FollowUpRequest | undefined;
+  }): Promise<boolean> {
+    return this.mutateLeases((_, leases) => {
+      const lease = leases.get(request.partitionKey);
+      // Compared as DynamoDB compares the stored request: its exact text.
+      if (
+        !lease ||
+        lease.holder !== request.holder ||
+        JSON.stringify(lease.followUp) !== JSON.stringify(request.previous)
+      )
+        return false;
+      const { followUp: _replaced, ...rest } = lease;
+      leases.set(request.partitionKey, request.next ? { ...rest, followUp: request.next } : rest);
+      return true;
+    });
   }
 
   handOverLease(

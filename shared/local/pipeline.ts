@@ -151,7 +151,14 @@ export class LocalPipeline {
         FinishRunFunctionArn: asLambda(
           'finish-run',
           createFinishRun(() =>
-            finishRunDeps({ registry, ledger: this.ledger, runs: this.starter, alerts: this.alerts, log }),
+            finishRunDeps({
+              registry,
+              ledger: this.ledger,
+              runs: this.starter,
+              alerts: this.alerts,
+              manifests,
+              log,
+            }),
           ),
         ),
       },

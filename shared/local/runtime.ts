@@ -32,7 +32,7 @@ export interface LocalRuntimeOptions {
   /** Values of the other `${Name}` placeholders (LakeBucket, ArtifactsLocation...). */
   readonly placeholders: Readonly<Record<string, string>>;
   readonly history: ExecutionHistoryStore;
-  /** Retry and Wait intervals are multiplied by this (default 0: no waiting locally). */
+  /** Retry intervals and fixed Wait states are multiplied by this (default 0); the settle Wait waits as named. */
   readonly timeScale?: number;
   /** Executions running at once (default 1: runs of a partition queue up like the lease makes them). */
   readonly concurrency?: number;

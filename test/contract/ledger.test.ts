@@ -1,5 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LandedObject } from '../../shared/domain/events';
+import { FOLLOW_UP_VERSIONS_MAX, listsEveryVersion, remainingFollowUp } from '../../shared/domain/lease';
 import { dynamoLedgerOn, ledgerKinds, type Ledger } from '../helpers/ledgers';
 import { startMoto, type MotoServer } from '../helpers/moto';
 
@@ -223,6 +224,127 @@ describe.each(ledgerKinds(() => moto))('%s', (_name, make) => {
     expect(lease).toMatchObject({ holder: 'run-a-next' });
     expect(lease?.followUp).toBeUndefined();
     expect(await ledger.readLease(KEY)).toBeUndefined();
+  });
+
+  it('lists the deferred versions in the follow-up request, and only counts them past FOLLOW_UP_VERSIONS_MAX', async () => {
+    await ledger.acquireLease(KEY, 'holder', NOW, 60_000);
+    const few = [object('x.jsonl'), { ...object('y.jsonl'), eTag: '9b2cf535f27731c974343645a3985328' }];
+    const many = ids(FOLLOW_UP_VERSIONS_MAX, 'm').map((n) => object(`${n}.jsonl`));
+    await ledger.claim(
+      [...few, ...many].map((o) => o.objectId),
+      'run-x',
+      NOW,
+    );
+    const defer = (objects: LandedObject[]) =>
+      ledger.deferToFollowUp({
+        partitionKey: KEY,
+        holder: 'holder',
+        followUpName: 'holder-next',
+        claimedBy: 'run-x',
+        objects,
+        now: NOW,
+      });
+
+    await defer(few);
+    const listed = (await ledger.readLease(KEY))?.followUp;
+    await defer(many);
+    const counted = (await ledger.readLease(KEY))?.followUp;
+
+    expect(listed?.versions).toEqual([
+      { objectId: few[0]?.objectId, key: few[0]?.key, size: 100, eventTime: '2024-01-15T10:29:00Z' },
+      {
+        objectId: few[1]?.objectId,
+        key: few[1]?.key,
+        size: 100,
+        eTag: '9b2cf535f27731c974343645a3985328',
+        eventTime: '2024-01-15T10:29:00Z',
+      },
+    ]);
+    expect(listed && listsEveryVersion(listed)).toBe(true);
+    expect(counted?.objects.count).toBe(FOLLOW_UP_VERSIONS_MAX + 2);
+    expect(counted?.versions).toBeUndefined();
+  });
+
+  it("marks read only objects deferred to that follow-up (or already the holder's), and replaces the request only as seen", async () => {
+    await ledger.acquireLease(KEY, 'holder', NOW, 60_000);
+    await ledger.claim(
+      [object('x.jsonl'), object('y.jsonl')].map((o) => o.objectId),
+      'run-x',
+      NOW,
+    );
+    await ledger.claim([object('z.jsonl').objectId], 'run-z', NOW);
+    await ledger.deferToFollowUp({
+      partitionKey: KEY,
+      holder: 'holder',
+      followUpName: 'holder-next',
+      claimedBy: 'run-x',
+      objects: [object('x.jsonl'), object('y.jsonl')],
+      now: NOW,
+    });
+    const request = (await ledger.readLease(KEY))?.followUp;
+    if (!request) throw new Error('no follow-up request');
+    const remaining = remainingFollowUp(request, request.versions?.slice(1) ?? []);
+    const mark = (objectIds: string[], followUpName = 'holder-next', holder = 'holder') =>
+      ledger.markRead({ partitionKey: KEY, objectIds, followUpName, holder, now: later(1000) });
+
+    const wrongFollowUp = await mark([object('x.jsonl').objectId], 'other-next');
+    const notHolding = await mark([object('x.jsonl').objectId], 'holder-next', 'holder-next');
+    const marked = await mark([object('x.jsonl').objectId, object('z.jsonl').objectId, 'unknown']);
+    const again = await mark([object('x.jsonl').objectId]);
+    const stale = await ledger.replaceFollowUp({
+      partitionKey: KEY,
+      holder: 'holder',
+      previous: { ...request, requestedAt: later(5).toISOString() },
+      next: remaining,
+    });
+    const notHolder = await ledger.replaceFollowUp({
+      partitionKey: KEY,
+      holder: 'x',
+      previous: request,
+      next: remaining,
+    });
+    const replaced = await ledger.replaceFollowUp({
+      partitionKey: KEY,
+      holder: 'holder',
+      previous: request,
+      next: remaining,
+    });
+    const afterReplace = (await ledger.readLease(KEY))?.followUp;
+    const removed = await ledger.replaceFollowUp({
+      partitionKey: KEY,
+      holder: 'holder',
+      previous: afterReplace ?? request,
+      next: undefined,
+    });
+
+    expect([wrongFollowUp, notHolding, marked, again]).toEqual([
+      [],
+      [],
+      [object('x.jsonl').objectId],
+      [object('x.jsonl').objectId],
+    ]);
+    expect(await ledger.lookup(object('x.jsonl').objectId)).toMatchObject({
+      state: 'started',
+      executionName: 'holder',
+    });
+    expect(await ledger.lookup(object('y.jsonl').objectId)).toMatchObject({
+      state: 'deferred',
+      executionName: 'holder-next',
+    });
+    expect(await ledger.lookup(object('z.jsonl').objectId)).toMatchObject({
+      state: 'pending',
+      executionName: 'run-z',
+    });
+    expect([stale, notHolder, replaced, removed]).toEqual([false, false, true, true]);
+    expect(afterReplace).toMatchObject({
+      executionName: 'holder-next',
+      requestedAt: request.requestedAt,
+      objects: { count: 1, inline: [{ key: object('y.jsonl').key, size: 100 }] },
+      versions: [{ objectId: object('y.jsonl').objectId }],
+    });
+    expect(await ledger.readLease(KEY)).toMatchObject({ holder: 'holder' });
+    expect((await ledger.readLease(KEY))?.followUp).toBeUndefined();
+    expect(await ledger.releaseLease(KEY, 'holder')).toBe('released');
   });
 });
 

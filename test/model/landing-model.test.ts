@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { processLanding } from '../../shared/core/landing';
 import { finishRun, prepareRun } from '../../shared/core/run-lease';
 import { objectIdentity } from '../../shared/domain/events';
+import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest';
+import type { SourceFile } from '../../shared/domain/source-files';
 import { START_GRACE_MS } from '../../shared/domain/ledger';
 import { PartitionBusyError } from '../../shared/domain/pipeline-errors';
 import type { RunInput } from '../../shared/domain/run';
@@ -10,6 +12,7 @@ import type {
   ExecutionStatus,
   ExecutionStatusReader,
   Log,
+  ManifestStore,
   ObjectLedger,
   PartitionLeases,
   RunStarter,
@@ -25,9 +28,15 @@ import { shippedRegistry } from '../helpers/registry';
  * EventBridge status-change events, and re-uploads. The real landing, prepare-run and finish-run code
  * runs against the real ledger rules (the file ledger kept in memory).
  *
+ * A run's bronze reads its partition's landing folder when it takes the lease: the latest version of
+ * every key landed in that partition so far, whether delivered yet or not. Its manifest lists them
+ * (sourceFiles); a successful run's last state hands objects deferred to its follow-up that it read to
+ * the run itself (issue #11, item 7), so a follow-up run only starts for the others.
+ *
  * After every step: no object is read by two runs for it, no two runs of a partition hold it at once,
- * every acknowledged object is in the ledger. After each sequence, once everything is delivered and
- * every run has ended: every landed object version was read by exactly one run, or is in the DLQ.
+ * every acknowledged object is in the ledger, and an object the ledger gives to a run after it read its
+ * partition was in that run's manifest. After each sequence, once everything is delivered and every
+ * run has ended: every landed object version was read by exactly one run, or is in the DLQ.
  */
 
 const registry = shippedRegistry();
@@ -58,6 +67,8 @@ interface Execution {
   readonly input: RunInput;
   status: ExecutionStatus;
   phase: 'waiting' | 'holding' | 'ended';
+  /** Where its bronze wrote the manifest (planned by prepare-run), once it read its partition. */
+  bronzeManifest?: string;
   /** Ended without running its last state: its EventBridge status change is still to be delivered. */
   finishPending: boolean;
 }
@@ -69,12 +80,17 @@ interface Crash {
   readonly after: boolean;
 }
 
+/** Deferred objects runs found they had read at their end, over every interleaving (not vacuous). */
+let readAtFinish = 0;
+
 class World {
   now = T0;
   private seq = 0;
   private messages = 0;
   readonly ledger = FileObjectLedger.inMemory();
-  readonly landed = new Map<string, { day: string; landedAt: number }>();
+  readonly landed = new Map<string, { day: string; landedAt: number; source: SourceFile }>();
+  /** The bronze manifests the runs wrote, by location: what each listed of its partition. */
+  readonly manifests = new Map<string, { run: string; sources: SourceFile[] }>();
   queue: Message[] = [];
   readonly dlq: Message[] = [];
   readonly executions = new Map<string, Execution>();
@@ -124,10 +140,36 @@ class World {
       acquireLease: (key, name, now, ttl, takeOver) => g(() => l.acquireLease(key, name, now, ttl, takeOver)),
       deferToFollowUp: (request) => g(() => l.deferToFollowUp(request)),
       readLease: (key) => g(() => l.readLease(key)),
+      markRead: (request) => g(() => l.markRead(request)),
+      replaceFollowUp: (request) => g(() => l.replaceFollowUp(request)),
       handOverLease: (key, from, to, now, ttl) => g(() => l.handOverLease(key, from, to, now, ttl)),
       releaseLease: (key, name) => g(() => l.releaseLease(key, name)),
     };
   })();
+
+  readonly manifestStore: ManifestStore = {
+    read: (location) =>
+      this.gate(async () => {
+        const m = this.manifests.get(location);
+        if (!m) return undefined;
+        const manifest: RunManifest = {
+          version: MANIFEST_VERSION,
+          dataset: 'orders',
+          stage: 'bronze',
+          runId: m.run,
+          jobRunId: `jr_${m.run}`,
+          startedAt: new Date(T0).toISOString(),
+          completedAt: new Date(T0).toISOString(),
+          recordsIn: m.sources.length,
+          recordsOut: m.sources.length,
+          recordsQuarantined: 0,
+          outputPartitions: [],
+          quarantineLocation: null,
+          sourceFiles: m.sources,
+        };
+        return JSON.stringify(manifest);
+      }),
+  };
 
   readonly runs: RunStarter & ExecutionStatusReader = {
     start: (request) => this.gate(async (): Promise<StartResult> => this.startExecution(request)),
@@ -149,14 +191,9 @@ class World {
     const key = `landing/shop/orders/year=2024/month=01/day=${day}/${file}`;
     const record = s3Record(key, { sequencer, versionId: null, size: 100 + this.seq });
     const o = record.s3.object;
-    const objectId = objectIdentity({
-      bucket: 'example-lake',
-      key,
-      size: o.size,
-      sequencer,
-      ...(o.eTag ? { eTag: o.eTag } : {}),
-    });
-    this.landed.set(objectId, { day, landedAt: this.now });
+    if (!o.eTag) throw new Error('the notification fixture carries no eTag');
+    const objectId = objectIdentity({ bucket: 'example-lake', key, size: o.size, sequencer, eTag: o.eTag });
+    this.landed.set(objectId, { day, landedAt: this.now, source: { key, size: o.size, eTag: o.eTag } });
     this.queue.push({ id: `m${++this.messages}`, record, objectId, receives: 0 });
   }
 
@@ -215,8 +252,9 @@ class World {
     if (!e) return;
     if (e.phase === 'waiting') {
       await this.invoke(crash, async () => {
+        let prepared;
         try {
-          await prepareRun(
+          prepared = await prepareRun(
             { executionName: e.name, input: e.input },
             {
               registry,
@@ -233,19 +271,28 @@ class World {
           throw error;
         }
         e.phase = 'holding';
-        // Bronze reads the partition now: the objects the ledger gives this run are read for it.
+        // Bronze reads the partition now: the objects the ledger gives this run are read for it, and
+        // its manifest lists what the landing folder holds (the latest version of each key).
         await this.take(e);
+        const latest = new Map<string, SourceFile>();
+        for (const l of this.landed.values())
+          if (l.day === e.input.partition['day']) latest.set(l.source.key, l.source);
+        e.bronzeManifest = prepared.run.jobs.bronze.manifestLocation;
+        this.manifests.set(e.bronzeManifest, { run: e.name, sources: [...latest.values()] });
       });
       return;
     }
-    const died = await this.invoke(crash, () => this.finish(e, 'succeeded'));
+    const died = await this.invoke(crash, async () => {
+      const result = await this.finish(e, 'succeeded', e.bronzeManifest);
+      readAtFinish += result.deferredRead;
+    });
     if (!died) {
       e.status = 'SUCCEEDED';
       e.phase = 'ended';
     }
   }
 
-  private finish(e: Execution, outcome: 'succeeded' | 'failed') {
+  private finish(e: Execution, outcome: 'succeeded' | 'failed', bronzeManifest?: string) {
     return finishRun(
       {
         executionName: e.name,
@@ -254,8 +301,16 @@ class World {
         partitionValues: e.input.partitionValues,
         partitionPath: e.input.partitionPath,
         outcome,
+        ...(bronzeManifest ? { bronzeManifest } : {}),
       },
-      { registry, leases: this.store, starter: this.runs, log: quiet, now: this.clock },
+      {
+        registry,
+        leases: this.store,
+        starter: this.runs,
+        manifests: this.manifestStore,
+        log: quiet,
+        now: this.clock,
+      },
     );
   }
 
@@ -294,8 +349,36 @@ class World {
     this.now += ms;
   }
 
+  /**
+   * Objects the ledger gave a run after it read its partition (its last state found them deferred and
+   * in its manifest) are read by it: each must be in what that run's bronze listed.
+   */
+  private async settleReadAtFinish(): Promise<void> {
+    const took = new Map([...this.manifests.values()].map((m) => [m.run, m.sources]));
+    for (const entry of await this.ledger.all()) {
+      const sources = took.get(entry.executionName);
+      if (entry.state !== 'started' || !sources) continue;
+      const runs = this.readBy.get(entry.objectId) ?? [];
+      if (runs.includes(entry.executionName)) continue;
+      const landed = this.landed.get(entry.objectId);
+      const listed = sources.some(
+        (s) =>
+          landed &&
+          s.key === landed.source.key &&
+          s.size === landed.source.size &&
+          s.eTag === landed.source.eTag,
+      );
+      if (!listed)
+        throw new Error(
+          `object ${entry.objectId} was given to ${entry.executionName} after its bronze, which did not list it`,
+        );
+      this.readBy.set(entry.objectId, [...runs, entry.executionName]);
+    }
+  }
+
   // ---- invariants ----------------------------------------------------------------------------------
   async checkSafety(): Promise<void> {
+    await this.settleReadAtFinish();
     for (const [id, runs] of this.readBy)
       if (runs.length > 1) throw new Error(`object ${id} was run twice: ${runs.join(', ')}`);
     for (const day of DAYS) {
@@ -425,5 +508,6 @@ describe('nothing strands (model-based, fast-check)', () => {
       { numRuns: 10_000, seed: Number(process.env['MODEL_SEED'] ?? 20261130), endOnFailure: true },
     );
     expect(interleavings).toBeGreaterThanOrEqual(10_000);
+    expect(readAtFinish).toBeGreaterThan(100);
   }, 300_000);
 });

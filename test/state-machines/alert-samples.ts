@@ -38,6 +38,7 @@ function base(): PipelineState {
     run: {
       runId: NAME,
       fromStage: 'bronze',
+      settleSeconds: 0,
       partitionKey: `orders/${partition}`,
       leaseExpiresAt: '2024-01-15T13:21:09.000Z',
       jobs: {

@@ -261,7 +261,7 @@ export function createHarness(
   const record = recordStageHandler(() => recordStageDeps({ registry, manifests, catalog, metrics, log }));
   const notify = notifyHandler(() => notifyDeps({ alerter, log }));
   const finish = finishRunHandler(() =>
-    finishRunDeps({ registry, ledger, runs: options.starter ?? starter, alerts: alerter, log }),
+    finishRunDeps({ registry, ledger, runs: options.starter ?? starter, alerts: alerter, manifests, log }),
   );
 
   const lambdas: Harness['lambdas'] = {

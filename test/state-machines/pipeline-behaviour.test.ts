@@ -1,5 +1,7 @@
 import { PIPELINE_ERRORS } from '../../shared/domain/error-names';
+import { makeRegistry } from '../../shared/domain/datasets';
 import { partitionKeyOf } from '../../shared/domain/lease';
+import { shippedRegistry } from '../helpers/registry';
 import { createHarness, ordersInput, runPipeline } from './harness';
 
 const HAPPY_PATH = [
@@ -177,6 +179,38 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
     expect(run.error).toBe('States.TaskFailed');
     expect(run.cause).toContain('OutOfMemoryError');
     expect(run.path).toContain('Release partition lease after failure');
+  });
+
+  it('waits the dataset’s settle window before bronze (one more transition), and never without one', async () => {
+    // Prepare: orders with a 60-second settle window; a landing whose first file arrived 58.5 s ago
+    const settling = makeRegistry(
+      shippedRegistry().datasets.map((d) =>
+        d.name === 'orders' ? { ...d, trigger: { settleSeconds: 60 } } : d,
+      ),
+    );
+    const harness = createHarness(settling);
+    const arrived = new Date(Date.now() - 58_500).toISOString();
+    const fresh = ordersInput({
+      objects: { ...ordersInput().objects, firstLandedAt: arrived, lastLandedAt: arrived },
+    });
+
+    // Act: the wait is real (the seconds the execution names), here 1 to 2 s
+    const waited = await runPipeline(harness, fresh);
+    const old = await runPipeline(createHarness(settling), ordersInput());
+    const replay = await runPipeline(createHarness(settling), { ...fresh, trigger: 'replay' });
+    const none = await runPipeline(createHarness(), fresh);
+
+    // Assess
+    expect(waited.status).toBe('SUCCEEDED');
+    expect(waited.path).toEqual([...HAPPY_PATH.slice(0, 2), 'Settle partition', ...HAPPY_PATH.slice(2)]);
+    expect(waited.transitions).toBe(11);
+    expect((waited.output as { run: { settleSeconds: number } }).run.settleSeconds).toBeGreaterThanOrEqual(1);
+    expect((waited.output as { run: { settleSeconds: number } }).run.settleSeconds).toBeLessThanOrEqual(2);
+    // Its first file landed long ago, a replay reads nothing new, a dataset without a window: no wait
+    for (const run of [old, replay, none]) {
+      expect(run.path).toEqual(HAPPY_PATH);
+      expect(run.transitions).toBe(10);
+    }
   });
 
   it('starts a replay at the requested stage', async () => {

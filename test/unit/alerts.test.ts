@@ -31,6 +31,7 @@ function plannedState(overrides: Partial<PipelineState> = {}): PipelineState {
     run: {
       runId: execution.name,
       fromStage: 'bronze',
+      settleSeconds: 0,
       partitionKey: 'orders/year=2024/month=01/day=15',
       leaseExpiresAt: '2024-01-15T13:21:09.000Z',
       jobs: { bronze: job('medallion-bronze'), silver: job('medallion-silver'), gold: job('medallion-gold') },

@@ -81,6 +81,28 @@ describe('dataset registry', () => {
     ]);
   });
 
+  it('trigger.settleSeconds: 0 by default, a whole number of seconds up to an hour, a bad one named', () => {
+    expect(shippedRegistry().get('orders').trigger).toEqual({ settleSeconds: 0 });
+    const settle = (value: string) => source(`${ordersYaml}\ntrigger:\n  settleSeconds: ${value}\n`);
+
+    expect(parseRegistry([settle('300')]).get('orders').trigger.settleSeconds).toBe(300);
+    expect(problemsOf([settle('-1')])).toEqual([
+      'datasets/orders/dataset.yml: trigger.settleSeconds: must be 0 (no wait) or more',
+    ]);
+    expect(problemsOf([settle('2.5')])).toEqual([
+      'datasets/orders/dataset.yml: trigger.settleSeconds: must be a whole number of seconds',
+    ]);
+    expect(problemsOf([settle('soon')])).toEqual([
+      'datasets/orders/dataset.yml: trigger.settleSeconds: must be a whole number of seconds',
+    ]);
+    expect(problemsOf([settle('7200')])).toEqual([
+      'datasets/orders/dataset.yml: trigger.settleSeconds: must be at most 3600 (an hour; a longer wait is a schedule)',
+    ]);
+    expect(problemsOf([source(`${ordersYaml}\ntrigger:\n  settle: 300\n`)])).toEqual([
+      expect.stringMatching(/^datasets\/orders\/dataset\.yml: trigger: .*settle/),
+    ]);
+  });
+
   it('checks references between fields: rule columns, dedup key, gold SQL file, folder name', () => {
     const broken = ordersYaml
       .replace('{ column: currency, check: accepted_values', '{ column: curency, check: accepted_values')

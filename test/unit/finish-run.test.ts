@@ -1,10 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHandler } from '../../functions/finish-run/handler';
+import { createHandler, finishRunDeps } from '../../functions/finish-run/handler';
 import type { LandedObject } from '../../shared/domain/events';
 import { followUpRunName } from '../../shared/domain/lease';
+import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest';
+import type { SourceFile } from '../../shared/domain/source-files';
 import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { fileUri } from '../../shared/local/glue-runner';
+import { FileManifestStore } from '../../shared/local/system-store';
 import { loadEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { RecordingStarter } from '../helpers/starters';
@@ -13,40 +17,93 @@ import { MemoryAlerter } from '../state-machines/harness';
 const KEY = 'orders/year=2024/month=01/day=15';
 const HOLDER = 'orders-2024-01-15-0123456789abcdef';
 const NOW = new Date('2024-01-15T10:30:00Z');
-const landed: LandedObject = {
+const landedFile = (name: string, size: number, eTag: string): LandedObject => ({
   bucket: 'lake',
-  key: 'landing/shop/orders/year=2024/month=01/day=15/late.jsonl',
-  size: 700,
+  key: `landing/shop/orders/year=2024/month=01/day=15/${name}`,
+  size,
+  eTag,
   eventTime: '2024-01-15T10:29:00Z',
-  objectId: 'lake/landing/shop/orders/year=2024/month=01/day=15/late.jsonl#s:9',
-};
+  objectId: `lake/landing/shop/orders/year=2024/month=01/day=15/${name}#s:9:${size}:${eTag}`,
+});
+const landed = landedFile('late.jsonl', 700, '0f343b0931126a20f133d67c2b018a3b');
+const later = landedFile('later.jsonl', 800, 'c4ca4238a0b923820dcc509a6f75849b');
 
-async function setup(withDeferred: boolean) {
-  const ledger = new FileObjectLedger(join(mkdtempSync(join(tmpdir(), 'finish-')), 'ledger.json'));
+async function setup(withDeferred: boolean | LandedObject[]) {
+  const folder = mkdtempSync(join(tmpdir(), 'finish-'));
+  const ledger = new FileObjectLedger(join(folder, 'ledger.json'));
   await ledger.acquireLease(KEY, HOLDER, NOW, 3_600_000);
-  if (withDeferred) {
-    await ledger.claim([landed.objectId], 'orders-2024-01-15-other', NOW);
+  const deferred = withDeferred === true ? [landed] : withDeferred === false ? [] : withDeferred;
+  if (deferred.length > 0) {
+    await ledger.claim(
+      deferred.map((o) => o.objectId),
+      'orders-2024-01-15-other',
+      NOW,
+    );
     await ledger.deferToFollowUp({
       partitionKey: KEY,
       holder: HOLDER,
       followUpName: followUpRunName(HOLDER),
       claimedBy: 'orders-2024-01-15-other',
-      objects: [landed],
+      objects: deferred,
       now: NOW,
     });
   }
   const starter = new RecordingStarter();
   const alerter = new MemoryAlerter();
   const log = memoryLog();
-  const handler = createHandler(() => ({
-    registry: shippedRegistry(),
-    leases: ledger,
-    starter,
-    alerter,
-    log,
-  }));
-  return { ledger, starter, alerter, handler, log };
+  const handler = createHandler(() =>
+    finishRunDeps({
+      registry: shippedRegistry(),
+      ledger,
+      runs: starter,
+      alerts: alerter,
+      manifests: new FileManifestStore(),
+      log,
+    }),
+  );
+  /** Writes the holder's bronze manifest listing `sources`; returns its location. */
+  const bronzeManifest = (sources: SourceFile[]): string => {
+    const path = join(folder, '_manifests', 'orders', 'bronze', `${HOLDER}.json`);
+    const manifest: RunManifest = {
+      version: MANIFEST_VERSION,
+      dataset: 'orders',
+      stage: 'bronze',
+      runId: HOLDER,
+      jobRunId: 'jr_1',
+      startedAt: '2024-01-15T10:31:00.000Z',
+      completedAt: '2024-01-15T10:32:00.000Z',
+      recordsIn: 3,
+      recordsOut: 3,
+      recordsQuarantined: 0,
+      outputPartitions: [],
+      quarantineLocation: null,
+      sourceFiles: sources,
+    };
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, JSON.stringify(manifest));
+    return fileUri(path, false);
+  };
+  return { ledger, starter, alerter, handler, log, bronzeManifest };
 }
+
+/** The success path's call: the execution input and the bronze manifest location. */
+const succeeded = (bronzeManifest: string) => ({
+  executionName: HOLDER,
+  stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-pipeline',
+  outcome: 'succeeded',
+  input: {
+    dataset: 'orders',
+    partition: { year: '2024', month: '01', day: '15' },
+    partitionValues: ['2024', '01', '15'],
+    partitionPath: 'year=2024/month=01/day=15',
+    trigger: 'landing',
+    fromStage: 'bronze',
+    requestedAt: '2024-01-15T10:20:00.000Z',
+    objects: { count: 1, bytes: 10, firstLandedAt: null, lastLandedAt: null, inline: [], notListed: 1 },
+  },
+  bronzeManifest,
+});
+const source = (o: LandedObject): SourceFile => ({ key: o.key, size: o.size, eTag: `"${o.eTag ?? ''}"` });
 
 describe('finish-run', () => {
   it('releases the lease of an aborted execution from its EventBridge status change', async () => {
@@ -54,7 +111,7 @@ describe('finish-run', () => {
 
     const result = await handler(loadEvent('sfn-execution-aborted') as never, {} as never);
 
-    expect(result).toEqual({ lease: 'released', followUp: null });
+    expect(result).toEqual({ lease: 'released', followUp: null, deferredRead: 0 });
     expect(await ledger.allLeases()).toEqual([]);
   });
 
@@ -68,8 +125,9 @@ describe('finish-run', () => {
     expect(result).toEqual({
       lease: 'handed-over',
       followUp: { executionName: followUp, objects: 1, outcome: 'started' },
+      deferredRead: 0,
     });
-    expect(again).toEqual({ lease: 'not-held', followUp: null });
+    expect(again).toEqual({ lease: 'not-held', followUp: null, deferredRead: 0 });
     expect(starter.started).toHaveLength(1);
     expect(starter.started[0]?.input).toMatchObject({
       dataset: 'orders',
@@ -81,6 +139,70 @@ describe('finish-run', () => {
     expect((await ledger.allLeases()).map((l) => [l.holder, l.followUp])).toEqual([[followUp, undefined]]);
   });
 
+  it('starts no follow-up run for objects deferred during the run that its bronze read: they become its own', async () => {
+    const { ledger, handler, starter, bronzeManifest } = await setup(true);
+    const location = bronzeManifest([
+      source(landed),
+      { key: 'landing/shop/orders/year=2024/month=01/day=15/first.jsonl', size: 5, eTag: 'aa' },
+    ]);
+
+    const result = await handler(succeeded(location) as never, {} as never);
+
+    expect(result).toEqual({ lease: 'released', followUp: null, deferredRead: 1 });
+    expect(starter.started).toEqual([]);
+    expect(await ledger.allLeases()).toEqual([]);
+    expect(await ledger.lookup(landed.objectId)).toMatchObject({ state: 'started', executionName: HOLDER });
+  });
+
+  it('starts the follow-up run only for the deferred objects its bronze did not read', async () => {
+    const { ledger, handler, starter, bronzeManifest } = await setup([landed, later]);
+    // `later` was overwritten after the listing: another eTag is another version
+    const location = bronzeManifest([source(landed), { ...source(later), eTag: 'ffff' }]);
+
+    const result = await handler(succeeded(location) as never, {} as never);
+
+    const followUp = followUpRunName(HOLDER);
+    expect(result).toEqual({
+      lease: 'handed-over',
+      followUp: { executionName: followUp, objects: 1, outcome: 'started' },
+      deferredRead: 1,
+    });
+    expect(starter.started[0]?.input.objects).toMatchObject({
+      count: 1,
+      bytes: 800,
+      inline: [{ key: later.key, size: 800 }],
+    });
+    expect(await ledger.lookup(landed.objectId)).toMatchObject({ state: 'started', executionName: HOLDER });
+    expect(await ledger.lookup(later.objectId)).toMatchObject({ state: 'deferred', executionName: followUp });
+    expect((await ledger.allLeases()).map((l) => l.holder)).toEqual([followUp]);
+  });
+
+  it('starts the follow-up run for every deferred object when the bronze manifest is missing, and says why', async () => {
+    const { handler, starter, log, bronzeManifest } = await setup(true);
+    const location = bronzeManifest([source(landed)]).replace(`${HOLDER}.json`, 'another-run.json');
+
+    const result = await handler(succeeded(location) as never, {} as never);
+
+    expect(result).toMatchObject({ lease: 'handed-over', deferredRead: 0 });
+    expect(starter.started).toHaveLength(1);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        attributes: expect.objectContaining({ error: 'ManifestNotFoundError' }),
+      }),
+    );
+  });
+
+  it('starts the follow-up run for every deferred object when the run failed, whatever its bronze read', async () => {
+    const { handler, starter, bronzeManifest } = await setup(true);
+    const location = bronzeManifest([source(landed)]);
+
+    const result = await handler({ ...succeeded(location), outcome: 'failed' } as never, {} as never);
+
+    expect(result).toMatchObject({ lease: 'handed-over', deferredRead: 0 });
+    expect(starter.started).toHaveLength(1);
+  });
+
   it('releases nothing for an execution whose input names no partition (it never took a lease), and says why', async () => {
     const { ledger, handler, log } = await setup(false);
     const event = loadEvent<{ detail: { input: string } }>('sfn-execution-aborted');
@@ -88,7 +210,7 @@ describe('finish-run', () => {
 
     const result = await handler(event as never, {} as never);
 
-    expect(result).toEqual({ lease: 'not-held', followUp: null });
+    expect(result).toEqual({ lease: 'not-held', followUp: null, deferredRead: 0 });
     expect((await ledger.allLeases()).map((l) => l.holder)).toEqual([HOLDER]);
     expect(log.lines).toContainEqual(
       expect.objectContaining({
@@ -115,8 +237,8 @@ describe('finish-run', () => {
     const first = await handler(fromStateMachine as never, {} as never);
     const second = await handler(event as never, {} as never);
 
-    expect(first).toEqual({ lease: 'released', followUp: null });
-    expect(second).toEqual({ lease: 'not-held', followUp: null });
+    expect(first).toEqual({ lease: 'released', followUp: null, deferredRead: 0 });
+    expect(second).toEqual({ lease: 'not-held', followUp: null, deferredRead: 0 });
     expect(await ledger.allLeases()).toEqual([]);
   });
 

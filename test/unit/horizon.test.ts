@@ -10,6 +10,9 @@ import {
   UnboundedStateError,
   worstAttempts,
 } from '../../shared/domain/horizon';
+import { leaseTtlMs } from '../../shared/domain/lease';
+import { START_GRACE_MS } from '../../shared/domain/ledger';
+import { SETTLE_SECONDS_PATH } from '../../shared/domain/settle';
 import { shippedRegistry } from '../helpers/registry';
 
 const asl = JSON.parse(readFileSync('state-machines/medallion-pipeline.asl.json', 'utf8')) as {
@@ -73,6 +76,35 @@ describe('worst-case horizon of a run (one module for the state machine timeout 
       expect(horizon).toBeLessThan(365 * 24 * 3600);
       expect(Number.isInteger(horizon)).toBe(true);
     }
+  });
+
+  it('counts the longest settle window of the datasets once, in the horizon and in the lease', () => {
+    const settling = { ...stages(30, 60, 30), trigger: { settleSeconds: 900 } };
+    const still = { ...stages(30, 60, 30), trigger: { settleSeconds: 0 } };
+
+    const horizon = runHorizonSeconds(settling, asl);
+    const both = boundDefinition(asl, [still, settling, { ...still, trigger: { settleSeconds: 120 } }]);
+
+    expect(horizon - runHorizonSeconds(still, asl)).toBe(900);
+    expect(both.TimeoutSeconds).toBe(horizon);
+    expect(leaseTtlMs([settling], asl)).toBe(horizon * 1000 + START_GRACE_MS);
+    // The ASL's settle Wait reads the path the horizon bounds.
+    expect(Object.values(asl.States).filter((st) => st.Type === 'Wait')).toEqual([
+      expect.objectContaining({ SecondsPath: SETTLE_SECONDS_PATH }),
+    ]);
+  });
+
+  it('refuses a Wait whose time it cannot bound, naming it', () => {
+    const waits = (wait: object) => ({ States: { Later: { Type: 'Wait', ...wait } } });
+
+    expect(definitionHorizonSeconds(waits({ Seconds: 30 }))).toBe(30);
+    expect(definitionHorizonSeconds(waits({ SecondsPath: SETTLE_SECONDS_PATH }), 60)).toBe(60);
+    expect(() => definitionHorizonSeconds(waits({ SecondsPath: '$.somewhere' }))).toThrow(
+      new UnboundedStateError(
+        `Wait "Later" waits for a time the horizon cannot bound (only Seconds, or SecondsPath ${SETTLE_SECONDS_PATH})`,
+      ),
+    );
+    expect(() => definitionHorizonSeconds(waits({ TimestampPath: '$.until' }))).toThrow(UnboundedStateError);
   });
 
   it('refuses a definition with an unbounded Task, naming it', () => {
