@@ -8,6 +8,7 @@ import { enginesSuite } from './engines';
 import { machine, markdownTable, notMeasured, type BenchRow, type Machine, type Suite } from './lib';
 import { onLandingSuite } from './on-landing';
 import { partitionsSuite } from './partitions';
+import { settleSuite } from './settle';
 import { transitionsSuite } from './transitions';
 
 /**
@@ -23,6 +24,7 @@ const SUITES: readonly Suite[] = [
   transitionsSuite,
   bundleSuite,
   partitionsSuite,
+  settleSuite,
   e2eSuite,
   cliStartupSuite,
   enginesSuite,
