@@ -9,7 +9,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, 
 
 from .args import JobArgs, check_against_plan, parse_job_args
 from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUARANTINE_REASONS, SOURCE_FILE
-from .errors import MedallionJobError, StageContractError, StorageError
+from .errors import MedallionJobError, StageContractError
 from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, header_line
 from .manifest import build_manifest, iso_now, manifest_json, output_partition, source_file
 from .plan import Plan, parse_plan
@@ -78,9 +78,11 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
     skipped = [{"file": f.location.uri, "reason": EMPTY_FILE_REASON} for f in empty]
     # What this run accounted for, as the listing showed it: finish-run starts no follow-up run for
     # objects that landed during the run and are listed here (same key, size and eTag).
+    # A file the listing gave no eTag cannot be matched: left out, its object gets its follow-up run.
     sources = [
-        source_file(f"{plan.landing_prefix}{args.partition_path}/{s.name}", s.size, _etag(s))
+        source_file(f"{plan.landing_prefix}{args.partition_path}/{s.name}", s.size, s.etag)
         for s in [f.file for f in files] + list(empty)
+        if s.etag
     ]
     log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f["file"] for f in skipped])
 
@@ -107,12 +109,6 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         skipped_files=skipped,
         source_files=sources,
     )
-
-
-def _etag(stored) -> str:
-    if not stored.etag:
-        raise StorageError(f"{stored.location.uri}: the listing gave no eTag (needed for the manifest's sourceFiles)")
-    return stored.etag
 
 
 def _require_columns(engine: Engine, frame, required: Sequence[str], what: str) -> None:
