@@ -332,7 +332,7 @@ describe('finish-run', () => {
 
       const result = await handler(event as never, {} as never);
 
-      expect(result).toEqual({ lease: 'released', followUp: null });
+      expect(result).toEqual({ lease: 'released', followUp: null, deferredRead: 0 });
       expect(await ledger.allLeases()).toEqual([]);
       expect(alerter.alerts).toEqual([]);
     });
