@@ -94,7 +94,7 @@ class Bronze(StageTestCase):
         ])
         self.assertIsNone(manifest["quarantineLocation"])
         self.assertEqual(manifest["skippedFiles"], [{"file": empty, "reason": "empty file (0 bytes): no records"}])
-        landed = [("orders batch 1.jsonl", a), ("feed-1.csv", b), ("feed-2.CSV.GZ", c), ("empty.jsonl", empty)]
+        landed = [("orders batch 1.jsonl", a), ("feed-1.csv", b), ("feed-2.CSV.gz", c), ("empty.jsonl", empty)]
         self.assertEqual(
             sorted(manifest["sourceFiles"], key=lambda f: f["key"]),
             sorted(
