@@ -1,4 +1,5 @@
 import { functionPlaceholder } from '../shared/domain/asl-placeholders';
+import { functionKey, lambdaLogicalId, logGroupLogicalId, pascal } from './context';
 
 /**
  * The errors and throttles alarms of each function. An error the state machine retries by design
@@ -50,9 +51,6 @@ export interface FunctionAlarmsInput {
   prefix: string;
   /** The stage's metrics namespace (the retried-errors metrics go there). */
   namespace: string;
-  pascal: (s: string) => string;
-  lambdaLogicalId: (folder: string) => string;
-  logGroupLogicalId: (folder: string) => string;
 }
 
 /** The metric a function's retried-by-design errors are counted in. */
@@ -69,8 +67,8 @@ export function functionAlarms(p: FunctionAlarmsInput): Record<string, Cfn> {
     AlarmActions: [{ Ref: 'AlertTopic' }],
   };
   for (const folder of p.folders) {
-    const id = p.pascal(folder);
-    const fn = { Ref: p.lambdaLogicalId(folder) };
+    const id = pascal(folder);
+    const fn = { Ref: lambdaLogicalId(functionKey(folder)) };
     const names = retried.get(folder) ?? [];
     const lambdaMetric = (metric: string) => ({
       Namespace: 'AWS/Lambda',
@@ -81,7 +79,7 @@ export function functionAlarms(p: FunctionAlarmsInput): Record<string, Cfn> {
       resources[`${id}RetriedErrorsFilter${i + 1}`] = {
         Type: 'AWS::Logs::MetricFilter',
         Properties: {
-          LogGroupName: { Ref: p.logGroupLogicalId(folder) },
+          LogGroupName: { Ref: logGroupLogicalId(folder) },
           // The Node.js runtime logs a thrown error as `ERROR Invoke Error {"errorType":"<name>",...}`.
           FilterPattern: `"Invoke Error" "${name}"`,
           MetricTransformations: [

@@ -7,7 +7,7 @@ import { Duck } from './duck';
  * The columns each zone of a dataset holds, as the local runner writes them to Parquet: bronze is
  * the declared columns as landed text plus the lineage columns; silver, quarantine and gold are what
  * the compiled SQL returns, found by running it over an empty bronze table (the way the stack derives
- * the catalog's columns, stack/catalog.cjs).
+ * the catalog's columns, stack/catalog-columns.ts).
  */
 
 export interface ZoneColumn {

@@ -9,7 +9,7 @@ import { venvPython } from '../helpers/python-env';
  * Spark validates the SQL: every statement the Glue jobs run (the compiled plan of every shipped
  * dataset) goes through Spark 3.5.6's own parser and analyser, over empty frames shaped as the bronze
  * job writes them, in the order and with the views the jobs use. One Spark process for the file.
- * The catalog's column types (stack/catalog.cjs) must be the types Spark writes.
+ * The catalog's column types (stack/catalog-columns.ts) must be the types Spark writes.
  */
 
 const datasets = shippedRegistry().datasets;

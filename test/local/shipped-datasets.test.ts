@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { LocalLake } from '../../shared/local/lake';
 import { localGlueArguments, writePlans } from '../../shared/local/plans';
 import { writeFile } from '../../shared/local/sample';
 import { zoneColumns } from '../../shared/local/zone-columns';
+import { hiveType } from '../../stack/catalog-columns';
 import { catalogColumns } from '../helpers/catalog';
 import { shippedRegistry } from '../helpers/registry';
 
@@ -42,11 +42,8 @@ function valueFor(dataset: Dataset, column: Dataset['columns'][number]): string 
   }
 }
 
-/** DuckDB types of Parquet columns → Glue catalog types, by the stack's own mapping (stack/catalog.cjs hiveType). */
-function hiveTypes(types: readonly string[]): string[] {
-  const script = `const { hiveType } = require('./stack/catalog.cjs'); process.stdout.write(JSON.stringify(${JSON.stringify(types)}.map((t) => hiveType(t, 'parquet'))))`;
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as string[];
-}
+/** DuckDB types of Parquet columns → Glue catalog types, by the stack's own mapping. */
+const hiveTypes = (types: readonly string[]): string[] => types.map((t) => hiveType(t, 'parquet'));
 
 /** A partition of the dataset: for each key, the first candidate its pattern accepts. */
 function somePartition(dataset: Dataset) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
 import { ROOT } from './packaged';
 
-const ArtifactsPlugin = require('../../stack/artifacts-plugin.cjs');
+import { MedallionArtifactsPlugin as ArtifactsPlugin } from '../../stack/artifacts-plugin';
 const { zipEntries } = require('../../scripts/zip-entries.cjs') as {
   zipEntries: (file: string) => Array<{ name: string }>;
 };

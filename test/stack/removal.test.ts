@@ -10,7 +10,7 @@ import {
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { ROOT } from './packaged';
 
-const ArtifactsPlugin = require('../../stack/artifacts-plugin.cjs');
+import { MedallionArtifactsPlugin as ArtifactsPlugin } from '../../stack/artifacts-plugin';
 
 /**
  * `osls remove` on a stage: the versioned artifacts bucket is emptied (every version and delete

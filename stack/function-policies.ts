@@ -1,16 +1,24 @@
-'use strict';
-// What each function may do, beyond writing its own log group (and X-Ray segments when tracing is
-// on): the actions its code calls (shared/aws adapters), on the resources it touches. One entry per
-// functions/<folder>; the stack refuses to build a function without one.
+import type { Cfn } from './context';
 
 /**
- * @typedef {{ lakeBucketArn: unknown, lakeObjects: (pattern: string) => unknown,
- *   catalogArn: unknown, databaseArns: unknown[], tableArns: unknown[], datasets: readonly any[],
- *   metricsNamespace: string, stateMachineArn: unknown, executionsArn: unknown }} Refs
+ * What each function may do, beyond writing its own log group (and X-Ray segments when tracing is
+ * on): the actions its code calls (shared/aws adapters), on the resources it touches. One entry per
+ * functions/<folder>; the stack refuses to build a function without one.
  */
 
+export interface PolicyRefs {
+  lakeBucketArn: Cfn;
+  lakeObjects: (pattern: string) => Cfn;
+  catalogArn: Cfn;
+  databaseArns: Cfn[];
+  tableArns: Cfn[];
+  metricsNamespace: string;
+  stateMachineArn: Cfn;
+  executionsArn: Cfn;
+}
+
 /** SfnRunStarter.status: DescribeExecution of the pipeline's executions (is a claim's / lease's owner alive?). */
-const readRunStatus = (/** @type {Refs} */ refs) => ({
+const readRunStatus = (refs: PolicyRefs): Cfn => ({
   Sid: 'ReadRunStatus',
   Effect: 'Allow',
   Action: ['states:DescribeExecution'],
@@ -18,7 +26,7 @@ const readRunStatus = (/** @type {Refs} */ refs) => ({
 });
 
 /** DynamoObjectLedger: TransactWriteItems of Put / Update / Delete (+ condition checks), GetItem. */
-const ledger = () => ({
+const ledger = (): Cfn => ({
   Sid: 'Ledger',
   Effect: 'Allow',
   Action: [
@@ -32,7 +40,7 @@ const ledger = () => ({
 });
 
 /** SnsAlerter: Publish to the alert topic, under its customer managed key. */
-const publishAlerts = () => [
+const publishAlerts = (): Cfn[] => [
   { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
   {
     Sid: 'EncryptAlerts',
@@ -43,7 +51,7 @@ const publishAlerts = () => [
 ];
 
 /** S3ManifestStore: the run manifests the jobs write (record-stage; finish-run reads bronze's source files). */
-const readManifests = (/** @type {Refs} */ refs) => [
+const readManifests = (refs: PolicyRefs): Cfn[] => [
   {
     Sid: 'ReadManifests',
     Effect: 'Allow',
@@ -60,8 +68,7 @@ const readManifests = (/** @type {Refs} */ refs) => [
   },
 ];
 
-/** @type {Record<string, (refs: Refs) => object[]>} */
-const FUNCTION_POLICIES = {
+export const FUNCTION_POLICIES: Readonly<Record<string, (refs: PolicyRefs) => Cfn[]>> = {
   'on-landing': (refs) => [
     {
       Sid: 'LandingQueue',
@@ -130,5 +137,3 @@ const FUNCTION_POLICIES = {
     },
   ],
 };
-
-module.exports = { FUNCTION_POLICIES };

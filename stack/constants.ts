@@ -1,38 +1,25 @@
-'use strict';
 // Names shared by the stack generators, the artifacts plugin and the stack tests.
 
 /** The state machine the stack deploys. */
-const ASL_FILE = 'state-machines/medallion-pipeline.asl.json';
+export const ASL_FILE = 'state-machines/medallion-pipeline.asl.json';
 
 /** The generic Glue script of each stage, uploaded to s3://<artifacts>/glue/<script>. */
-const GLUE_SCRIPTS = {
+export const GLUE_SCRIPTS = {
   bronze: 'medallion_bronze.py',
   silver: 'medallion_silver.py',
   gold: 'medallion_gold.py',
-};
+} as const;
 /** The scripts' shared Python package (glue/medallion_glue), zipped for --extra-py-files. */
-const GLUE_LIBRARY_ZIP = 'medallion_glue.zip';
+export const GLUE_LIBRARY_ZIP = 'medallion_glue.zip';
 
 /** Compiled dataset plans (`medallion compile`): s3://<artifacts>/plans/<dataset>.json. */
-const PLANS_PREFIX = 'plans/';
-
-/** Custom metrics namespace of the pipeline (published by the stage functions). */
-const METRICS_NAMESPACE = 'Medallion';
+export const PLANS_PREFIX = 'plans/';
 
 /** AWS Glue 5.1: Spark 3.5.6, Python 3.11, Java 17. */
-const GLUE_VERSION = '5.1';
+export const GLUE_VERSION = '5.1';
 /** The Glue jobs' log groups: <prefix>/output (stdout, stderr) and <prefix>/error (driver, Spark). */
-const GLUE_LOG_PREFIX = (/** @type {string} */ stage) => `/aws-glue/medallion-${stage}`;
+export const GLUE_LOG_PREFIX = (stage: string): string => `/aws-glue/medallion-${stage}`;
 
-const STAGES = /** @type {const} */ (['bronze', 'silver', 'gold']);
-
-module.exports = {
-  ASL_FILE,
-  GLUE_SCRIPTS,
-  GLUE_LIBRARY_ZIP,
-  GLUE_LOG_PREFIX,
-  GLUE_VERSION,
-  PLANS_PREFIX,
-  METRICS_NAMESPACE,
-  STAGES,
-};
+/** The lake zones a dataset has a table and a folder in. */
+export const ZONES = ['bronze', 'silver', 'gold', 'quarantine'] as const;
+export type Zone = (typeof ZONES)[number];

@@ -1,0 +1,89 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { compileRegistry, DEFAULT_REGISTRY_FILE } from '../shared/config/deployed-registry';
+import { loadRegistry } from '../shared/config/registry';
+import { assertStage, registryForStage } from '../shared/domain/stage-names';
+import { PLANS_PREFIX } from './constants';
+import { quarantineAlarms } from './alarms';
+import { catalogResources } from './catalog';
+import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
+import { dashboard } from './dashboard';
+import { stateMachineDefinition } from './definition';
+import { functionAlarms } from './function-alarms';
+import { collectJobs, glueJobResources } from './glue-jobs';
+import { functionRoles } from './iam-functions';
+import { glueJobRole } from './iam-glue-jobs';
+import { stateMachineRole } from './iam-state-machine';
+import { lakeResources } from './lake';
+
+/**
+ * The dataset-driven and definition-driven parts of the stack (serverless.yml reads them through
+ * stack/build.cjs: `${file(stack/build.cjs):<part>}`). Static resources are in serverless.yml; each
+ * concern here is a module of its own. Adding a dataset or a task never means editing YAML.
+ */
+
+export interface StackParts {
+  /** The state machine definition with its placeholders bound. */
+  definition: Cfn;
+  /** Values of function environment variables that depend on parameters. */
+  env: { LAKE_BUCKET: Cfn; METRICS_NAMESPACE: string; PLANS_LOCATION: Cfn };
+  /** Merged into serverless.yml `resources`. */
+  resources: { Resources: Resources; Outputs: Resources; extensions: Resources };
+}
+
+/** functions/<folder> with a handler.ts (each must be declared in serverless.yml). */
+const functionFolders = (root: string): string[] =>
+  readdirSync(join(root, 'functions'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'handler.ts')))
+    .map((d) => d.name)
+    .sort();
+
+export async function build(p: BuildParams): Promise<StackParts> {
+  assertStage(p.stage);
+  const registry = loadRegistry(join(p.root, 'datasets'));
+  // The functions read this compiled registry (shared/config/deployed-registry.ts), shipped in each
+  // zip by package.patterns, with the stage's names: Glue jobs `<job>-<stage>`, databases `<db>_<stage>`.
+  const registryFile = join(p.root, DEFAULT_REGISTRY_FILE);
+  mkdirSync(dirname(registryFile), { recursive: true });
+  writeFileSync(registryFile, compileRegistry(registryForStage(registry, p.stage)));
+
+  const ctx = stackContext(p, registry.datasets, functionFolders(p.root));
+  const jobs = collectJobs(ctx);
+  const sm = stateMachineDefinition(ctx);
+  const lake = lakeResources(ctx);
+  const resources: Resources = {
+    ...lake.resources,
+    ...(await catalogResources(ctx)),
+    ...glueJobResources(ctx, jobs),
+    StateMachineRole: stateMachineRole(ctx, sm, jobs),
+    GlueJobRole: glueJobRole(ctx),
+    ...functionRoles(ctx),
+    ...functionAlarms({
+      folders: ctx.functionFolders,
+      asl: sm.asl,
+      prefix: ctx.prefix,
+      namespace: ctx.metricsNamespace,
+    }),
+    ...quarantineAlarms(ctx),
+    Dashboard: dashboard(ctx),
+  };
+  return {
+    definition: sm.definition,
+    env: {
+      LAKE_BUCKET: ctx.lakeBucket,
+      METRICS_NAMESPACE: ctx.metricsNamespace,
+      PLANS_LOCATION: { 'Fn::Join': ['', ['s3://', { Ref: 'ArtifactsBucket' }, `/${PLANS_PREFIX}`]] },
+    },
+    resources: {
+      Resources: resources,
+      Outputs: lake.outputs,
+      // The function log groups serverless creates, encrypted with the stack's logs key.
+      extensions: Object.fromEntries(
+        ctx.functionFolders.map((folder) => [
+          logGroupLogicalId(folder),
+          { Properties: { KmsKeyId: { 'Fn::GetAtt': ['LogsKey', 'Arn'] } } },
+        ]),
+      ),
+    },
+  };
+}
