@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetConfigError } from '../shared/domain/errors';
-import { compilePlan } from '../shared/domain/sql';
+import { planFileText } from '../shared/domain/sql';
 import { zoneColumns } from '../shared/local/zone-columns';
 import { datasetNamed, registry } from './datasets';
 
@@ -34,7 +34,7 @@ export async function compile(options: CompileOptions): Promise<number> {
   const written: string[] = [];
   for (const dataset of datasets) {
     const file = join(out, `${dataset.name}.json`);
-    writeFileSync(file, `${JSON.stringify(compilePlan(dataset), null, 2)}\n`);
+    writeFileSync(file, planFileText(dataset));
     written.push(file);
   }
   if (options.json) console.log(JSON.stringify({ written }, null, 2));

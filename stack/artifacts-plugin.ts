@@ -1,39 +1,44 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { GLUE_LIBRARY_ZIP, GLUE_SCRIPTS, PLANS_PREFIX } from './constants';
+import { loadRegistry } from '../shared/config/registry';
+import { artifactsPrefix, glueArtifacts } from './glue-artifacts';
 
 /**
- * Local serverless plugin (loaded through stack/artifacts-plugin.cjs): the Glue jobs' artifacts.
+ * Local serverless plugin (loaded through stack/artifacts-plugin.cjs): the Glue jobs' artifacts
+ * (stack/glue-artifacts.ts) and the stack's buckets around a deploy and a removal.
  *
- * package (offline): stages <package dir>/artifacts/ =
- *   glue/<stage script>.py          the generic job scripts (glue/*.py)
- *   glue/medallion_glue.zip         their shared Python package, for --extra-py-files
- *   plans/<dataset>.json            `medallion compile --out` (definition + generated SQL)
- *   manifest.json                   every staged file with its size and sha256
- * deploy: refuses to deploy jobs whose script is missing, then, once CloudFormation is done,
- *   uploads the staged files to the stack's ArtifactsBucket (output ArtifactsBucketName) and
- *   removes objects under glue/ and plans/ that are no longer staged (a removed dataset's plan).
- * remove: empties the artifacts bucket (every version) so that the stack can go; says what is kept.
+ * package: writes each artifact to <package dir>/glue-artifacts/<key>, with manifest.json (name,
+ *   key, size, sha256): the keys the template's jobs and PLANS_LOCATION point at.
+ * deploy, after osls uploaded its own artifacts and before it updates the stack: puts every staged
+ *   artifact not yet in the deployment bucket there, through osls' S3 upload (retries, multipart,
+ *   the deployment bucket's encryption options). A failed upload stops the deploy: the stack is
+ *   not touched. After osls' cleanup: deletes the artifacts no kept deployment's template points at
+ *   (osls keeps the last deployments for `osls rollback`; their artifacts stay).
+ * remove: empties the artifacts bucket (Glue temp files, query results; every version) so that the
+ *   stack can go; says what is kept.
  */
 
-/** A fixed timestamp keeps the library zip byte-identical for identical sources. */
-const ZIP_DATE = new Date('2000-01-01T00:00:00Z');
-
-/** yazl and the CloudFormation client come with osls (the deploy tool): no dependency of our own. */
+/** osls' own S3 helpers: the deploy uploads as osls uploads its artifacts. */
 const fromOsls = createRequire(require.resolve('osls/package.json'));
 
+export interface ManifestFile {
+  name: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+}
 export interface Manifest {
-  files: Array<{ key: string; bytes: number; sha256: string }>;
+  prefix: string;
+  files: ManifestFile[];
 }
 
 /** An AWS SDK v3 client, or a test's stand-in. */
@@ -44,91 +49,20 @@ export interface Sender {
 export interface Clients {
   cfn?: Sender;
   s3?: Sender;
+  /** Puts one object: osls' upload by default. */
+  put?: (params: {
+    Bucket: string;
+    Key: string;
+    Body: Buffer;
+    ContentType: string;
+    Metadata: Record<string, string>;
+  }) => Promise<unknown>;
 }
 
-/** Files below dir, relative, sorted. */
-function walk(dir: string, base = dir): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.name !== '__pycache__' && !e.name.endsWith('.pyc'))
-    .flatMap((e) =>
-      e.isDirectory() ? walk(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))],
-    )
-    .sort();
-}
-
-/** Stages the artifacts into `out` (wiped first). Returns the manifest. */
-export async function stageArtifacts({
-  root,
-  out,
-  nodeBin = process.execPath,
-}: {
-  root: string;
-  out: string;
-  nodeBin?: string;
-}): Promise<Manifest> {
-  fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(path.join(out, 'glue'), { recursive: true });
-  const glueDir = path.join(root, 'glue');
-  const scripts = fs.existsSync(glueDir)
-    ? fs.readdirSync(glueDir).filter((f) => f.endsWith('.py') && fs.statSync(path.join(glueDir, f)).isFile())
-    : [];
-  for (const script of scripts.sort())
-    fs.copyFileSync(path.join(glueDir, script), path.join(out, 'glue', script));
-
-  const libDir = path.join(glueDir, 'medallion_glue');
-  if (fs.existsSync(libDir)) {
-    const yazl = fromOsls('yazl');
-    const zip = new yazl.ZipFile();
-    for (const file of walk(libDir)) {
-      zip.addBuffer(
-        fs.readFileSync(path.join(libDir, file)),
-        `medallion_glue/${file.split(path.sep).join('/')}`,
-        {
-          mtime: ZIP_DATE,
-          mode: 0o100644,
-        },
-      );
-    }
-    zip.end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-    fs.writeFileSync(path.join(out, 'glue', GLUE_LIBRARY_ZIP), Buffer.concat(chunks));
-  }
-
-  // The real CLI, so what is uploaded is exactly what `npx medallion compile` writes.
-  execFileSync(
-    nodeBin,
-    [path.join(root, 'bin', 'medallion.cjs'), 'compile', '--out', path.join(out, PLANS_PREFIX)],
-    {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-
-  const files = walk(out)
-    .filter((f) => f !== 'manifest.json')
-    .map((f) => {
-      const bytes = fs.readFileSync(path.join(out, f));
-      return {
-        key: f.split(path.sep).join('/'),
-        bytes: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-      };
-    });
-  const manifest = { files };
-  fs.writeFileSync(path.join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
-}
-
-/** Stage scripts the jobs need that are not staged. */
-export function missingScripts(
-  manifest: Pick<Manifest, 'files'> | { files: Array<{ key: string }> },
-): string[] {
-  const staged = new Set(manifest.files.map((f) => f.key));
-  return Object.values(GLUE_SCRIPTS).filter((s) => !staged.has(`glue/${s}`));
-}
+export const STAGED_DIR = 'glue-artifacts';
+/** The file osls keeps of each deployment: its template. */
+const DEPLOYED_TEMPLATE = 'compiled-cloudformation-template.json';
+const DEPLOYMENT_DIR = /^\d+-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- serverless' plugin API is untyped */
 export class MedallionArtifactsPlugin {
@@ -137,142 +71,173 @@ export class MedallionArtifactsPlugin {
 
   constructor(
     private readonly serverless: any,
-    private readonly options: { package?: string },
+    _options: unknown,
     utils?: { log: any },
   ) {
     this.log = utils?.log ?? console;
+    const unlessUnchanged = (step: () => Promise<unknown>) => () =>
+      this.serverless.service.provider.shouldNotDeploy ? undefined : step();
     this.hooks = {
       'after:package:createDeploymentArtifacts': () => this.stage(),
-      'before:deploy:deploy': () => this.checkComplete(),
-      'after:deploy:deploy': () => this.upload(),
+      'after:aws:deploy:deploy:uploadArtifacts': unlessUnchanged(() => this.upload()),
+      'after:aws:deploy:finalize:cleanup': unlessUnchanged(() => this.collectGarbage()),
       'before:remove:remove': () => this.emptyForRemoval(),
     };
   }
 
+  /**
+   * Staged in the service's .serverless/ whatever --package says: osls builds there and moves it all
+   * to the --package folder, and copies that folder back before a `deploy --package`.
+   */
   get dir(): string {
-    return path.resolve(this.serverless.serviceDir, this.options.package ?? '.serverless', 'artifacts');
+    return path.join(this.serverless.serviceDir, '.serverless', STAGED_DIR);
+  }
+
+  private get provider(): any {
+    return this.serverless.getProvider('aws');
   }
 
   private fail(message: string): Error {
     return new this.serverless.classes.Error(message);
   }
 
-  async stage(): Promise<void> {
-    const manifest = await stageArtifacts({ root: this.serverless.serviceDir, out: this.dir });
-    const missing = missingScripts(manifest);
-    if (missing.length > 0) this.log.warning(`Glue scripts not found in glue/: ${missing.join(', ')}`);
+  /** The prefix of this service and stage's artifacts in the deployment bucket. */
+  private prefix(): string {
+    const deploymentPrefix = this.provider.getDeploymentPrefix?.() ?? 'serverless';
+    if (deploymentPrefix !== 'serverless') {
+      throw this.fail(
+        `provider.deploymentPrefix "${deploymentPrefix}": the Glue artifacts' keys assume "serverless"`,
+      );
+    }
+    return artifactsPrefix(this.serverless.service.service, this.provider.getStage());
+  }
+
+  async stage(): Promise<Manifest> {
+    const root = this.serverless.serviceDir;
+    const prefix = this.prefix();
+    const artifacts = await glueArtifacts(root, loadRegistry(path.join(root, 'datasets')).datasets, prefix);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    for (const file of artifacts.files) {
+      fs.mkdirSync(path.dirname(path.join(this.dir, file.key)), { recursive: true });
+      fs.writeFileSync(path.join(this.dir, file.key), file.bytes);
+    }
+    const manifest: Manifest = {
+      prefix,
+      files: artifacts.files.map(({ name, key, sha256, bytes }) => ({
+        name,
+        key,
+        bytes: bytes.length,
+        sha256,
+      })),
+    };
+    fs.writeFileSync(path.join(this.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     this.log.notice(
       `Staged ${manifest.files.length} Glue artifact(s) in ${path.relative(process.cwd(), this.dir)}`,
     );
+    return manifest;
   }
 
-  private manifest(): Manifest {
+  manifest(): Manifest {
     return JSON.parse(fs.readFileSync(path.join(this.dir, 'manifest.json'), 'utf8')) as Manifest;
   }
 
-  checkComplete(): void {
-    const missing = missingScripts(this.manifest());
-    if (missing.length > 0) {
-      throw this.fail(
-        `Cannot deploy Glue jobs without their scripts: ${missing.join(', ')} missing from glue/`,
-      );
-    }
+  private async s3(clients: Clients): Promise<Sender> {
+    return clients.s3 ?? new S3Client(await this.provider.getAwsSdkV3Config());
   }
 
-  /** The deployed stack's outputs, or undefined when the stack does not exist. */
-  private async stackOutputs(cfn: Sender): Promise<Record<string, string> | undefined> {
-    const { DescribeStacksCommand } = fromOsls('@aws-sdk/client-cloudformation');
-    const stackName = this.serverless.getProvider('aws').naming.getStackName();
-    try {
-      const stacks = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-      return Object.fromEntries(
-        (stacks.Stacks?.[0]?.Outputs ?? []).map((o: { OutputKey: string; OutputValue: string }) => [
-          o.OutputKey,
-          o.OutputValue,
-        ]),
-      );
-    } catch (error) {
-      if (/does not exist/.test(String((error as Error).message))) return undefined;
-      throw error;
-    }
-  }
-
-  private async clients(clients: Clients): Promise<{ cfn: Sender; s3: () => Promise<Sender> }> {
-    const provider = this.serverless.getProvider('aws');
-    return {
-      cfn: clients.cfn ?? (await provider.getCloudFormationClient()),
-      s3: async () => clients.s3 ?? new S3Client(await provider.getAwsSdkV3Config()),
-    };
-  }
-
-  /** @param clients injectable for tests; by default the deploy's own credentials and region */
-  async upload(clients: Clients = {}): Promise<{ bucket: string; uploaded: string[]; removed: string[] }> {
-    const { cfn, s3: s3Client } = await this.clients(clients);
-    const stackName = this.serverless.getProvider('aws').naming.getStackName();
-    const bucket = (await this.stackOutputs(cfn))?.['ArtifactsBucketName'];
-    if (!bucket) throw this.fail(`Stack ${stackName} has no ArtifactsBucketName output`);
-
+  /**
+   * Before the stack update: every staged artifact the deployment bucket does not hold yet (a key is
+   * its content's hash, so a key already there holds these bytes).
+   * @param clients injectable for tests; by default osls' upload with the deploy's credentials
+   */
+  async upload(clients: Clients = {}): Promise<{ bucket: string; uploaded: string[]; present: string[] }> {
     const manifest = this.manifest();
-    const s3 = await s3Client();
+    if (manifest.prefix !== this.prefix()) {
+      throw this.fail(`The package was made for ${manifest.prefix}, not ${this.prefix()}: package again`);
+    }
+    const bucket: string = await this.provider.getServerlessDeploymentBucketName();
+    const s3 = await this.s3(clients);
+    const uploadS3Object = fromOsls('./lib/plugins/aws/lib/upload-s3-object');
+    const encryption = fromOsls('./lib/aws/set-s3-upload-encryption-options');
+    const put =
+      clients.put ??
+      ((params: Record<string, unknown>) =>
+        uploadS3Object(
+          this.provider,
+          encryption(params, this.serverless.service.provider.deploymentBucketObject ?? {}),
+        ));
+    const uploaded: string[] = [];
+    const present: string[] = [];
     for (const file of manifest.files) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: file.key,
-          Body: fs.readFileSync(path.join(this.dir, file.key)),
-          ContentType: file.key.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-          Metadata: { sha256: file.sha256 },
-        }),
-      );
-    }
-    const keep = new Set(manifest.files.map((f) => f.key));
-    const stale: string[] = [];
-    for (const prefix of ['glue/', PLANS_PREFIX]) {
-      let token: string | undefined;
-      do {
-        const listed = await s3.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const o of listed.Contents ?? []) if (o.Key && !keep.has(o.Key)) stale.push(o.Key);
-        token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
-      } while (token);
-    }
-    // DeleteObjects takes at most 1,000 keys and reports per-key failures without throwing.
-    for (let i = 0; i < stale.length; i += 1000) {
-      const out = await s3.send(
-        new DeleteObjectsCommand({
-          Bucket: bucket,
-          Delete: { Objects: stale.slice(i, i + 1000).map((Key) => ({ Key })) },
-        }),
-      );
-      if (out.Errors?.length) {
-        throw this.fail(
-          `Could not delete stale artifacts: ${out.Errors.map((e: any) => `${e.Key}: ${e.Code}`).join(', ')}`,
-        );
+      if (await exists(s3, bucket, file.key)) {
+        present.push(file.key);
+        continue;
       }
+      const body = fs.readFileSync(path.join(this.dir, file.key));
+      await put({
+        Bucket: bucket,
+        Key: file.key,
+        Body: body,
+        ContentType: file.key.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+        Metadata: { sha256: file.sha256 },
+      });
+      uploaded.push(file.key);
     }
     this.log.notice(
-      `Uploaded ${manifest.files.length} Glue artifact(s) to s3://${bucket}/` +
-        (stale.length ? `, removed ${stale.length} stale: ${stale.join(', ')}` : ''),
+      `Glue artifacts in s3://${bucket}/${manifest.prefix}: ${uploaded.length} uploaded, ${present.length} already there`,
     );
-    return { bucket, uploaded: manifest.files.map((f) => f.key), removed: stale };
+    return { bucket, uploaded, present };
+  }
+
+  /**
+   * After osls' cleanup of old deployments: deletes the artifacts that neither this deployment nor a
+   * deployment osls kept (for `osls rollback`) points at.
+   */
+  async collectGarbage(clients: Clients = {}): Promise<{ deleted: string[] }> {
+    const bucket: string = await this.provider.getServerlessDeploymentBucketName();
+    const s3 = await this.s3(clients);
+    const prefix = this.prefix();
+    const stageDir = prefix.slice(0, prefix.length - `${STAGED_DIR}/`.length);
+    const keys = await listKeys(s3, bucket, stageDir);
+    // Keys (scripts, library) and key prefixes (plans) the templates name.
+    const referenced = new Set(this.manifest().files.map((f) => f.key));
+    const keyPattern = new RegExp(`${escapeRegExp(prefix)}[^"\\s]+`, 'g');
+    for (const key of keys) {
+      const rest = key.slice(stageDir.length);
+      if (!DEPLOYMENT_DIR.test(rest) || !rest.endsWith(`/${DEPLOYED_TEMPLATE}`)) continue;
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text: string = await object.Body.transformToString();
+      for (const m of text.matchAll(keyPattern)) referenced.add(m[0]);
+    }
+    const used = (key: string) =>
+      referenced.has(key) || [...referenced].some((r) => r.endsWith('/') && key.startsWith(r));
+    const unreferenced = keys.filter((k) => k.startsWith(prefix) && !used(k));
+    await deleteKeys(
+      s3,
+      bucket,
+      unreferenced.map((Key) => ({ Key })),
+      (m) => this.fail(m),
+    );
+    if (unreferenced.length)
+      this.log.notice(`Deleted ${unreferenced.length} Glue artifact(s) no kept deployment uses`);
+    return { deleted: unreferenced };
   }
 
   /**
    * `osls remove`: CloudFormation cannot delete a bucket that holds objects, so the artifacts bucket
-   * is emptied first, every version (the next deploy stages it again). Then it says what stays: the
-   * lake bucket and the ledger table (DeletionPolicy RetainExceptOnCreate), to delete by hand once
-   * their data may go.
+   * is emptied first, every version. Then it says what stays: the lake bucket and the ledger table
+   * (DeletionPolicy RetainExceptOnCreate), to delete by hand once their data may go. (osls empties
+   * its deployment bucket, the Glue artifacts with it.)
    * @param clients injectable for tests; by default the command's own credentials and region
    */
   async emptyForRemoval(clients: Clients = {}): Promise<{ emptied: number; kept?: string[] }> {
-    const { cfn, s3: s3Client } = await this.clients(clients);
+    const cfn = clients.cfn ?? (await this.provider.getCloudFormationClient());
     const outputs = await this.stackOutputs(cfn);
     if (!outputs) return { emptied: 0 };
     const bucket = outputs['ArtifactsBucketName'];
     let emptied = 0;
     if (bucket) {
-      const s3 = await s3Client();
+      const s3 = await this.s3(clients);
       let marker: { KeyMarker?: string; VersionIdMarker?: string } = {};
       for (;;) {
         const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, ...marker }));
@@ -280,16 +245,7 @@ export class MedallionArtifactsPlugin {
           Key: v.Key,
           VersionId: v.VersionId,
         }));
-        for (let i = 0; i < objects.length; i += 1000) {
-          const out = await s3.send(
-            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.slice(i, i + 1000) } }),
-          );
-          if (out.Errors?.length) {
-            throw this.fail(
-              `Could not empty s3://${bucket}: ${out.Errors.map((e: any) => `${e.Key} ${e.VersionId}: ${e.Code}`).join(', ')}`,
-            );
-          }
-        }
+        await deleteKeys(s3, bucket, objects, (m) => this.fail(m));
         emptied += objects.length;
         if (!page.IsTruncated) break;
         marker = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
@@ -306,4 +262,68 @@ export class MedallionArtifactsPlugin {
       );
     return { emptied, kept };
   }
+
+  /** The deployed stack's outputs, or undefined when the stack does not exist. */
+  private async stackOutputs(cfn: Sender): Promise<Record<string, string> | undefined> {
+    const { DescribeStacksCommand } = fromOsls('@aws-sdk/client-cloudformation');
+    try {
+      const stacks = await cfn.send(
+        new DescribeStacksCommand({ StackName: this.provider.naming.getStackName() }),
+      );
+      return Object.fromEntries(
+        (stacks.Stacks?.[0]?.Outputs ?? []).map((o: { OutputKey: string; OutputValue: string }) => [
+          o.OutputKey,
+          o.OutputValue,
+        ]),
+      );
+    } catch (error) {
+      if (/does not exist/.test(String((error as Error).message))) return undefined;
+      throw error;
+    }
+  }
 }
+
+async function exists(s3: Sender, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+async function listKeys(s3: Sender, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** DeleteObjects takes at most 1,000 keys and reports per-key failures without throwing. */
+async function deleteKeys(
+  s3: Sender,
+  bucket: string,
+  objects: Array<{ Key: string; VersionId?: string }>,
+  fail: (message: string) => Error,
+): Promise<void> {
+  for (let i = 0; i < objects.length; i += 1000) {
+    const out = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.slice(i, i + 1000) } }),
+    );
+    if (out.Errors?.length) {
+      throw fail(
+        `Could not delete from s3://${bucket}: ${out.Errors.map((e: any) => `${e.Key}${e.VersionId ? ` ${e.VersionId}` : ''}: ${e.Code}`).join(', ')}`,
+      );
+    }
+  }
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

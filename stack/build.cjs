@@ -17,6 +17,7 @@ module.exports = async (
     const param = async (/** @type {string} */ name) => String(await resolveVariable(`param:${name}`));
     memo = generators().build({
       root: process.cwd(),
+      service: String(await resolveVariable('self:service')),
       stage: String(await resolveVariable('sls:stage')),
       lakeBucketParam: await param('lakeBucketName'),
       tracing: (await param('tracing')) === 'true',
@@ -33,6 +34,7 @@ module.exports = async (
 if (require.main === module) {
   const defaults = {
     root: process.cwd(),
+    service: 'medallion-orchestrator',
     stage: 'dev',
     lakeBucketParam: '',
     tracing: false,

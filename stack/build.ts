@@ -3,11 +3,11 @@ import { dirname, join } from 'node:path';
 import { compileRegistry, DEFAULT_REGISTRY_FILE } from '../shared/config/deployed-registry';
 import { loadRegistry } from '../shared/config/registry';
 import { assertStage, registryForStage } from '../shared/domain/stage-names';
-import { PLANS_PREFIX } from './constants';
 import { quarantineAlarms } from './alarms';
 import { catalogResources } from './catalog';
 import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
 import { dashboard } from './dashboard';
+import { artifactsPrefix, glueArtifacts } from './glue-artifacts';
 import { stateMachineDefinition } from './definition';
 import { functionAlarms } from './function-alarms';
 import { collectJobs, glueJobResources } from './glue-jobs';
@@ -31,6 +31,9 @@ export interface StackParts {
   resources: { Resources: Resources; Outputs: Resources; extensions: Resources };
 }
 
+/** An S3 URI of the deployment bucket, as Fn::Join parts. */
+const deployed = (key: string): Cfn[] => ['s3://', { Ref: 'ServerlessDeploymentBucket' }, `/${key}`];
+
 /** functions/<folder> with a handler.ts (each must be declared in serverless.yml). */
 const functionFolders = (root: string): string[] =>
   readdirSync(join(root, 'functions'), { withFileTypes: true })
@@ -49,14 +52,17 @@ export async function build(p: BuildParams): Promise<StackParts> {
 
   const ctx = stackContext(p, registry.datasets, functionFolders(p.root));
   const jobs = collectJobs(ctx);
-  const sm = stateMachineDefinition(ctx);
+  // Scripts, library and plans as the plugin stages and uploads them: keys hold their hashes.
+  const artifacts = await glueArtifacts(p.root, registry.datasets, artifactsPrefix(p.service, p.stage));
+  const plansLocation = deployed(artifacts.plans);
+  const sm = stateMachineDefinition(ctx, plansLocation);
   const lake = lakeResources(ctx);
   const resources: Resources = {
     ...lake.resources,
     ...(await catalogResources(ctx)),
-    ...glueJobResources(ctx, jobs),
+    ...glueJobResources(ctx, jobs, artifacts),
     StateMachineRole: stateMachineRole(ctx, sm, jobs),
-    GlueJobRole: glueJobRole(ctx),
+    GlueJobRole: glueJobRole(ctx, artifactsPrefix(p.service, p.stage)),
     ...functionRoles(ctx),
     ...functionAlarms({
       folders: ctx.functionFolders,
@@ -72,7 +78,7 @@ export async function build(p: BuildParams): Promise<StackParts> {
     env: {
       LAKE_BUCKET: ctx.lakeBucket,
       METRICS_NAMESPACE: ctx.metricsNamespace,
-      PLANS_LOCATION: { 'Fn::Join': ['', ['s3://', { Ref: 'ArtifactsBucket' }, `/${PLANS_PREFIX}`]] },
+      PLANS_LOCATION: { 'Fn::Join': ['', plansLocation] },
     },
     resources: {
       Resources: resources,

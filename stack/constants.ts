@@ -3,7 +3,7 @@
 /** The state machine the stack deploys. */
 export const ASL_FILE = 'state-machines/medallion-pipeline.asl.json';
 
-/** The generic Glue script of each stage, uploaded to s3://<artifacts>/glue/<script>. */
+/** The generic Glue script of each stage (glue/<script>; deployed as stack/glue-artifacts.ts says). */
 export const GLUE_SCRIPTS = {
   bronze: 'medallion_bronze.py',
   silver: 'medallion_silver.py',
@@ -11,9 +11,6 @@ export const GLUE_SCRIPTS = {
 } as const;
 /** The scripts' shared Python package (glue/medallion_glue), zipped for --extra-py-files. */
 export const GLUE_LIBRARY_ZIP = 'medallion_glue.zip';
-
-/** Compiled dataset plans (`medallion compile`): s3://<artifacts>/plans/<dataset>.json. */
-export const PLANS_PREFIX = 'plans/';
 
 /** AWS Glue 5.1: Spark 3.5.6, Python 3.11, Java 17. */
 export const GLUE_VERSION = '5.1';

@@ -16,6 +16,8 @@ export type Resources = Record<string, Cfn>;
 export interface BuildParams {
   /** The repository root (serverless service directory): datasets/, functions/, state-machines/. */
   root: string;
+  /** serverless.yml `service`: the deployment bucket's prefix of this stack. */
+  service: string;
   stage: string;
   /** An existing lake bucket's name; empty = the stack creates one. */
   lakeBucketParam: string;

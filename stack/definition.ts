@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bindPlaceholders, functionPlaceholder, placeholdersOf } from '../shared/domain/asl-placeholders';
 import { boundDefinition } from '../shared/domain/horizon';
-import { ASL_FILE, PLANS_PREFIX } from './constants';
+import { ASL_FILE } from './constants';
 import { functionKey, lambdaLogicalId, type Cfn, type StackContext } from './context';
 
 /**
@@ -27,7 +27,8 @@ export interface StateMachineDefinition {
   invokedFunctions: string[];
 }
 
-export function stateMachineDefinition(ctx: StackContext): StateMachineDefinition {
+/** @param plansLocation the compiled plans' folder, as Fn::Join parts (`${PlansLocation}`) */
+export function stateMachineDefinition(ctx: StackContext, plansLocation: Cfn[]): StateMachineDefinition {
   const aslPath = join(ctx.params.root, ASL_FILE);
   if (!existsSync(aslPath)) throw new Error(`${ASL_FILE} not found: the stack deploys that state machine`);
   const aslText = readFileSync(aslPath, 'utf8');
@@ -37,7 +38,7 @@ export function stateMachineDefinition(ctx: StackContext): StateMachineDefinitio
     LakeBucket: [ctx.lakeBucket],
     ArtifactsBucket: [artifacts],
     ArtifactsLocation: ['s3://', artifacts, '/'],
-    PlansLocation: ['s3://', artifacts, `/${PLANS_PREFIX}`],
+    PlansLocation: plansLocation,
     AlertTopicArn: [{ Ref: 'AlertTopic' }],
     LedgerTable: [{ Ref: 'LedgerTable' }],
     Stage: [ctx.stage],

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { STAGES, type Stage } from '../shared/domain/datasets';
 import { runsPerJob } from './back-pressure';
-import { GLUE_LIBRARY_ZIP, GLUE_LOG_PREFIX, GLUE_SCRIPTS, GLUE_VERSION } from './constants';
+import { GLUE_LOG_PREFIX, GLUE_VERSION } from './constants';
 import { pascal, refuseClash, type Resources, type StackContext } from './context';
+import type { GlueArtifacts } from './glue-artifacts';
 
 /**
  * The Glue jobs: one per declared `stages.<stage>.glueJob` name (deployed as `<name>-<stage>`), each
@@ -56,8 +55,13 @@ export function collectJobs(ctx: StackContext): Map<string, GlueJob> {
 
 export const jobLogicalId = (declared: string): string => `GlueJob${pascal(declared)}`;
 
-export function glueJobResources(ctx: StackContext, jobs: Map<string, GlueJob>): Resources {
-  const withLibrary = existsSync(join(ctx.params.root, 'glue', 'medallion_glue'));
+/** The jobs, each pointed at its stage's script and the library by their content-addressed keys. */
+export function glueJobResources(
+  ctx: StackContext,
+  jobs: Map<string, GlueJob>,
+  artifacts: Pick<GlueArtifacts, 'scripts' | 'library'>,
+): Resources {
+  const deployed = (key: string) => ({ 'Fn::Sub': `s3://\${ServerlessDeploymentBucket}/${key}` });
   const maxConcurrentRuns = runsPerJob(ctx.params, jobs.size);
   const resources: Resources = {};
   for (const [name, job] of [...jobs.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -82,7 +86,7 @@ export function glueJobResources(ctx: StackContext, jobs: Map<string, GlueJob>):
         Command: {
           Name: 'glueetl',
           PythonVersion: '3',
-          ScriptLocation: { 'Fn::Sub': `s3://\${ArtifactsBucket}/glue/${GLUE_SCRIPTS[job.stage]}` },
+          ScriptLocation: deployed(artifacts.scripts[job.stage]),
         },
         DefaultArguments: {
           '--job-language': 'python',
@@ -94,9 +98,7 @@ export function glueJobResources(ctx: StackContext, jobs: Map<string, GlueJob>):
           // Glue 5.x logs in real time to <prefix>/output and <prefix>/error: the stack's log groups.
           '--custom-logGroup-prefix': GLUE_LOG_PREFIX(ctx.stage),
           '--TempDir': { 'Fn::Sub': 's3://${ArtifactsBucket}/tmp/' },
-          ...(withLibrary
-            ? { '--extra-py-files': { 'Fn::Sub': `s3://\${ArtifactsBucket}/glue/${GLUE_LIBRARY_ZIP}` } }
-            : {}),
+          ...(artifacts.library ? { '--extra-py-files': deployed(artifacts.library) } : {}),
         },
       },
     };

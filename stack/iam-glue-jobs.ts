@@ -1,12 +1,12 @@
-import { GLUE_LOG_PREFIX, PLANS_PREFIX, ZONES } from './constants';
+import { GLUE_LOG_PREFIX, ZONES } from './constants';
 import { assume, lakeObjects, logsArn, type Cfn, type StackContext } from './context';
 
 /**
  * The Glue jobs' role: read the declared datasets' landing prefixes, write their zones and
- * manifests, read the artifacts (scripts, library, plans), use the temp dir, log to the stack's
- * Glue log groups, publish Glue's own metrics.
+ * manifests, read their artifacts (scripts, library, plans: `artifactsPrefix` in the deployment
+ * bucket), use the temp dir, log to the stack's Glue log groups, publish Glue's own metrics.
  */
-export function glueJobRole(ctx: StackContext): Cfn {
+export function glueJobRole(ctx: StackContext, artifactsPrefix: string): Cfn {
   const lake = (pattern: string) => lakeObjects(ctx, pattern);
   const zonePrefixes = ctx.datasets.flatMap((d) => ZONES.map((z) => `${z}/${d.name}/`));
   const manifestPrefixes = ctx.datasets.map((d) => `_manifests/${d.name}/`);
@@ -37,10 +37,7 @@ export function glueJobRole(ctx: StackContext): Cfn {
       Sid: 'ReadArtifacts',
       Effect: 'Allow',
       Action: ['s3:GetObject'],
-      Resource: [
-        { 'Fn::Sub': '${ArtifactsBucket.Arn}/glue/*' },
-        { 'Fn::Sub': `\${ArtifactsBucket.Arn}/${PLANS_PREFIX}*` },
-      ],
+      Resource: { 'Fn::Sub': `\${ServerlessDeploymentBucket.Arn}/${artifactsPrefix}*` },
     },
     {
       Sid: 'GlueTempDir',

@@ -377,3 +377,7 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
 export function compilePlan(dataset: Dataset): DatasetPlan {
   return { version: PLAN_VERSION, dataset, sql: compileDatasetSql(dataset) };
 }
+
+/** A plan file's text: what `medallion compile`, the local lake and the deployed artifacts hold. */
+export const planFileText = (dataset: Dataset): string =>
+  `${JSON.stringify(compilePlan(dataset), null, 2)}\n`;

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Dataset, Registry, Stage } from '../domain/datasets';
 import { glueArguments } from '../domain/glue-args';
-import { compilePlan } from '../domain/sql';
+import { planFileText } from '../domain/sql';
 import { fileUri } from './glue-runner';
 import type { LocalLake } from './lake';
 
@@ -11,8 +11,7 @@ export const planPath = (lake: LocalLake, dataset: string): string => lake.syste
 /** Compiles every dataset of the registry into the lake's plan folder (what `--dataset_plan` reads). */
 export function writePlans(lake: LocalLake, registry: Registry): void {
   mkdirSync(lake.system('plans'), { recursive: true });
-  for (const dataset of registry.datasets)
-    writeFileSync(planPath(lake, dataset.name), `${JSON.stringify(compilePlan(dataset), null, 2)}\n`);
+  for (const dataset of registry.datasets) writeFileSync(planPath(lake, dataset.name), planFileText(dataset));
 }
 
 /** The Glue arguments of one stage run against the local lake. */

@@ -268,16 +268,18 @@ describe('runs stopped from outside', () => {
 });
 
 describe('Glue: jobs, scripts, catalog', () => {
-  const staged = (): Set<string> =>
-    new Set(
+  /** The staged artifacts (stack/glue-artifacts.ts): name → content-addressed key. */
+  const staged = (): Map<string, string> =>
+    new Map(
       (
-        JSON.parse(readFileSync(join(SERVERLESS_DIR, 'artifacts', 'manifest.json'), 'utf8')) as {
-          files: Array<{ key: string }>;
+        JSON.parse(readFileSync(join(SERVERLESS_DIR, 'glue-artifacts', 'manifest.json'), 'utf8')) as {
+          files: Array<{ name: string; key: string }>;
         }
-      ).files.map((f) => f.key),
+      ).files.map((f) => [f.name, f.key]),
     );
+  const deployed = (key: string | undefined) => ({ 'Fn::Sub': `s3://\${ServerlessDeploymentBucket}/${key}` });
 
-  test('every job a dataset declares exists on Glue 5.1, runs a staged script, and runs concurrently', () => {
+  test('every job a dataset declares exists on Glue 5.1, runs its staged script, and runs concurrently', () => {
     const files = staged();
     for (const d of registry.datasets) {
       for (const stage of ['bronze', 'silver', 'gold'] as const) {
@@ -288,13 +290,11 @@ describe('Glue: jobs, scripts, catalog', () => {
         expect(job['GlueVersion']).toBe('5.1');
         expect(job['Timeout']).toBeGreaterThanOrEqual(d.stages[stage].timeoutMinutes);
         expect(job['ExecutionProperty'].MaxConcurrentRuns).toBeGreaterThan(1);
-        const script = JSON.stringify(job['Command'].ScriptLocation).match(/\/glue\/([^"]+\.py)/)?.[1];
-        expect(script && files.has(`glue/${script}`)).toBe(true);
-        expect(existsSync(join(ROOT, 'glue', script!))).toBe(true);
-        const lib = JSON.stringify(job['DefaultArguments']['--extra-py-files']).match(
-          /\/(glue\/[^"]+\.zip)/,
-        )?.[1];
-        expect(lib && files.has(lib)).toBe(true);
+        expect(existsSync(join(ROOT, 'glue', `medallion_${stage}.py`))).toBe(true);
+        expect(job['Command'].ScriptLocation).toEqual(deployed(files.get(`glue/medallion_${stage}.py`)));
+        expect(job['DefaultArguments']['--extra-py-files']).toEqual(
+          deployed(files.get('glue/medallion_glue.zip')),
+        );
       }
     }
   });
@@ -333,13 +333,15 @@ describe('Glue: jobs, scripts, catalog', () => {
     }
   });
 
-  test('a compiled plan of every dataset is staged for upload', () => {
+  test('a compiled plan of every dataset is staged, in the folder prepare-run names (PLANS_LOCATION)', () => {
     const files = staged();
+    const plansLocation = props(template, 'PrepareRunLambdaFunction').Environment.Variables.PLANS_LOCATION;
     for (const d of registry.datasets) {
-      expect(files.has(`plans/${d.name}.json`)).toBe(true);
-      const plan = JSON.parse(
-        readFileSync(join(SERVERLESS_DIR, 'artifacts', 'plans', `${d.name}.json`), 'utf8'),
-      );
+      const key = files.get(`plans/${d.name}.json`)!;
+      expect(plansLocation).toEqual({
+        'Fn::Join': ['', ['s3://', { Ref: 'ServerlessDeploymentBucket' }, `/${key.replace(/[^/]+$/, '')}`]],
+      });
+      const plan = JSON.parse(readFileSync(join(SERVERLESS_DIR, 'glue-artifacts', key), 'utf8'));
       expect(plan.dataset.name).toBe(d.name);
       expect(plan.sql.silver.clean).toEqual(expect.any(String));
     }
