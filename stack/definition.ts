@@ -14,6 +14,21 @@ import { functionKey, lambdaLogicalId, type Cfn, type StackContext } from './con
  * Fn::Join. serverless-step-functions then lifts each intrinsic into its DefinitionString's Fn::Sub.
  */
 
+/**
+ * The ASL names its service integrations as Step Functions' documentation writes them
+ * (`arn:aws:states:::glue:startJobRun.sync`), which is the `aws` partition's ARN: in aws-cn or
+ * aws-us-gov the same Task needs `arn:aws-cn:` / `arn:aws-us-gov:`. Every ARN string of the
+ * definition gets serverless-step-functions' pseudo parameter `#{AWS::Partition}`, which it turns
+ * into `${AWS::Partition}` of the DefinitionString's Fn::Sub. (The local runner reads the file as written.)
+ */
+function partitionAware<T>(node: T): T {
+  if (typeof node === 'string') return node.replace(/^arn:aws:/, 'arn:#{AWS::Partition}:') as T;
+  if (Array.isArray(node)) return node.map(partitionAware) as T;
+  if (node && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, partitionAware(v)])) as T;
+  return node;
+}
+
 export interface StateMachineDefinition {
   /** The bound definition (serverless.yml `stepFunctions...definition`). */
   definition: Cfn;
@@ -58,7 +73,7 @@ export function stateMachineDefinition(ctx: StackContext, plansLocation: Cfn[]):
   const aslJobNames = [...new Set([...aslText.matchAll(/"JobName"\s*:\s*"([^"$]+)"/g)].map((m) => m[1]))];
   const placeholders = placeholdersOf(aslText);
   const bound = bindPlaceholders(asl, bind, (parts) => ({ 'Fn::Join': ['', parts] }), '$', ASL_FILE);
-  const definition = boundDefinition(bound as object, ctx.datasets);
+  const definition = partitionAware(boundDefinition(bound as object, ctx.datasets));
   if (aslJobNames.length > 0) {
     throw new Error(
       `${ASL_FILE}: JobName "${aslJobNames[0]}" is written out; take it from the run plan ("JobName.$"): deployed job names carry the stage`,

@@ -32,7 +32,7 @@ export function stateMachineRole(
       Resource: [...jobs.keys()].sort().map((name) => glueArn(`job/\${${jobLogicalId(name)}}`)),
     });
   }
-  if (/"arn:aws:states:::sns:publish"/.test(sm.aslText)) {
+  if (/"arn:[a-z-]+:states:::sns:publish"/.test(sm.aslText)) {
     statements.push(
       { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
       {

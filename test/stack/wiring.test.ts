@@ -160,6 +160,18 @@ describe('the state machine', () => {
     expect(text).not.toMatch(/\$\{[A-Z][A-Za-z]+(FunctionArn|Bucket|Location)\}/);
   });
 
+  test('no ARN is written for one partition: Task resources and policies take ${AWS::Partition}', () => {
+    const { asl } = definition();
+    const hardCoded = [...JSON.stringify(template).matchAll(/arn:aws:[^"]{0,60}/g)].map((m) => m[0]);
+
+    expect(hardCoded).toEqual([]);
+    for (const [name, task] of tasks(asl))
+      expect({ name, resource: task.Resource }).toEqual({
+        name,
+        resource: expect.stringMatching(/^arn:\$\{AWS::Partition\}:states:::/),
+      });
+  });
+
   test('each Lambda task invokes a function of this stack; each Glue task runs a job of this stack', () => {
     const { vars, asl } = definition();
     const functions = new Set(resourcesOfType(template, 'AWS::Lambda::Function').map(([id]) => id));
@@ -168,12 +180,12 @@ describe('the state machine', () => {
     let glueTasks = 0;
 
     for (const [name, task] of tasks(asl)) {
-      if (task.Resource === 'arn:aws:states:::lambda:invoke') {
+      if (task.Resource === 'arn:${AWS::Partition}:states:::lambda:invoke') {
         lambdaTasks++;
         const target = varOf(vars, task.Parameters.FunctionName) as { 'Fn::GetAtt': [string, string] };
         expect({ name, fn: functions.has(target['Fn::GetAtt'][0]) }).toEqual({ name, fn: true });
       }
-      if (String(task.Resource).startsWith('arn:aws:states:::glue:startJobRun')) {
+      if (String(task.Resource).startsWith('arn:${AWS::Partition}:states:::glue:startJobRun')) {
         glueTasks++;
         const jobName = task.Parameters.JobName;
         if (jobName !== undefined) expect({ name, job: jobs.has(jobName) }).toEqual({ name, job: true });
