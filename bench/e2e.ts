@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fmt, median, notMeasured, type BenchRow, type Suite } from './lib';
+import { fmt, median, notMeasured, onlyExecution, type BenchRow, type Suite } from './lib';
 
 /**
  * Local end-to-end: `medallion sample` writes N orders into one partition of a fresh lake, then
@@ -48,22 +48,6 @@ function parseMaxRss(text: string): number {
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
   if (!m) throw new Error('no maximum resident set size in the output of /usr/bin/time -v');
   return Number(m[1]) * 1024;
-}
-
-interface History {
-  status: string;
-  durationMs?: number;
-  states: Array<{ name: string; durationMs?: number; retries: number }>;
-  output?: { results?: Record<string, { recordsOut?: number }> };
-  error?: string;
-  cause?: string;
-}
-
-function onlyExecution(lake: string): History {
-  const dir = join(lake, '_system', 'executions');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  if (files.length !== 1) throw new Error(`expected one execution in ${dir}, found ${files.length}`);
-  return JSON.parse(readFileSync(join(dir, files[0] as string), 'utf8')) as History;
 }
 
 async function measure(records: number, runs: number): Promise<E2eSample[]> {

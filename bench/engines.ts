@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fmt, notMeasured, type BenchRow, type Suite } from './lib';
+import { fmt, notMeasured, onlyExecution, type BenchRow, type Suite } from './lib';
 
 /**
  * The Glue engines side by side: one partition of N sample orders (JSON lines) through
@@ -80,22 +80,6 @@ function run(args: string[]): Promise<{ wallS: number; peakRssBytes: number; std
       else resolve({ wallS, peakRssBytes: peak, stdout });
     });
   });
-}
-
-interface History {
-  status: string;
-  durationMs?: number;
-  states: Array<{ name: string; durationMs?: number }>;
-  output?: { results?: Record<string, { recordsOut?: number }> };
-  error?: string;
-  cause?: string;
-}
-
-function onlyExecution(lake: string): History {
-  const dir = join(lake, '_system', 'executions');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  if (files.length !== 1) throw new Error(`expected one execution in ${dir}, found ${files.length}`);
-  return JSON.parse(readFileSync(join(dir, files[0] as string), 'utf8')) as History;
 }
 
 const samples = new Map<number, { key: string; path: string }>();

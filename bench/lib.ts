@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 
 /** One line of the results table; `values` keep the raw numbers for bench/results.json. */
 export interface BenchRow {
@@ -117,4 +119,22 @@ export function markdownTable(rows: readonly BenchRow[]): string {
       } |`,
   );
   return [head, ...body].join('\n');
+}
+
+/** The local runtime's history of one execution (.lake/_system/executions/<name>.json), as the bench reads it. */
+export interface ExecutionHistory {
+  status: string;
+  durationMs?: number;
+  states: Array<{ name: string; durationMs?: number; retries: number }>;
+  output?: { results?: Record<string, { recordsOut?: number }> };
+  error?: string;
+  cause?: string;
+}
+
+/** The one execution a lake holds after a single run; throws when there are none or several. */
+export function onlyExecution(lake: string): ExecutionHistory {
+  const dir = join(lake, '_system', 'executions');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  if (files.length !== 1) throw new Error(`expected one execution in ${dir}, found ${files.length}`);
+  return JSON.parse(readFileSync(join(dir, files[0] as string), 'utf8')) as ExecutionHistory;
 }

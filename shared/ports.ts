@@ -110,6 +110,15 @@ export type LeaseOutcome =
   | { readonly acquired: true; readonly lease: PartitionLease }
   | { readonly acquired: false; readonly lease: PartitionLease };
 
+/** Which deferred objects of a partition the run `holder` read (the ledger's markRead). */
+export interface MarkReadRequest {
+  readonly partitionKey: PartitionKey;
+  readonly objectIds: readonly string[];
+  readonly followUpName: string;
+  readonly holder: string;
+  readonly now: Date;
+}
+
 /**
  * Partition leases: runs of one partition never overlap. A run takes its partition's lease before its
  * first stage and releases it after its last (success or failure); objects landing meanwhile are
@@ -148,13 +157,7 @@ export interface PartitionLeases {
    * `started` by `holder`, while it holds the partition's lease (shared/domain/ledger.ts mayMarkRead;
    * idempotent). Returns the ids that are now the holder's; any other entry is left as it is.
    */
-  markRead(request: {
-    readonly partitionKey: PartitionKey;
-    readonly objectIds: readonly string[];
-    readonly followUpName: string;
-    readonly holder: string;
-    readonly now: Date;
-  }): Promise<string[]>;
+  markRead(request: MarkReadRequest): Promise<string[]>;
   /**
    * Replaces the follow-up request of the lease `holder` holds with `next` (none: removed), if it is
    * still exactly `previous`. False, changing nothing, otherwise (an object was deferred meanwhile).

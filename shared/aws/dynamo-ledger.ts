@@ -19,6 +19,7 @@ import type {
   FollowUpRequest,
   LeaseOutcome,
   LedgerEntry,
+  MarkReadRequest,
   ObjectLedger,
   PartitionKey,
   PartitionLease,
@@ -358,13 +359,7 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
     return toLease(out.Item);
   }
 
-  async markRead(request: {
-    partitionKey: PartitionKey;
-    objectIds: readonly string[];
-    followUpName: string;
-    holder: string;
-    now: Date;
-  }): Promise<string[]> {
+  async markRead(request: MarkReadRequest): Promise<string[]> {
     // mayMarkRead's lease condition, checked in every transaction with the entries.
     const leaseHeld: TransactWriteItem = {
       ConditionCheck: {

@@ -15,6 +15,7 @@ import type {
   FollowUpRequest,
   LeaseOutcome,
   LedgerEntry,
+  MarkReadRequest,
   ObjectLedger,
   PartitionKey,
   PartitionLease,
@@ -150,13 +151,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return this.loadLeases().get(partitionKey);
   }
 
-  markRead(request: {
-    partitionKey: PartitionKey;
-    objectIds: readonly string[];
-    followUpName: string;
-    holder: string;
-    now: Date;
-  }): Promise<string[]> {
+  markRead(request: MarkReadRequest): Promise<string[]> {
     return this.mutateLeases((entries, leases) =>
       request.objectIds.filter((id) => {
         const e = entries.get(id);
