@@ -109,6 +109,25 @@ def _datetime(value) -> bool:
     return True
 
 
+def _object_entries(manifest: Mapping, name: str, allowed: Iterable[str], problems: List[str]):
+    """The (where, entry) pairs of the list of objects `name`, when present; shape problems go to `problems`."""
+    if name not in manifest:
+        return
+    entries = manifest[name]
+    if not isinstance(entries, list):
+        problems.append(f"{name}: must be a list")
+        return
+    for i, entry in enumerate(entries):
+        where = f"{name}[{i}]"
+        if not isinstance(entry, Mapping):
+            problems.append(f"{where}: must be an object")
+            continue
+        extra = sorted(set(entry) - set(allowed))
+        if extra:
+            problems.append(f"{where}: unknown keys {extra}")
+        yield where, entry
+
+
 def manifest_problems(manifest: object) -> List[str]:
     """Every way `manifest` breaks the contract, as '<field>: <problem>' (empty when valid)."""
     if not isinstance(manifest, Mapping):
@@ -134,61 +153,25 @@ def manifest_problems(manifest: object) -> List[str]:
     for key in ("recordsIn", "recordsOut", "recordsQuarantined"):
         if key in manifest and not _count(get(key)):
             problems.append(f"{key}: must be an integer >= 0")
-    partitions = get("outputPartitions")
-    if "outputPartitions" in manifest:
-        if not isinstance(partitions, list):
-            problems.append("outputPartitions: must be a list")
-        else:
-            for i, p in enumerate(partitions):
-                where = f"outputPartitions[{i}]"
-                if not isinstance(p, Mapping):
-                    problems.append(f"{where}: must be an object")
-                    continue
-                extra = sorted(set(p) - set(PARTITION_KEYS))
-                if extra:
-                    problems.append(f"{where}: unknown keys {extra}")
-                for key in ("table", "location"):
-                    if not _nonempty(p.get(key)):
-                        problems.append(f"{where}.{key}: must be a non-empty string")
-                values = p.get("values")
-                if not isinstance(values, list) or not values or not all(_nonempty(v) for v in values):
-                    problems.append(f"{where}.values: must be a non-empty list of non-empty strings")
+    for where, p in _object_entries(manifest, "outputPartitions", PARTITION_KEYS, problems):
+        for key in ("table", "location"):
+            if not _nonempty(p.get(key)):
+                problems.append(f"{where}.{key}: must be a non-empty string")
+        values = p.get("values")
+        if not isinstance(values, list) or not values or not all(_nonempty(v) for v in values):
+            problems.append(f"{where}.values: must be a non-empty list of non-empty strings")
     if "quarantineLocation" in manifest and get("quarantineLocation") is not None and not _nonempty(get("quarantineLocation")):
         problems.append("quarantineLocation: must be a non-empty string or null")
-    if "skippedFiles" in manifest:
-        skipped = get("skippedFiles")
-        if not isinstance(skipped, list):
-            problems.append("skippedFiles: must be a list")
-        else:
-            for i, f in enumerate(skipped):
-                where = f"skippedFiles[{i}]"
-                if not isinstance(f, Mapping):
-                    problems.append(f"{where}: must be an object")
-                    continue
-                extra = sorted(set(f) - set(SKIPPED_KEYS))
-                if extra:
-                    problems.append(f"{where}: unknown keys {extra}")
-                for key in SKIPPED_KEYS:
-                    if not _nonempty(f.get(key)):
-                        problems.append(f"{where}.{key}: must be a non-empty string")
-    if "sourceFiles" in manifest:
-        sources = get("sourceFiles")
-        if not isinstance(sources, list):
-            problems.append("sourceFiles: must be a list")
-        else:
-            for i, f in enumerate(sources):
-                where = f"sourceFiles[{i}]"
-                if not isinstance(f, Mapping):
-                    problems.append(f"{where}: must be an object")
-                    continue
-                extra = sorted(set(f) - set(SOURCE_KEYS))
-                if extra:
-                    problems.append(f"{where}: unknown keys {extra}")
-                for key in ("key", "eTag"):
-                    if not _nonempty(f.get(key)):
-                        problems.append(f"{where}.{key}: must be a non-empty string")
-                if not _count(f.get("size")):
-                    problems.append(f"{where}.size: must be an integer >= 0")
+    for where, f in _object_entries(manifest, "skippedFiles", SKIPPED_KEYS, problems):
+        for key in SKIPPED_KEYS:
+            if not _nonempty(f.get(key)):
+                problems.append(f"{where}.{key}: must be a non-empty string")
+    for where, f in _object_entries(manifest, "sourceFiles", SOURCE_KEYS, problems):
+        for key in ("key", "eTag"):
+            if not _nonempty(f.get(key)):
+                problems.append(f"{where}.{key}: must be a non-empty string")
+        if not _count(f.get("size")):
+            problems.append(f"{where}.size: must be an integer >= 0")
     counts = [get(k) for k in ("recordsIn", "recordsOut", "recordsQuarantined")]
     if not problems and all(_count(c) for c in counts) and get("stage") != "gold":
         if counts[1] + counts[2] > counts[0]:
