@@ -278,16 +278,20 @@ export interface Log {
   error(message: string, ...attributes: Array<Record<string, unknown>>): void;
 }
 
+/** Which run of a stage to look for: the execution's `--run_id` and `--stage` among `jobName`'s runs. */
+export interface FindStageRunRequest {
+  readonly jobName: string;
+  readonly runId: string;
+  readonly stage: Stage;
+  /** Runs that started before it are not looked at. */
+  readonly startedAfter?: Date;
+}
+
 /**
  * Finds the Glue job run an execution started for a stage (GetJobRuns on AWS, the local Glue's own
  * runs locally), matched by `--run_id` and `--stage` (shared/domain/job-runs.ts). `startedAfter`
  * bounds the search: no run of this execution started before the execution itself.
  */
 export interface JobRunFinder {
-  findStageRun(request: {
-    readonly jobName: string;
-    readonly runId: string;
-    readonly stage: Stage;
-    readonly startedAfter?: Date;
-  }): Promise<JobRunSummary | undefined>;
+  findStageRun(request: FindStageRunRequest): Promise<JobRunSummary | undefined>;
 }

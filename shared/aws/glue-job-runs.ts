@@ -1,7 +1,6 @@
 import { GlueClient, paginateGetJobRuns } from '@aws-sdk/client-glue';
-import type { Stage } from '../domain/datasets';
 import { findStageRun, type JobRunSummary } from '../domain/job-runs';
-import type { JobRunFinder } from '../ports';
+import type { FindStageRunRequest, JobRunFinder } from '../ports';
 
 /** GetJobRuns returns at most 200 runs a page. */
 const PAGE_SIZE = 200;
@@ -14,12 +13,7 @@ const PAGE_SIZE = 200;
 export class GlueJobRunFinder implements JobRunFinder {
   constructor(private readonly client: GlueClient = new GlueClient({ maxAttempts: 6 })) {}
 
-  async findStageRun(request: {
-    readonly jobName: string;
-    readonly runId: string;
-    readonly stage: Stage;
-    readonly startedAfter?: Date;
-  }): Promise<JobRunSummary | undefined> {
+  async findStageRun(request: FindStageRunRequest): Promise<JobRunSummary | undefined> {
     const after = request.startedAfter?.getTime() ?? Number.NEGATIVE_INFINITY;
     const runs: JobRunSummary[] = [];
     for await (const page of paginateGetJobRuns(

@@ -8,9 +8,8 @@ import {
   type RoutedEndStatus,
 } from '../domain/execution-end';
 import { describeError, MedallionError } from '../domain/errors';
-import type { Stage } from '../domain/datasets';
 import { findStageRun, type JobRunSummary } from '../domain/job-runs';
-import type { JobRunFinder } from '../ports';
+import type { FindStageRunRequest, JobRunFinder } from '../ports';
 import type { ExecutionStatus, StateVisit } from './history';
 
 /**
@@ -94,12 +93,7 @@ export class LocalJobRuns implements JobRunFinder {
     this.runs.set(`${run.JobName}\u0000${run.Id}`, run);
   }
 
-  async findStageRun(request: {
-    readonly jobName: string;
-    readonly runId: string;
-    readonly stage: Stage;
-    readonly startedAfter?: Date;
-  }): Promise<JobRunSummary | undefined> {
+  async findStageRun(request: FindStageRunRequest): Promise<JobRunSummary | undefined> {
     const after = request.startedAfter?.getTime() ?? Number.NEGATIVE_INFINITY;
     const ofJob = [...this.runs.values()].filter(
       (run) => run.JobName === request.jobName && (run.StartedOn ?? after) >= after,

@@ -39,20 +39,14 @@ import type {
   PartitionCatalog,
   StageMetrics,
 } from '../../shared/ports';
-import { startMoto, type MotoServer } from '../helpers/moto';
+import { useMoto } from '../helpers/moto';
 
 /**
  * The other AWS adapters against real APIs over HTTP (moto server, real SDK v3 clients), in the same
  * contract style as the ledger: where a local twin exists, the same cases run against both.
  */
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 let n = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++n}`;
 const tmp = () => mkdtempSync(join(tmpdir(), 'adapters-'));
@@ -74,7 +68,7 @@ const partitions = (count: number, from = 0) =>
   });
 
 async function glueTable(): Promise<{ glue: GlueClient; database: string }> {
-  const glue = new GlueClient(moto.clientConfig);
+  const glue = new GlueClient(moto().clientConfig);
   const database = unique('shop_lake');
   await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: database } }));
   await glue.send(
@@ -166,7 +160,7 @@ describe('Glue Data Catalog adapter (moto server)', () => {
  * CloudWatch speaks both awsJson1_0 (the SDK's default) and awsQuery (it is awsQueryCompatible);
  * moto 5.2 serves only the latter, so the test client picks it. The adapter's requests are the same.
  */
-const cloudWatchOnMoto = () => new CloudWatchClient({ ...moto.clientConfig, protocol: AwsQueryProtocol });
+const cloudWatchOnMoto = () => new CloudWatchClient({ ...moto().clientConfig, protocol: AwsQueryProtocol });
 
 const stageMetrics = (at: Date, ratio: number, over: Partial<StageMetrics> = {}): StageMetrics => ({
   dataset: 'orders',
@@ -241,7 +235,7 @@ describe.each<
   [
     'S3 (moto server)',
     async () => {
-      const s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+      const s3 = new S3Client({ ...moto().clientConfig, forcePathStyle: true });
       const bucket = unique('lake');
       await s3.send(
         new CreateBucketCommand({
@@ -271,12 +265,12 @@ describe.each<
 describe('S3 manifest store (moto server)', () => {
   it('refuses a location that is not s3://bucket/key', async () => {
     await expect(
-      new S3ManifestStore(new S3Client(moto.clientConfig)).read('file:///tmp/x.json'),
+      new S3ManifestStore(new S3Client(moto().clientConfig)).read('file:///tmp/x.json'),
     ).rejects.toThrow('Not an s3:// object location: "file:///tmp/x.json"');
   });
 
   it('lets an error other than a missing key through (a missing bucket)', async () => {
-    const s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+    const s3 = new S3Client({ ...moto().clientConfig, forcePathStyle: true });
 
     await expect(new S3ManifestStore(s3).read(`s3://${unique('no-bucket')}/m.json`)).rejects.toMatchObject({
       name: 'NoSuchBucket',
@@ -286,8 +280,8 @@ describe('S3 manifest store (moto server)', () => {
 
 describe('SNS alerter (moto server)', () => {
   it('publishes subject, body and the four String message attributes that filter policies route on', async () => {
-    const sns = new SNSClient(moto.clientConfig);
-    const sqs = new SQSClient(moto.clientConfig);
+    const sns = new SNSClient(moto().clientConfig);
+    const sqs = new SQSClient(moto().clientConfig);
     const topic = await sns.send(new CreateTopicCommand({ Name: unique('alerts') }));
     const queue = await sqs.send(new CreateQueueCommand({ QueueName: unique('on-call') }));
     const attrs = await sqs.send(
@@ -345,7 +339,7 @@ describe('Step Functions run starter (moto server)', () => {
   });
 
   it('starts one execution per name, whatever the retries, and reads its status', async () => {
-    const sfn = new SFNClient(moto.clientConfig);
+    const sfn = new SFNClient(moto().clientConfig);
     const machine = await sfn.send(
       new CreateStateMachineCommand({
         name: unique('pipeline'),

@@ -4,7 +4,7 @@ import { GLUE_ARGS } from '../../shared/domain/glue-args';
 import { isTerminalJobRunState } from '../../shared/domain/job-runs';
 import { glueEngineTask, LocalJobRuns } from '../../shared/local/asl-runner';
 import type { JobRunFinder } from '../../shared/ports';
-import { startMoto, type MotoServer } from '../helpers/moto';
+import { useMoto } from '../helpers/moto';
 
 /**
  * The adopt path's lookup (README, "Ambiguous Glue starts"): after an ambiguous StartJobRun error, the
@@ -13,13 +13,7 @@ import { startMoto, type MotoServer } from '../helpers/moto';
  * local twin against the runs the local Glue started. One suite for both.
  */
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 let n = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++n}`;
 
@@ -36,7 +30,7 @@ interface Fixture {
 }
 
 async function aws(): Promise<Fixture> {
-  const glue = new GlueClient(moto.clientConfig);
+  const glue = new GlueClient(moto().clientConfig);
   const created = new Set<string>();
   return {
     finder: new GlueJobRunFinder(glue),

@@ -3,7 +3,7 @@ import { START_GRACE_MS } from '../../shared/domain/ledger';
 import { partitionKeyOf } from '../../shared/domain/lease';
 import { s3Record, sqsEvent } from '../helpers/fixtures';
 import { ledgerKinds, type Ledger } from '../helpers/ledgers';
-import { startMoto, type MotoServer } from '../helpers/moto';
+import { useMoto } from '../helpers/moto';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { RecordingStarter } from '../helpers/starters';
 
@@ -12,13 +12,7 @@ import { RecordingStarter } from '../helpers/starters';
  * #11's "Why", where an object was lost, run twice or sent to the DLQ for nothing.
  */
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 const registry = shippedRegistry();
 const T0 = new Date('2024-01-15T10:30:00Z');
@@ -29,7 +23,7 @@ const file = (name: string, sequencer: string, opts: { versionId?: string | null
 const idOf = (name: string, sequencer: string, size = 500) =>
   `example-lake/${DAY15}/${name}#s:${sequencer}:${size}:d41d8cd98f00b204e9800998ecf8427e`;
 
-describe.each(ledgerKinds(() => moto))('landing on the %s', (_name, make) => {
+describe.each(ledgerKinds(moto))('landing on the %s', (_name, make) => {
   let ledger: Ledger;
   let starter: RecordingStarter;
   let clock: Date;

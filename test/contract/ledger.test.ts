@@ -2,7 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LandedObject } from '../../shared/domain/events';
 import { FOLLOW_UP_VERSIONS_MAX, listsEveryVersion, remainingFollowUp } from '../../shared/domain/lease';
 import { dynamoLedgerOn, ledgerKinds, type Ledger } from '../helpers/ledgers';
-import { startMoto, type MotoServer } from '../helpers/moto';
+import { useMoto } from '../helpers/moto';
 
 /**
  * The ledger contract: the same cases against the local file ledger and the DynamoDB ledger, the
@@ -10,13 +10,7 @@ import { startMoto, type MotoServer } from '../helpers/moto';
  * cancellation reasons and TTL are DynamoDB's).
  */
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 const NOW = new Date('2024-01-15T10:30:00Z');
 const later = (ms: number) => new Date(NOW.getTime() + ms);
@@ -30,7 +24,7 @@ const object = (name: string): LandedObject => ({
 });
 const ids = (n: number, prefix = 'o') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-describe.each(ledgerKinds(() => moto))('%s', (_name, make) => {
+describe.each(ledgerKinds(moto))('%s', (_name, make) => {
   let ledger: Ledger;
   beforeEach(async () => {
     ledger = await make();
@@ -350,7 +344,7 @@ describe.each(ledgerKinds(() => moto))('%s', (_name, make) => {
 
 describe('DynamoDB ledger storage', () => {
   it('gives every entry and lease an expiresAt (epoch seconds) for the table TTL, 120 days out', async () => {
-    const { ledger, table, client } = await dynamoLedgerOn(moto);
+    const { ledger, table, client } = await dynamoLedgerOn(moto());
     await ledger.claim(['a'], 'run-1', NOW);
     await ledger.acquireLease(KEY, 'run-1', NOW, 60_000);
 

@@ -98,3 +98,21 @@ export async function startMoto(timeoutMs = 30_000): Promise<MotoServer> {
       }),
   };
 }
+
+/**
+ * One moto server for the calling test file: started before its tests, stopped after them. Returns
+ * the server's getter (the server exists only once `beforeAll` ran).
+ */
+export function useMoto(): () => MotoServer {
+  let moto: MotoServer | undefined;
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+  return () => {
+    if (!moto) throw new Error('moto server is not running: call the getter inside a test or hook');
+    return moto;
+  };
+}
