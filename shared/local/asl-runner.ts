@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { bindPlaceholders, functionFolderOf, functionPlaceholder } from '../domain/asl-placeholders';
 import {
@@ -10,6 +9,7 @@ import {
 import { describeError, MedallionError } from '../domain/errors';
 import { findStageRun, type JobRunSummary } from '../domain/job-runs';
 import type { FindStageRunRequest, JobRunFinder } from '../ports';
+import { DEFAULT_DEFINITION_PATH, readDefinition } from './definition';
 import type { ExecutionStatus, StateVisit } from './history';
 
 /**
@@ -23,7 +23,7 @@ import type { ExecutionStatus, StateVisit } from './history';
  * retries, error and cause, billed transitions).
  */
 
-export const DEFAULT_DEFINITION_PATH = 'state-machines/medallion-pipeline.asl.json';
+export { DEFAULT_DEFINITION_PATH, readDefinition };
 
 /** The ASL has a Task this runner cannot run, or a placeholder it cannot fill. */
 export class LocalRuntimeError extends MedallionError {
@@ -251,13 +251,6 @@ export function walkStates(
       walkStates(branch, visit);
   }
 }
-
-export const readDefinition = (definition?: string | object): object =>
-  definition === undefined
-    ? (JSON.parse(readFileSync(DEFAULT_DEFINITION_PATH, 'utf8')) as object)
-    : typeof definition === 'string'
-      ? (JSON.parse(definition) as object)
-      : structuredClone(definition);
 
 export class AslRunner {
   readonly definition: StateMachineDefinition;

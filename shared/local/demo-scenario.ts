@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import type { StageResult } from '../domain/pipeline';
-import type { ExecutionHistory } from './history';
+import { stageReports, type ExecutionHistory, type StageReport } from './history';
 import { openLakeViews } from './lake-query';
 import type { LocalPipeline } from './pipeline';
 import { expectedLake, sampleOrders, toCsv, toJsonLines, writeFile, type OrderRow } from './sample';
@@ -17,22 +16,13 @@ import type { AlertLine } from './system-store';
  * 4. a day with a corrupt file (bronze fails, the run fails, the alert names the file).
  */
 
+export type { StageReport };
+
 export interface DemoOptions {
   /** Rows of a regular file (default 400). The spike and late files scale with it. */
   readonly rows?: number;
   /** Called as each step starts. */
   readonly onStep?: (title: string) => void;
-}
-
-export interface StageReport {
-  readonly stage: string;
-  readonly durationMs: number | undefined;
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  readonly recordsQuarantined: number;
-  readonly partitionsCreated: number;
-  readonly partitionsUpdated: number;
-  readonly verdict: string;
 }
 
 export interface RunReport {
@@ -69,34 +59,6 @@ const partitionOf = (date: string) => {
   const [y, m, d] = date.split('-');
   return `year=${y}/month=${m}/day=${d}`;
 };
-
-function stageReports(history: ExecutionHistory): StageReport[] {
-  let results: Partial<Record<string, StageResult>> = {};
-  for (const visit of history.states) {
-    const out = visit.output as { results?: Partial<Record<string, StageResult>> } | undefined;
-    if (out?.results && Object.keys(out.results).length >= Object.keys(results).length) results = out.results;
-  }
-  const jobDuration = (stage: string) =>
-    history.states.find(
-      (s) => s.type === 'Task' && s.name.toLowerCase().includes(stage) && /glue|job|run/i.test(s.name),
-    )?.durationMs;
-  return (['bronze', 'silver', 'gold'] as const).flatMap((stage) => {
-    const r = results[stage];
-    if (!r) return [];
-    return [
-      {
-        stage,
-        durationMs: jobDuration(stage) ?? Math.round(r.durationSeconds * 1000),
-        recordsIn: r.recordsIn,
-        recordsOut: r.recordsOut,
-        recordsQuarantined: r.recordsQuarantined,
-        partitionsCreated: r.partitions.created,
-        partitionsUpdated: r.partitions.updated,
-        verdict: r.quarantine.verdict,
-      },
-    ];
-  });
-}
 
 /** The first failed state's cause, in one line. */
 function causeOf(h: ExecutionHistory): string | undefined {

@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StageResult } from '../domain/pipeline';
 import type { RunInput } from '../domain/run';
 
 /**
@@ -75,4 +76,44 @@ export class ExecutionHistoryStore {
       .map((f) => JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as ExecutionHistory)
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.name.localeCompare(a.name));
   }
+}
+
+export interface StageReport {
+  readonly stage: string;
+  readonly durationMs: number | undefined;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly recordsQuarantined: number;
+  readonly partitionsCreated: number;
+  readonly partitionsUpdated: number;
+  readonly verdict: string;
+}
+
+/** The stages an execution recorded (its *Record <stage> results* outputs), in stage order. */
+export function stageReports(history: ExecutionHistory): StageReport[] {
+  let results: Partial<Record<string, StageResult>> = {};
+  for (const visit of history.states) {
+    const out = visit.output as { results?: Partial<Record<string, StageResult>> } | undefined;
+    if (out?.results && Object.keys(out.results).length >= Object.keys(results).length) results = out.results;
+  }
+  const jobDuration = (stage: string) =>
+    history.states.find(
+      (s) => s.type === 'Task' && s.name.toLowerCase().includes(stage) && /glue|job|run/i.test(s.name),
+    )?.durationMs;
+  return (['bronze', 'silver', 'gold'] as const).flatMap((stage) => {
+    const r = results[stage];
+    if (!r) return [];
+    return [
+      {
+        stage,
+        durationMs: jobDuration(stage) ?? Math.round(r.durationSeconds * 1000),
+        recordsIn: r.recordsIn,
+        recordsOut: r.recordsOut,
+        recordsQuarantined: r.recordsQuarantined,
+        partitionsCreated: r.partitions.created,
+        partitionsUpdated: r.partitions.updated,
+        verdict: r.quarantine.verdict,
+      },
+    ];
+  });
 }

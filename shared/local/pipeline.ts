@@ -15,8 +15,7 @@ import { FileObjectLedger } from './file-ledger';
 import { fileUri, runGlueJob } from './glue-runner';
 import { SparkGlue } from './spark-glue';
 import { ExecutionHistoryStore, type ExecutionHistory } from './history';
-import { boundDefinition } from '../domain/horizon';
-import { readDefinition } from './asl-runner';
+import { localDefinition } from './definition';
 import { LocalLake, sqsEventFor } from './lake';
 import { writePlans } from './plans';
 import { LocalRunStarter, LOCAL_STATE_MACHINE_ARN } from './run-starter';
@@ -112,7 +111,7 @@ export class LocalPipeline {
 
     this.runtime = new LocalRuntime({
       // The Glue Tasks and the execution bounded as the stack bounds them (shared/domain/horizon.ts).
-      definition: boundDefinition(readDefinition(options.definition), this.registry.datasets),
+      definition: localDefinition(options.definition, this.registry.datasets),
       history: this.history,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),
