@@ -2,6 +2,9 @@
 // Compiles the `medallion` CLI (cli/main.ts and what it imports from the repository) once into
 // dist/cli.cjs with esbuild, so a command starts without compiling TypeScript. npm packages stay
 // external (required from node_modules by the command that needs them), but for ESM-only ones.
+// Also bundles the run console's browser code (console/app/main.ts, its chart and graph-layout
+// libraries and CSS) into dist/console.js and dist/console.css, which `medallion ui` and
+// `medallion report` inline into one page that needs no network.
 // Run by `npm ci`/`npm install` (the `prepare` script) and by bin/medallion.cjs whenever a source
 // file changed since the last build.
 const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
@@ -10,6 +13,8 @@ const { join } = require('node:path');
 const ROOT = join(__dirname, '..');
 const BUNDLE = join(ROOT, 'dist', 'cli.cjs');
 const META = join(ROOT, 'dist', 'cli.meta.json');
+const CONSOLE_SCRIPT = join(ROOT, 'dist', 'console.js');
+const CONSOLE_STYLE = join(ROOT, 'dist', 'console.css');
 
 /** Writes `text` to `path` atomically (readers never see a half-written file). */
 function writeAtomic(path, text) {
@@ -23,7 +28,7 @@ function isStale() {
   let meta;
   try {
     meta = JSON.parse(readFileSync(META, 'utf8'));
-    statSync(BUNDLE);
+    for (const output of [BUNDLE, CONSOLE_SCRIPT, CONSOLE_STYLE]) statSync(output);
   } catch {
     return true;
   }
@@ -56,10 +61,39 @@ function externalPackages() {
     .flatMap((name) => [name, `${name}/*`]);
 }
 
-/** Builds dist/cli.cjs; throws when esbuild is not installed (devDependencies omitted). */
+/**
+ * The run console's page code for the browser: one minified script and one style sheet, every
+ * library bundled in (the page is opened offline, from a file).
+ */
+function buildConsole(esbuild) {
+  const result = esbuild.buildSync({
+    absWorkingDir: ROOT,
+    entryPoints: ['console/app/main.ts'],
+    outfile: CONSOLE_SCRIPT,
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    minify: true,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    legalComments: 'inline',
+    charset: 'utf8',
+  });
+  const output = (ext) => result.outputFiles.find((f) => f.path.endsWith(ext));
+  return {
+    inputs: Object.keys(result.metafile.inputs),
+    script: output('.js').contents,
+    style: output('.css').contents,
+  };
+}
+
+/** Builds dist/cli.cjs and the console's page code; throws when esbuild is not installed (devDependencies omitted). */
 function buildCli() {
   const esbuild = require('esbuild');
   const startedAt = Date.now();
+  const page = buildConsole(esbuild);
   const result = esbuild.buildSync({
     absWorkingDir: ROOT,
     entryPoints: ['cli/main.ts'],
@@ -75,13 +109,15 @@ function buildCli() {
     legalComments: 'none',
   });
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
-  const inputs = Object.keys(result.metafile.inputs);
+  const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...page.inputs])];
+  writeAtomic(CONSOLE_SCRIPT, page.script);
+  writeAtomic(CONSOLE_STYLE, page.style);
   writeAtomic(BUNDLE, result.outputFiles[0].contents);
   writeAtomic(META, `${JSON.stringify({ startedAt, inputs }, null, 2)}\n`);
   return BUNDLE;
 }
 
-module.exports = { BUNDLE, buildCli, isStale };
+module.exports = { BUNDLE, CONSOLE_SCRIPT, CONSOLE_STYLE, buildCli, isStale };
 
 if (require.main === module) {
   try {

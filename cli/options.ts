@@ -24,6 +24,13 @@ export const integerAtLeast =
     return n;
   };
 
+/** `--port N`: a TCP port, 0 for a free one. */
+export const portNumber = (value: string): number => {
+  const n = integerAtLeast(0)(value);
+  if (n > 65535) throw new InvalidArgumentError('Expected a port, 0 to 65535.');
+  return n;
+};
+
 /** `--x N`: any integer. */
 export const integer = (value: string): number => {
   const n = Number(value);

@@ -9,6 +9,7 @@ import {
   jsonOption,
   lakeOption,
   numberIn,
+  portNumber,
 } from './options';
 
 /**
@@ -260,6 +261,39 @@ Exit codes: 0 every replay started (AWS) or succeeded (local), 1 otherwise, 2 us
     .addHelpText('after', `\nExit codes: 0 ok, 1 execution not found, 2 usage error.`)
     .action(act(async (name, opts) => (await import('./runs')).showRun(name as string, opts as never)));
 
+  command(
+    program,
+    'ui',
+    'Serve the run console (state machine graph, runs, charts, alerts) on 127.0.0.1 until Ctrl-C.',
+  )
+    .addOption(new Option('--port <n>', 'port on 127.0.0.1 (0: a free one)').argParser(portNumber).default(0))
+    .addOption(lakeOption())
+    .addHelpText(
+      'after',
+      `
+The console shows the state machine as the local runtime runs it, with the selected execution's
+path and each state's status; the executions, filtered by dataset and status; per dataset, the
+stage durations, records in / out / quarantined and the quarantine ratio against its baseline over
+time; and the alerts. Each load of the page reads the lake again. Only 127.0.0.1 is listened on.
+
+Exit codes: 0 stopped by Ctrl-C, 1 failure, 2 usage error (a --lake that is not a lake, a taken port).`,
+    )
+    .action(act(async (opts) => (await import('./console')).ui(opts as never)));
+
+  command(program, 'report', 'Write the run console as one HTML file that opens offline.')
+    .addOption(new Option('--out <file>', 'the HTML file to write (folders created)').makeOptionMandatory())
+    .addOption(lakeOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+The same page as "medallion ui", with the lake's data and the page's code (charts, graph layout)
+inside the file: it needs no server and no network.
+
+Exit codes: 0 written, 1 failure, 2 usage error.`,
+    )
+    .action(act(async (opts) => (await import('./console')).report(opts as never)));
+
   command(program, 'query', 'Run SQL (DuckDB) over the local lake and its system tables.')
     .argument('<sql...>', 'the SQL (quote it)')
     .addOption(lakeOption())
@@ -311,6 +345,7 @@ Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
 /** The error classes a command throws for a usage mistake found after parsing (exit 2). */
 const USAGE_ERRORS = new Set([
   'UsageError',
+  'ConsolePortError',
   'LakeNotFoundError',
   'ReplayArgumentError',
   'DemoLakeNotEmptyError',

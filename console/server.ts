@@ -1,0 +1,82 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MedallionError } from '../shared/domain/errors';
+
+/**
+ * `medallion ui`: serves the run console on the loopback interface only. Each request of the page
+ * reads the lake again (a reload shows the runs since), and the page is the one `medallion report`
+ * writes.
+ */
+
+export const LOOPBACK = '127.0.0.1';
+
+/** The port is taken, or not ours to listen on. */
+export class ConsolePortError extends MedallionError {
+  readonly retryable = false;
+}
+
+export interface ConsoleServer {
+  readonly url: string;
+  readonly port: number;
+  /** Stops listening and ends open connections; resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+export async function startConsoleServer(options: {
+  /** 0 (default) picks a free port. */
+  readonly port?: number;
+  /** Renders the page afresh (called for each request of `/`). */
+  readonly page: () => Promise<string>;
+  readonly onError?: (error: unknown) => void;
+}): Promise<ConsoleServer> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      response.end('method not allowed\n');
+      return;
+    }
+    if (path !== '/' && path !== '/index.html') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`not found: ${path} (the console is at /)\n`);
+      return;
+    }
+    options
+      .page()
+      .then((html) => {
+        response.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          'content-length': Buffer.byteLength(html),
+        });
+        response.end(request.method === 'HEAD' ? undefined : html);
+      })
+      .catch((error: unknown) => {
+        options.onError?.(error);
+        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end(`${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE' || error.code === 'EACCES'
+          ? new ConsolePortError(
+              `cannot listen on ${LOOPBACK}:${options.port ?? 0}: ${error.code} (pick another --port, or 0 for a free one)`,
+            )
+          : error,
+      ),
+    );
+    server.listen(options.port ?? 0, LOOPBACK, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${LOOPBACK}:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
