@@ -1,4 +1,5 @@
 import { STAGES, type Stage } from '../shared/domain/datasets';
+import { GLUE_TEMP_DIR } from '../shared/domain/glue-args';
 import { runsPerJob } from './back-pressure';
 import { GLUE_LOG_PREFIX, GLUE_VERSION } from './constants';
 import { pascal, refuseClash, type Resources, type StackContext } from './context';
@@ -97,7 +98,7 @@ export function glueJobResources(
           '--enable-job-insights': 'true',
           // Glue 5.x logs in real time to <prefix>/output and <prefix>/error: the stack's log groups.
           '--custom-logGroup-prefix': GLUE_LOG_PREFIX(ctx.stage),
-          '--TempDir': { 'Fn::Sub': 's3://${ArtifactsBucket}/tmp/' },
+          [GLUE_TEMP_DIR]: { 'Fn::Sub': 's3://${ArtifactsBucket}/tmp/' },
           ...(artifacts.library ? { '--extra-py-files': deployed(artifacts.library) } : {}),
         },
       },

@@ -4,7 +4,7 @@ then check it against the dataset plan and the lake layout before touching any d
 import json
 import re
 from dataclasses import dataclass
-from typing import Mapping, Tuple
+from typing import Mapping, Optional, Tuple
 
 from .contract import JOB_ARGS, RUN_ID_PATTERN, STAGES
 from .errors import JobArgumentError
@@ -13,6 +13,17 @@ from .plan import Plan
 
 # Glue passes these itself; getResolvedOptions returns them without being asked (asking is an error).
 GLUE_RUN_ID = "JOB_RUN_ID"
+GLUE_TEMP_DIR = "TempDir"
+
+
+def _temp_dir(resolved: Mapping[str, object]) -> Optional[Location]:
+    """--TempDir, an s3:// (on Glue) or file:// folder; a missing trailing '/' is added."""
+    value = resolved.get(GLUE_TEMP_DIR)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise JobArgumentError(f"--{GLUE_TEMP_DIR}: must be a string, got {value!r}")
+    return parse_location(value if value.endswith("/") else value + "/", GLUE_TEMP_DIR)
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,9 @@ class JobArgs:
     quarantine: Location
     manifest: Location
     plan: Location
+    # Glue's --TempDir (the stack sets it on every job): where the bronze job puts the copies it reads
+    # instead of a landed file (landing.gz_copies). None when the run has none.
+    temp_dir: Optional[Location] = None
 
 
 def _text(resolved: Mapping[str, object], name: str) -> str:
@@ -89,6 +103,7 @@ def parse_job_args(resolved: Mapping[str, object], stage: str) -> JobArgs:
         quarantine=_folder(resolved, "quarantine_location"),
         manifest=manifest,
         plan=plan,
+        temp_dir=_temp_dir(resolved),
     )
 
 
@@ -131,3 +146,10 @@ def check_against_plan(args: JobArgs, plan: Plan) -> None:
     for name in ("target_location", "quarantine_location", "manifest_location"):
         if is_within(given[name], args.source) or is_within(args.source, given[name]):
             raise JobArgumentError(f"--{name}: {given[name].uri!r} overlaps the source {args.source.uri!r}")
+    if args.temp_dir is not None:
+        for name in ("source_location", "target_location", "quarantine_location"):
+            if is_within(args.temp_dir, given[name]):
+                raise JobArgumentError(
+                    f"--{GLUE_TEMP_DIR}: {args.temp_dir.uri!r} lies inside --{name} {given[name].uri!r} (the "
+                    f"job's temporary files must stay out of the partitions it reads and writes)"
+                )

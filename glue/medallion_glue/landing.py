@@ -11,16 +11,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .contract import FORMAT_EXTENSIONS, WHITESPACE
 from .errors import LandingDataError
+from .locations import Location
 from .storage import StoredFile
 
 # Why a landing file named _x or .x fails the run (shared/local/glue-runner.ts says the same).
 HIDDEN_NAME = "a name starting with '_' or '.', which Spark treats as hidden and skips (rename the file)"
 
-# Why a gzipped landing file whose suffix is not the lower-case `.gz` fails the run on Spark.
-GZ_CASE = (
-    "a gzipped file whose name does not end in the lower-case '.gz' (Spark's file readers recognise gzip by "
-    "that exact suffix and would read the compressed bytes as text; rename it, e.g. to '.csv.gz')"
-)
+# Hadoop, under every Spark file reader, picks a file's codec by the exact, case-sensitive suffix of its
+# name (CompressionCodecFactory.getCodec: GzipCodec registers '.gz'), so `FEED.CSV.GZ` would be read as
+# compressed bytes. Such a file is read through a copy of it whose name ends in '.gz' (gz_copies), in a
+# folder of the job's --TempDir; the copy is deleted when the run ends.
+GZ_COPY_FOLDER = "medallion-gz-copies"
 
 # Enough bytes to hold any sane CSV header line (gzip: compressed bytes fed to a stream decoder).
 HEADER_PROBE_BYTES = 64 * 1024
@@ -70,8 +71,6 @@ def classify(files: Sequence[StoredFile], formats: Sequence[str], source_uri: st
         elif f.name.startswith(("_", ".")):
             # Spark's file listing skips such names as hidden: the rows would vanish silently.
             problems.append(f"{f.location.uri}: {HIDDEN_NAME}")
-        elif f.name.lower().endswith(".gz") and not f.name.endswith(".gz"):
-            problems.append(f"{f.location.uri}: {GZ_CASE}")
         elif f.size == 0:
             empty.append(f)
         else:
@@ -81,8 +80,39 @@ def classify(files: Sequence[StoredFile], formats: Sequence[str], source_uri: st
     return readable, empty
 
 
-def header_line(head: bytes, gzipped: bool, uri: str) -> str:
-    """The first line of a CSV file from its first bytes (decompressing a .gz prefix)."""
+def needs_gz_copy(name: str) -> bool:
+    """A gzipped file that Spark would not decompress under its own name (`.GZ`, `.Gz`, `.gZ`)."""
+    return name.lower().endswith(".gz") and not name.endswith(".gz")
+
+
+def gz_copies(files: Sequence[LandingFile], temp_dir: Optional[Location], job_run_id: str) -> Dict[str, Location]:
+    """Landed file URI -> where its copy is read from, for every file that needs_gz_copy: in the run's own
+    folder of the job's --TempDir (`<TempDir>medallion-gz-copies/<JOB_RUN_ID>/`), named by its position and
+    its lower-cased extension (`0.csv.gz`, `1.json.gz`), so the copy is read exactly as a file landed with a
+    lower-case name (same format, same reader options). Without a --TempDir, such a file fails the run
+    naming it (rename it, or give the job a --TempDir)."""
+    needed = [f for f in files if needs_gz_copy(f.file.name)]
+    if not needed:
+        return {}
+    if temp_dir is None:
+        names = ", ".join(f.uri for f in needed)
+        raise LandingDataError(
+            f"{names}: a gzipped file whose name does not end in the lower-case '.gz' is read through a copy "
+            f"named '.gz' in the job's --TempDir, and this run has no --TempDir (give the job one, or rename "
+            f"the file to end in '.gz')"
+        )
+    folder = temp_dir.child(f"{GZ_COPY_FOLDER}/{job_run_id}/")
+    copies = {}
+    for i, f in enumerate(needed):
+        lower = f.file.name.lower()
+        extension = max((e for e in FORMAT_EXTENSIONS[f.format] if lower.endswith(e)), key=len)
+        copies[f.uri] = folder.child(f"{i}{extension}")
+    return copies
+
+
+def first_line(head: bytes, gzipped: bool, uri: str) -> Tuple[str, str]:
+    """(header, line separator) of a CSV file from its first bytes (decompressing a .gz prefix): the first
+    line without its end, and '\r\n' when it ends so, else '\n'."""
     if gzipped:
         try:
             head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
@@ -96,9 +126,15 @@ def header_line(head: bytes, gzipped: bool, uri: str) -> str:
             raise LandingDataError(f"{uri}: no end of line in the first {HEADER_PROBE_BYTES} bytes (CSV header expected)")
         end = len(head)
     try:
-        return head[:end].decode("utf-8").rstrip("\r")
+        line = head[:end].decode("utf-8")
     except UnicodeDecodeError as error:
         raise LandingDataError(f"{uri}: the CSV header is not UTF-8 ({error})") from error
+    return (line[:-1], "\r\n") if line.endswith("\r") else (line, "\n")
+
+
+def header_line(head: bytes, gzipped: bool, uri: str) -> str:
+    """The first line of a CSV file from its first bytes, without its line end."""
+    return first_line(head, gzipped, uri)[0]
 
 
 @dataclass(frozen=True)
@@ -108,6 +144,10 @@ class CsvLayout:
     header: Tuple[str, ...]
     missing: Tuple[str, ...]
     undeclared: Tuple[str, ...]
+    # How the file's records end, from its header line: '\r\n' or '\n'. The Spark reader is given it
+    # (lineSep): left to detect it, Spark's parser turns a '\r\n' inside a quoted value of a CRLF file
+    # into '\n', which the local runner keeps as landed.
+    line_sep: str = "\n"
 
 
 def column_key(name: str) -> str:
@@ -145,7 +185,7 @@ def match_columns(names: Sequence[str], declared: Sequence[str], require_all: bo
     return positions, problems
 
 
-def csv_layout(line: str, declared: Sequence[str], uri: str) -> CsvLayout:
+def csv_layout(line: str, declared: Sequence[str], uri: str, line_sep: str = "\n") -> CsvLayout:
     """Columns are matched by name (match_columns), never by position; a header that does not match
     the declared columns exactly fails the run, naming the file and the columns."""
     fields = next(csv.reader(io.StringIO(line)), [])
@@ -159,15 +199,15 @@ def csv_layout(line: str, declared: Sequence[str], uri: str) -> CsvLayout:
     _, problems = match_columns(fields, declared, True)
     if problems:
         raise LandingDataError(f"{uri}: its columns do not match the dataset's: {'; '.join(problems)}")
-    return CsvLayout(header=header, missing=(), undeclared=())
+    return CsvLayout(header=header, missing=(), undeclared=(), line_sep=line_sep)
 
 
 def group_by_header(layouts: Dict[str, CsvLayout]) -> List[Tuple[CsvLayout, List[str]]]:
-    """CSV files that share a header can be read in one Spark read; order is stable."""
-    groups: Dict[Tuple[str, ...], Tuple[CsvLayout, List[str]]] = {}
+    """CSV files that share a header and line ends can be read in one Spark read; order is stable."""
+    groups: Dict[Tuple[Tuple[str, ...], str], Tuple[CsvLayout, List[str]]] = {}
     for uri in sorted(layouts):
         layout = layouts[uri]
-        groups.setdefault(layout.header, (layout, []))[1].append(uri)
+        groups.setdefault((layout.header, layout.line_sep), (layout, []))[1].append(uri)
     return list(groups.values())
 
 

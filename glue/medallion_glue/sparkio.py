@@ -2,9 +2,9 @@
 It runs on Glue 5.0 (Spark 3.5) and cannot run on a machine without Spark: it is kept small and
 holds no decisions, which all live in the pure modules."""
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
@@ -49,6 +49,20 @@ VALID_UTF8 = "CAST(encode(value, 'UTF-8') AS STRING) = value"
 JSON_CORRUPT = f"NOT single OR NOT utf8 OR {KEYS} IS NULL OR ({VALUES} IS NULL AND size({KEYS}) = size(array_distinct({KEYS})))"
 
 
+def source_file_column(landed: Mapping[str, str]) -> Column:
+    """The landed file a row comes from: the URI Spark read (SOURCE_FILE_EXPR), or, for a copy read in
+    place of a landed file (`landed`: copy URI -> landed file URI; landing.gz_copies puts each copy in a
+    run-unique folder under a name of its own), the landed file's URI."""
+    read = F.expr(SOURCE_FILE_EXPR)
+    cases = None
+    for copy, uri in sorted(landed.items()):
+        # Matched by the copy's folder and name: the decoded URI Spark reports may spell the rest of the
+        # path differently (percent-encoding) from the URI it was given.
+        test = read.endswith("/" + "/".join(copy.split("/")[-2:]))
+        cases = F.when(test, F.lit(uri)) if cases is None else cases.when(test, F.lit(uri))
+    return read if cases is None else cases.otherwise(read)
+
+
 def _strings(names: Sequence[str]) -> StructType:
     fields = [StructField(n, StringType(), True) for n in names]
     return StructType(fields + [StructField(CORRUPT_RECORD, StringType(), True)])
@@ -66,13 +80,13 @@ class SparkEngine:
         spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         return cls(spark)
 
-    def read_landing(self, json_uris, csv_groups, columns, ingested_at) -> DataFrame:
+    def read_landing(self, json_uris, csv_groups, columns, ingested_at, landed) -> DataFrame:
         frames = []
         if json_uris:
-            frames.append(self._read_json(json_uris, columns))
+            frames.append(self._read_json(json_uris, columns, landed))
         if csv_groups:
-            self._require_utf8([u for _, uris in csv_groups for u in uris])
-        for header, uris in csv_groups:
+            self._require_utf8([u for _, _, uris in csv_groups for u in uris], landed)
+        for header, line_sep, uris in csv_groups:
             # Files of one group share this exact header, already checked by name: read them by
             # position with every column as text (types are the silver stage's job).
             frame = (
@@ -80,6 +94,9 @@ class SparkEngine:
                 .option("header", "true")
                 .option("enforceSchema", "true")
                 .option("multiLine", "true")
+                # The file's own line end: given, Spark keeps a quoted value's line breaks as landed
+                # (detected, a CRLF inside quotes would become LF; CSVOptions.asParserSettings).
+                .option("lineSep", line_sep)
                 # RFC 4180 as the local runner reads it: a quote inside a quoted value is doubled;
                 # a backslash is an ordinary character.
                 .option("quote", '"')
@@ -102,7 +119,7 @@ class SparkEngine:
                     F.when(size > MAX_CSV_RECORD_BYTES, F.lit(f"a CSV record longer than {MAX_CSV_RECORD_BYTES} bytes")),
                 ),
             )
-            frames.append(self._with_declared(frame, header, columns))
+            frames.append(self._with_declared(frame, header, columns, landed))
         if not frames:
             # Every landed file was empty (skipped): bronze is written with its columns and no rows.
             names = (*columns, CORRUPT_RECORD, SOURCE_FILE)
@@ -121,7 +138,7 @@ class SparkEngine:
         # the rows counted must be the rows written.
         return frame.cache()
 
-    def _read_json(self, uris: Sequence[str], columns: Sequence[str]) -> DataFrame:
+    def _read_json(self, uris: Sequence[str], columns: Sequence[str], landed: Mapping[str, str]) -> DataFrame:
         """JSON lines (`.jsonl`, `.ndjson`: one record per line; Hadoop drops a byte order mark at the
         start of a file) and JSON documents (`.json`: json_document_records), each record checked
         (JSON_RECORD_EXPRESSIONS) and its keys matched onto the declared columns by name, trimmed and
@@ -133,14 +150,14 @@ class SparkEngine:
         if lines:
             frame = self.spark.read.text(lines, lineSep="\n")
             records.append(
-                frame.select(F.col("value").alias(RECORD), F.expr(SOURCE_FILE_EXPR).alias(SOURCE_FILE), F.expr(VALID_UTF8).alias("utf8"))
+                frame.select(F.col("value").alias(RECORD), source_file_column(landed).alias(SOURCE_FILE), F.expr(VALID_UTF8).alias("utf8"))
             )
         if documents:
             split = F.udf(json_document_records, ArrayType(StringType()))
             frame = self.spark.read.text(documents, wholetext=True)
             records.append(
                 frame.select(
-                    F.explode(split(F.col("value"))).alias(RECORD), F.expr(SOURCE_FILE_EXPR).alias(SOURCE_FILE), F.expr(VALID_UTF8).alias("utf8")
+                    F.explode(split(F.col("value"))).alias(RECORD), source_file_column(landed).alias(SOURCE_FILE), F.expr(VALID_UTF8).alias("utf8")
                 )
             )
         frame = records[0] if len(records) == 1 else records[0].unionByName(records[1])
@@ -165,18 +182,18 @@ class SparkEngine:
             F.col(SOURCE_FILE),
         )
 
-    def _require_utf8(self, uris: Sequence[str]) -> None:
+    def _require_utf8(self, uris: Sequence[str], landed: Mapping[str, str]) -> None:
         """Spark's CSV reader decodes broken UTF-8 as U+FFFD without a word; the local runner refuses
         the file. So the bytes are checked first (one pass over the files' lines)."""
         lines = self.spark.read.text([escape_hadoop_glob(u) for u in uris], lineSep="\n")
-        bad = [r[0] for r in lines.filter(~F.expr(VALID_UTF8)).select(F.expr(SOURCE_FILE_EXPR)).distinct().limit(10).collect()]
+        bad = [r[0] for r in lines.filter(~F.expr(VALID_UTF8)).select(source_file_column(landed)).distinct().limit(10).collect()]
         if bad:
             raise LandingDataError(f"{len(bad)} file(s) are not valid UTF-8 (the landed text must be UTF-8): {', '.join(sorted(bad))}")
 
     @staticmethod
-    def _with_declared(frame: DataFrame, present: Sequence[str], columns: Sequence[str]) -> DataFrame:
+    def _with_declared(frame: DataFrame, present: Sequence[str], columns: Sequence[str], landed: Mapping[str, str]) -> DataFrame:
         selected = [F.col(c) if c in present else F.lit(None).cast("string").alias(c) for c in columns]
-        return frame.select(*selected, F.col(CORRUPT_RECORD), F.expr(SOURCE_FILE_EXPR).alias(SOURCE_FILE))
+        return frame.select(*selected, F.col(CORRUPT_RECORD), source_file_column(landed).alias(SOURCE_FILE))
 
     def corrupt_records(self, frame: DataFrame) -> Tuple[int, List[str]]:
         bad = frame.filter(F.col(CORRUPT_RECORD).isNotNull())

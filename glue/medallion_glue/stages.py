@@ -10,7 +10,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, 
 from .args import JobArgs, check_against_plan, parse_job_args
 from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUARANTINE_REASONS, SOURCE_FILE
 from .errors import MedallionJobError, StageContractError
-from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, header_line
+from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, first_line, gz_copies
 from .manifest import build_manifest, iso_now, manifest_json, output_partition, source_file
 from .plan import Plan, parse_plan
 
@@ -23,8 +23,16 @@ class Engine(Protocol):
     """The data operations a stage needs; frames are opaque handles."""
 
     def read_landing(
-        self, json_uris: Sequence[str], csv_groups: Sequence[Tuple[Sequence[str], Sequence[str]]], columns: Sequence[str], ingested_at: str
-    ): ...
+        self,
+        json_uris: Sequence[str],
+        csv_groups: Sequence[Tuple[Sequence[str], str, Sequence[str]]],
+        columns: Sequence[str],
+        ingested_at: str,
+        landed: Mapping[str, str],
+    ):
+        """Reads the files (URIs; CSV files in groups of one header and line separator); `landed` maps the URI of a copy read instead of a landed file to that
+        file's URI, which its rows carry in _source_file."""
+        ...
     def corrupt_records(self, frame) -> Tuple[int, List[str]]: ...
     def drop(self, frame, column: str): ...
     def read_parquet(self, uri: str, view: str): ...
@@ -68,12 +76,17 @@ def reconcile_silver(
 
 def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
     files, empty = classify(stores.list_files(args.source), plan.formats, args.source.uri)
-    json_uris = [f.uri for f in files if f.format == "jsonl"]
+    # A gzipped file Spark would not decompress under its own name is read through a copy (gz_copies);
+    # the engine reads `read[uri]` and gives its rows the landed file's URI.
+    copies = gz_copies(files, args.temp_dir, args.job_run_id)
+    read = {f.uri: copies[f.uri].uri if f.uri in copies else f.uri for f in files}
+    json_uris = [read[f.uri] for f in files if f.format == "jsonl"]
     layouts = {}
     for f in files:
         if f.format == "csv":
             head = stores.read_bytes(f.file.location, HEADER_PROBE_BYTES)
-            layouts[f.uri] = csv_layout(header_line(head, f.gzipped, f.uri), plan.column_names, f.uri)
+            header, line_sep = first_line(head, f.gzipped, f.uri)
+            layouts[read[f.uri]] = csv_layout(header, plan.column_names, f.uri, line_sep)
     groups = group_by_header(layouts)
     skipped = [{"file": f.location.uri, "reason": EMPTY_FILE_REASON} for f in empty]
     # What this run accounted for, as the listing showed it: finish-run starts no follow-up run for
@@ -84,19 +97,34 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         for s in [f.file for f in files] + list(empty)
         if s.etag
     ]
-    log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f["file"] for f in skipped])
+    log("Reading landing files", jsonl=len(json_uris), csv=len(layouts), emptySkipped=[f["file"] for f in skipped],
+        gzCopies={uri: copy.uri for uri, copy in copies.items()})
 
-    engine = engine_factory()
-    frame = engine.read_landing(json_uris, [(layout.header, uris) for layout, uris in groups], plan.column_names, started_at)
-    records_in = engine.count(frame)
-    corrupt, samples = engine.corrupt_records(frame)
-    if corrupt:
-        raise StageContractError(
-            f"{corrupt} of {records_in} landing record(s) could not be parsed (malformed JSON line or CSV row, "
-            f"or a CSV record longer than {MAX_CSV_RECORD_BYTES} bytes); "
-            f"nothing was written. Files: {', '.join(samples)}"
+    copied = []
+    try:
+        for f in files:
+            if f.uri in copies:
+                stores.copy(f.file.location, copies[f.uri])
+                copied.append(copies[f.uri])
+        engine = engine_factory()
+        frame = engine.read_landing(
+            json_uris,
+            [(layout.header, layout.line_sep, uris) for layout, uris in groups],
+            plan.column_names,
+            started_at,
+            {copy.uri: uri for uri, copy in copies.items()},
         )
-    engine.write_parquet(engine.drop(frame, CORRUPT_RECORD), args.target.uri)
+        records_in = engine.count(frame)
+        corrupt, samples = engine.corrupt_records(frame)
+        if corrupt:
+            raise StageContractError(
+                f"{corrupt} of {records_in} landing record(s) could not be parsed (malformed JSON line or CSV row, "
+                f"or a CSV record longer than {MAX_CSV_RECORD_BYTES} bytes); "
+                f"nothing was written. Files: {', '.join(samples)}"
+            )
+        engine.write_parquet(engine.drop(frame, CORRUPT_RECORD), args.target.uri)
+    finally:
+        _delete_copies(stores, copied)
     return build_manifest(
         args,
         started_at=started_at,
@@ -109,6 +137,17 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         skipped_files=skipped,
         source_files=sources,
     )
+
+
+def _delete_copies(stores, copies: Sequence) -> None:
+    """Deletes the run's copies once bronze is written (or the run failed). A copy that cannot be deleted
+    does not fail the run, nor hide its own error: it is logged, and the temp dir's lifecycle rule (tmp/
+    in the stack's artifacts bucket: 7 days) removes it."""
+    for copy in copies:
+        try:
+            stores.delete(copy)
+        except Exception as error:  # StorageError, or whatever the store raised
+            log("Could not delete a copy of a landed file", copy=copy.uri, error=str(error))
 
 
 def _require_columns(engine: Engine, frame, required: Sequence[str], what: str) -> None:

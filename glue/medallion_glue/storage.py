@@ -1,9 +1,10 @@
 """Small object-store access for what Spark does not do for us: list the run's landing files, read
-the plan and CSV headers, write the manifest. s3:// through boto3 (injected; Glue ships it),
+the plan and CSV headers, copy a landed file Spark cannot read under its own name, write the manifest. s3:// through boto3 (injected; Glue ships it),
 file:/// through the standard library, so the same job code runs against a folder lake in tests."""
 
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, List, Optional
@@ -73,6 +74,27 @@ class LocalStore:
             raise StorageError(f"cannot write {location.uri}: {error}") from error
 
 
+    def copy(self, source: Location, target: Location) -> None:
+        path = self._path(target)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copyfile(self._path(source), path)
+        except OSError as error:
+            raise StorageError(f"cannot copy {source.uri} to {target.uri}: {error}") from error
+
+    def delete(self, location: Location) -> None:
+        """Removes the file, then its folder if that is left empty."""
+        path = self._path(location)
+        try:
+            if os.path.exists(path):
+                os.remove(path)
+            folder = os.path.dirname(path)
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        except OSError as error:
+            raise StorageError(f"cannot delete {location.uri}: {error}") from error
+
+
 def _md5(path: str) -> str:
     digest = hashlib.md5()
     with open(path, "rb") as handle:
@@ -134,6 +156,27 @@ class S3Store:
             raise StorageError(f"cannot write {location.uri}: {error}") from error
 
 
+    def copy(self, source: Location, target: Location) -> None:
+        """S3's server-side copy (boto3's managed copy: CopyObject, or UploadPartCopy parts above its
+        multipart threshold, so objects over 5 GB copy too). The copy gets no tags (REPLACE with none):
+        copying them would need s3:GetObjectTagging and s3:PutObjectTagging, and nothing reads them."""
+        try:
+            self._client.copy(
+                {"Bucket": source.bucket, "Key": source.key},
+                target.bucket,
+                target.key,
+                ExtraArgs={"TaggingDirective": "REPLACE"},
+            )
+        except Exception as error:
+            raise StorageError(f"cannot copy {source.uri} to {target.uri}: {error}") from error
+
+    def delete(self, location: Location) -> None:
+        try:
+            self._client.delete_object(Bucket=location.bucket, Key=location.key)
+        except Exception as error:
+            raise StorageError(f"cannot delete {location.uri}: {error}") from error
+
+
 def default_s3_client():
     import boto3  # available on Glue; imported lazily so the pure tests need no PyPI package
 
@@ -163,3 +206,11 @@ class Stores:
 
     def write_text(self, location: Location, text: str) -> None:
         self.for_location(location).write_text(location, text)
+
+    def copy(self, source: Location, target: Location) -> None:
+        if source.scheme != target.scheme:
+            raise StorageError(f"cannot copy {source.uri} to {target.uri}: not the same kind of store")
+        self.for_location(source).copy(source, target)
+
+    def delete(self, location: Location) -> None:
+        self.for_location(location).delete(location)

@@ -64,6 +64,8 @@ class Lake:
             "dataset_plan": "file://" + self.plan_path,
             "JOB_RUN_ID": "jr_0123456789",
             "JOB_NAME": f"medallion-{stage}",
+            # Glue passes the job's --TempDir (the stack sets one on every job).
+            "TempDir": self.uri + "_system/tmp/",
         }
         args.update(override)
         return args
@@ -107,8 +109,8 @@ class FakeEngine:
     def _frame(self, name, rows):
         return {"name": name, "rows": rows}
 
-    def read_landing(self, json_uris, csv_groups, columns, ingested_at):
-        self.calls.append(("read_landing", list(json_uris), [(tuple(h), list(u)) for h, u in csv_groups], tuple(columns), ingested_at))
+    def read_landing(self, json_uris, csv_groups, columns, ingested_at, landed):
+        self.calls.append(("read_landing", list(json_uris), [(tuple(h), sep, list(u)) for h, sep, u in csv_groups], tuple(columns), ingested_at, dict(landed)))
         return self._frame("landing", self.landing_rows + [{"_corrupt_record": "x", "_source_file": f} for f in self.corrupt])
 
     def corrupt_records(self, frame):

@@ -87,6 +87,14 @@ class ParseJobArgs(unittest.TestCase):
             with self.subTest(value=value), self.assertRaisesRegex(JobArgumentError, "JSON array of non-empty strings"):
                 parse_job_args(s3_args(partition_values=value), "silver")
 
+    def test_glue_temp_dir_is_read_as_a_folder(self):
+        self.assertIsNone(parse_job_args(s3_args(), "silver").temp_dir)
+        self.assertIsNone(parse_job_args(s3_args(TempDir=None), "silver").temp_dir, "getResolvedOptions' None")
+        given = parse_job_args(s3_args(TempDir="s3://artifacts-123/tmp"), "silver").temp_dir
+        self.assertEqual(given.uri, "s3://artifacts-123/tmp/")
+        with self.assertRaisesRegex(JobArgumentError, "--TempDir: .*neither s3://"):
+            parse_job_args(s3_args(TempDir="/tmp/x/"), "silver")
+
 
 class CheckAgainstPlan(unittest.TestCase):
     def check(self, **override):
@@ -142,6 +150,13 @@ class CheckAgainstPlan(unittest.TestCase):
         )
         with self.assertRaisesRegex(JobArgumentError, "--target_location: .* overlaps the source"):
             check_against_plan(args, plan)
+
+    def test_the_temp_dir_may_not_lie_inside_a_partition_the_job_reads_or_writes(self):
+        path = "year=2024/month=01/day=15"
+        check_against_plan(parse_job_args(s3_args(stage="bronze", TempDir="s3://shop-lake-123/"), "bronze"), PLAN)
+        for inside in (f"landing/shop/orders/{path}/tmp/", f"bronze/orders/{path}/", f"quarantine/orders/{path}/t/"):
+            with self.subTest(inside=inside), self.assertRaisesRegex(JobArgumentError, "--TempDir: .* lies inside --"):
+                check_against_plan(parse_job_args(s3_args(stage="bronze", TempDir=f"s3://shop-lake-123/{inside}"), "bronze"), PLAN)
 
 
 if __name__ == "__main__":

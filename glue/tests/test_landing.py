@@ -7,7 +7,9 @@ from medallion_glue.landing import (
     classify,
     csv_layout,
     file_format,
+    first_line,
     group_by_header,
+    gz_copies,
     header_line,
     is_json_document,
     json_document_records,
@@ -71,6 +73,11 @@ class CsvHeaders(unittest.TestCase):
         compressed = gzip.compress(("order_id,amount\n" + "ORD-1,2\n" * 50000).encode())
         self.assertEqual(header_line(compressed[:200], True, "a.csv.gz"), "order_id,amount")
 
+    def test_the_header_line_tells_how_records_end(self):
+        self.assertEqual(first_line("\ufeffa,b\r\n1,2\n".encode(), False, "a.csv"), ("a,b", "\r\n"))
+        self.assertEqual(first_line(gzip.compress(b"a,b\n1,2\r\n"), True, "a.csv.gz"), ("a,b", "\n"))
+        self.assertEqual(first_line(b"a,b", False, "a.csv"), ("a,b", "\n"), "a header without a line end")
+
     def test_unreadable_headers_name_the_file(self):
         with self.assertRaisesRegex(LandingDataError, "a.csv.gz: not a valid gzip file"):
             header_line(b"order_id,amount\n", True, "a.csv.gz")
@@ -98,16 +105,18 @@ class CsvHeaders(unittest.TestCase):
             with self.subTest(line=line), self.assertRaisesRegex(LandingDataError, "a.csv: (CSV header )?.*" + message):
                 csv_layout(line, DECLARED, "a.csv")
 
-    def test_files_sharing_a_header_are_read_together(self):
+    def test_files_sharing_a_header_and_line_ends_are_read_together(self):
         layouts = {
             "s3://l/b.csv": csv_layout("order_id,amount,customer_id", DECLARED, "b"),
             "s3://l/a.csv": csv_layout("order_id,amount,customer_id", DECLARED, "a"),
             "s3://l/c.csv": csv_layout("amount,order_id,customer_id", DECLARED, "c"),
+            "s3://l/d.csv": csv_layout("order_id,amount,customer_id", DECLARED, "d", "\r\n"),
         }
         groups = group_by_header(layouts)
-        self.assertEqual([(g.header, uris) for g, uris in groups], [
-            (("order_id", "amount", "customer_id"), ["s3://l/a.csv", "s3://l/b.csv"]),
-            (("amount", "order_id", "customer_id"), ["s3://l/c.csv"]),
+        self.assertEqual([(g.header, g.line_sep, uris) for g, uris in groups], [
+            (("order_id", "amount", "customer_id"), "\n", ["s3://l/a.csv", "s3://l/b.csv"]),
+            (("amount", "order_id", "customer_id"), "\n", ["s3://l/c.csv"]),
+            (("order_id", "amount", "customer_id"), "\r\n", ["s3://l/d.csv"]),
         ])
 
 
@@ -116,14 +125,33 @@ if __name__ == "__main__":
 
 
 class GzipSuffix(unittest.TestCase):
-    def test_a_gzipped_file_without_the_lower_case_suffix_fails_the_run_naming_it(self):
-        # Spark would read its compressed bytes as text.
-        with self.assertRaises(LandingDataError) as caught:
-            classify([stored("a.csv.gz"), stored("B.CSV.GZ"), stored("c.jsonl.Gz")], ["jsonl", "csv"], FOLDER)
-        message = str(caught.exception)
-        self.assertIn("2 unreadable object(s)", message)
-        self.assertIn(FOLDER + "B.CSV.GZ: a gzipped file whose name does not end in the lower-case '.gz'", message)
-        self.assertIn(FOLDER + "c.jsonl.Gz: a gzipped file", message)
+    TEMP = Location("s3", "artifacts", "tmp/")
+
+    def test_a_gzipped_file_without_the_lower_case_suffix_is_read_through_a_copy_named_gz(self):
+        # Prepare: Spark would read the compressed bytes of the upper- and mixed-case names as text
+        files, _ = classify(
+            [stored("a.csv.gz"), stored("B.CSV.GZ"), stored("c.Jsonl.Gz"), stored("D.JSON.gZ"), stored("e.JSONL")],
+            ["jsonl", "csv"],
+            FOLDER,
+        )
+        # Act
+        copies = gz_copies(files, self.TEMP, "jr_01")
+        # Assess: one copy each, in the run's folder of the temp dir, named by position and lower-case extension
+        self.assertEqual(
+            {uri: copy.uri for uri, copy in copies.items()},
+            {
+                FOLDER + "B.CSV.GZ": "s3://artifacts/tmp/medallion-gz-copies/jr_01/0.csv.gz",
+                FOLDER + "c.Jsonl.Gz": "s3://artifacts/tmp/medallion-gz-copies/jr_01/1.jsonl.gz",
+                FOLDER + "D.JSON.gZ": "s3://artifacts/tmp/medallion-gz-copies/jr_01/2.json.gz",
+            },
+        )
+        self.assertTrue(is_json_document(copies[FOLDER + "D.JSON.gZ"].uri), "a .json document stays a document")
+        self.assertEqual(gz_copies([f for f in files if f.file.name in ("a.csv.gz", "e.JSONL")], None, "jr_01"), {})
+
+    def test_without_a_temp_dir_such_a_file_fails_the_run_naming_it(self):
+        files, _ = classify([stored("a.csv.gz"), stored("B.CSV.GZ")], ["jsonl", "csv"], FOLDER)
+        with self.assertRaisesRegex(LandingDataError, "B.CSV.GZ: a gzipped file whose name does not end in the lower-case '.gz'.*no --TempDir"):
+            gz_copies(files, None, "jr_01")
 
 
 class JsonDocuments(unittest.TestCase):

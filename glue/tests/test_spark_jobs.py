@@ -9,7 +9,7 @@ import io
 
 from medallion_glue.manifest import manifest_problems
 
-from .helpers import PARTITION, LakeTestCase
+from .helpers import PARTITION, PARTITION_PATH, LakeTestCase
 from .spark import spark_session
 
 from spark_jobs import run_job  # glue/local (on sys.path through .spark)
@@ -103,6 +103,40 @@ class OrdersOnSpark(LakeTestCase):
         rows = sorted((r["country"], r["currency"], r["orders"], r["items"], str(r["revenue"])) for r in self.parquet("gold").collect())
         self.assertEqual(rows, [("DE", "EUR", 1, 2, "10.50"), ("GB", "GBP", 1, 3, "5.00")])
         self.assertEqual(gold["outputPartitions"][0]["values"], list(PARTITION))
+
+    def test_gzipped_files_named_in_upper_case_read_as_their_lower_case_twins(self):
+        # Prepare: a CSV with a byte order mark, CRLF, header case, a quoted value over two lines and a
+        # doubled quote; a pretty-printed .json document. Landed under lower-case names, then upper-case.
+        csv_text = (
+            "\ufeffORDER_ID,customer_id,status,amount,currency,country,items,updated_at\r\n"
+            'ORD-00000007,C7,"paid\r\nlate","7.00",EUR,DE,1,2024-01-15 10:00:00\r\n'
+            'ORD-00000008,"C""8",paid,8.00,EUR,DE,2,2024-01-15 11:00:00\r\n'
+        ).encode()
+        document = json.dumps([{"order_id": "ORD-00000009", "customer_id": "C9", "amount": "9.00"}], indent=2).encode()
+
+        def bronze_rows(names):
+            for name, content in zip(names, (csv_text, document)):
+                self.lake.land(name, gzip.compress(content))
+            manifest, _ = self.run_script("bronze")
+            rows = sorted(
+                (tuple(r[c] for c in r.asDict() if c != "_ingested_at"), ) for r in self.parquet("bronze").collect()
+            )
+            return manifest, rows
+
+        lower_manifest, lower = bronze_rows(["feed.csv.gz", "pretty.json.gz"])
+        for name in os.listdir(self.lake.path(f"landing/shop/orders/{PARTITION_PATH}")):
+            os.remove(self.lake.path(f"landing/shop/orders/{PARTITION_PATH}/{name}"))
+        # Act
+        upper_manifest, upper = bronze_rows(["FEED.CSV.GZ", "Pretty.Json.Gz"])
+        # Assess: the same records, each naming its landed file; the copies are gone
+        self.assertEqual(upper_manifest["recordsIn"], 3)
+        self.assertEqual(lower_manifest["recordsIn"], 3)
+        rename = lambda row: tuple(v.replace("feed.csv.gz", "FEED.CSV.GZ").replace("pretty.json.gz", "Pretty.Json.Gz") if isinstance(v, str) else v for v in row[0])
+        self.assertEqual(upper, sorted((rename(r),) for r in lower))
+        statuses = {r[0][0]: r[0][2] for r in upper}
+        self.assertEqual(statuses["ORD-00000007"], "paid\r\nlate")
+        self.assertIn(self.lake.uri + f"landing/shop/orders/{PARTITION_PATH}/FEED.CSV.GZ", {r[0][-1] for r in upper})
+        self.assertEqual(os.listdir(self.lake.path("_system/tmp/medallion-gz-copies")), [])
 
     def test_a_re_run_replaces_the_partition_and_a_clean_run_empties_quarantine(self):
         # Prepare: a first run with one bad row, then the producer's fixed file replaces it

@@ -78,8 +78,8 @@ class Bronze(StageTestCase):
         self.assertEqual(read[0], "read_landing")
         self.assertEqual(read[1], [a])
         self.assertEqual(read[2], [
-            (("order_id", "customer_id", "status", "amount", "currency", "country", "items", "updated_at"), [b]),
-            (("amount", "order_id", "customer_id", "status", "currency", "country", "items", "updated_at"), [c]),
+            (("order_id", "customer_id", "status", "amount", "currency", "country", "items", "updated_at"), "\n", [b]),
+            (("amount", "order_id", "customer_id", "status", "currency", "country", "items", "updated_at"), "\n", [c]),
         ])
         self.assertEqual(read[4], "2024-01-15T10:00:01.000Z", "_ingested_at is the run's start")
         self.assertIn(("drop", "_corrupt_record"), engine.calls)
@@ -115,6 +115,53 @@ class Bronze(StageTestCase):
         self.assertEqual(sorted(os.listdir(landing)), ["empty.jsonl", "feed-1.csv", "feed-2.CSV.gz", "orders batch 1.jsonl"])
         with open(os.path.join(landing, "feed-1.csv"), "rb") as handle:
             self.assertEqual(handle.read(), FEED_1, "landing files are left as they were")
+
+    def test_a_gz_file_named_in_upper_case_is_read_through_a_copy_deleted_after_the_run(self):
+        # Prepare: Spark picks gzip by the lower-case '.gz' only; the job reads a copy named '.gz'
+        landed = gzip.compress(FEED_2_HEADER.encode() + b"\n4,ORD-00000003,C,paid,EUR,DE,1,2024-01-15 10:00:00\n")
+        upper = self.lake.land("FEED.CSV.GZ", landed)
+        lines = self.lake.land("Web.Jsonl.Gz", gzip.compress(b'{"order_id": "ORD-00000001"}\n'))
+        temp = self.lake.args("bronze")["TempDir"]
+        copies = [temp + "medallion-gz-copies/jr_0123456789/0.csv.gz", temp + "medallion-gz-copies/jr_0123456789/1.jsonl.gz"]
+        seen = {}
+
+        class Engine(FakeEngine):
+            def read_landing(engine, json_uris, csv_groups, columns, ingested_at, landed):
+                # the copies exist while the engine reads them, byte for byte the landed files
+                seen["bytes"] = [Path(u[len("file://"):]).read_bytes() for u in copies]
+                return super().read_landing(json_uris, csv_groups, columns, ingested_at, landed)
+
+        engine = Engine(landing_rows=[{"order_id": "1"}, {"order_id": "2"}])
+        # Act
+        manifest = self.run_stage("bronze", engine)
+        # Assess: the engine read the copies and knows which landed file each stands for
+        read = engine.calls[0]
+        self.assertEqual(read[1], [copies[1]])
+        self.assertEqual([uris for _, _, uris in read[2]], [[copies[0]]])
+        self.assertEqual(read[5], {copies[0]: upper, copies[1]: lines})
+        self.assertEqual(seen["bytes"], [landed, Path(lines[len("file://"):]).read_bytes()])
+        # the manifest lists the landed files; the copies are gone, the landed files untouched
+        self.assertEqual(sorted(f["key"].rsplit("/", 1)[-1] for f in manifest["sourceFiles"]), ["FEED.CSV.GZ", "Web.Jsonl.Gz"])
+        self.assertEqual(os.listdir(self.lake.path("_system/tmp/medallion-gz-copies")), [])
+        self.assertEqual(Path(upper[len("file://"):]).read_bytes(), landed)
+
+    def test_the_copies_are_deleted_when_the_run_fails_too(self):
+        # Prepare
+        self.lake.land("FEED.JSONL.GZ", gzip.compress(b"{not json\n"))
+        engine = FakeEngine(landing_rows=[{"order_id": "1"}], corrupt=["x"])
+        # Act
+        with self.assertRaises(StageContractError):
+            self.run_stage("bronze", engine)
+        # Assess
+        self.assertEqual(os.listdir(self.lake.path("_system/tmp/medallion-gz-copies")), [])
+        self.assertNoManifest("bronze")
+
+    def test_without_a_temp_dir_an_upper_case_gz_fails_before_spark_starts_naming_it(self):
+        upper = self.lake.land("FEED.CSV.GZ", gzip.compress(b"order_id\n1\n"))
+        with self.assertRaisesRegex(LandingDataError, f"{upper}: a gzipped file whose name does not end in the lower-case '.gz'"):
+            self.run_stage("bronze", FakeEngine(), TempDir=None)
+        self.assertEqual(self.created, 0)
+        self.assertNoManifest("bronze")
 
     def test_corrupt_records_fail_the_run_naming_the_files_and_write_nothing(self):
         bad = self.lake.land("a.jsonl", b"{not json\n")

@@ -1,4 +1,6 @@
+import gzip
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -79,6 +81,58 @@ class S3StoreTest(unittest.TestCase):
         self.assertEqual(len(created), 1)
 
 
+class S3StoreOnMoto(unittest.TestCase):
+    """Copy and delete through a real boto3 client against moto's S3 server on a loopback port: the
+    copy is S3's own (server-side) copy, across buckets, byte for byte, without the source's tags."""
+
+    @classmethod
+    def setUpClass(cls):
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+        cls.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        cls.server.start()
+        host, port = cls.server.get_host_and_port()
+        cls.client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{host}:{port}",
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for bucket in ("lake", "artifacts"):
+            cls.client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_copies_an_object_to_another_bucket_and_deletes_the_copy(self):
+        # Prepare: a tagged landed object
+        body = gzip.compress(b"id,amount\r\n1,2\r\n")
+        key = "landing/shop/orders/year=2024/month=01/day=15/FEED.CSV.GZ"
+        self.client.put_object(Bucket="lake", Key=key, Body=body, Tagging="source=windows")
+        store = S3Store(self.client)
+        copy = Location("s3", "artifacts", "tmp/medallion-gz-copies/jr_1/0.csv.gz")
+        # Act
+        store.copy(Location("s3", "lake", key), copy)
+        # Assess: the same bytes under the new key, no tags; the landed object untouched
+        self.assertEqual(self.client.get_object(Bucket="artifacts", Key=copy.key)["Body"].read(), body)
+        self.assertEqual(self.client.get_object_tagging(Bucket="artifacts", Key=copy.key)["TagSet"], [])
+        self.assertEqual(self.client.get_object(Bucket="lake", Key=key)["Body"].read(), body)
+        # Act
+        store.delete(copy)
+        # Assess
+        self.assertEqual(self.client.list_objects_v2(Bucket="artifacts", Prefix="tmp/").get("KeyCount"), 0)
+        self.assertEqual(self.client.list_objects_v2(Bucket="lake").get("KeyCount"), 1)
+
+    def test_a_failed_copy_names_both_objects(self):
+        store = S3Store(self.client)
+        with self.assertRaisesRegex(StorageError, "cannot copy s3://lake/missing.CSV.GZ to s3://artifacts/tmp/0.csv.gz"):
+            store.copy(Location("s3", "lake", "missing.CSV.GZ"), Location("s3", "artifacts", "tmp/0.csv.gz"))
+
+
 class LocalStoreTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="medallion store ")
@@ -100,6 +154,18 @@ class LocalStoreTest(unittest.TestCase):
         self.assertEqual([(f.name, f.size) for f in LocalStore().list_files(folder)], [("a.jsonl", 3), ("", 0)])
         self.assertEqual(LocalStore().list_files(folder)[1].location.key[-7:], "nested/")
         self.assertEqual(LocalStore().list_files(folder.child("missing/")), [])
+
+    def test_copies_a_file_and_deletes_the_copy_and_its_emptied_folder(self):
+        source = parse_location("file://" + self.root.replace(" ", "%20") + "/landing/FEED.CSV.GZ", "x")
+        os.makedirs(os.path.join(self.root, "landing"))
+        with open(os.path.join(self.root, "landing", "FEED.CSV.GZ"), "wb") as handle:
+            handle.write(b"\x1f\x8b bytes")
+        copy = parse_location("file://" + self.root.replace(" ", "%20") + "/tmp/medallion-gz-copies/jr_1/0.csv.gz", "x")
+        LocalStore().copy(source, copy)
+        self.assertEqual(LocalStore().read_bytes(copy), b"\x1f\x8b bytes")
+        LocalStore().delete(copy)
+        self.assertEqual(os.listdir(os.path.join(self.root, "tmp", "medallion-gz-copies")), [])
+        self.assertEqual(LocalStore().read_bytes(source), b"\x1f\x8b bytes", "the landed file is left as it was")
 
 
 class Locations(unittest.TestCase):

@@ -24,6 +24,14 @@ export const GLUE_ARGS = {
 
 export type GlueArgName = keyof typeof GLUE_ARGS;
 
+/**
+ * Glue's own temporary folder, a default argument of every job (stack/glue-jobs.ts: `tmp/` of the
+ * artifacts bucket; locally `_system/tmp/` of the lake). The bronze job copies there, for the run, a
+ * gzipped landed file whose name does not end in the lower-case `.gz` Spark needs to decompress it
+ * (glue/medallion_glue/landing.py `gz_copies`).
+ */
+export const GLUE_TEMP_DIR = '--TempDir';
+
 /** Where a stage reads from: landing for bronze, the previous zone otherwise. */
 export function stageSourceKey(
   stage: Stage,

@@ -121,7 +121,7 @@ export class LocalPipeline {
       },
       glue: (_jobName, args) =>
         this.engine === 'spark'
-          ? this.spark().runJob(args)
+          ? this.spark().runJob(args, { tempDir: fileUri(lake.system('tmp')) })
           : runGlueJob(args, { spillDirectory: lake.system('tmp') }),
       lambdas: {
         PrepareRunFunctionArn: asLambda(

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { MedallionError } from '../domain/errors';
+import { GLUE_ARGS, GLUE_TEMP_DIR } from '../domain/glue-args';
 import { manifestSchema } from '../domain/manifest';
 import type { DatasetPlan } from '../domain/sql';
 import type { JobOutcome } from './glue-runner';
@@ -124,11 +125,23 @@ export class SparkGlue {
     return next;
   }
 
-  /** Runs one stage's Glue script with the job arguments (`--name` keys) as Glue passes them. */
-  async runJob(args: Readonly<Record<string, string>>): Promise<JobOutcome> {
-    const stage = args['--stage'];
+  /**
+   * Runs one stage's Glue script with the job arguments (`--name` keys) as Glue passes them: the run's
+   * own, Glue's `--JOB_RUN_ID`, and the job's `--TempDir` (a `file://` folder; a default argument of
+   * every deployed job).
+   */
+  async runJob(
+    args: Readonly<Record<string, string>>,
+    options: { readonly tempDir?: string } = {},
+  ): Promise<JobOutcome> {
+    const stage = args[GLUE_ARGS.stage];
     const jobRunId = `jr_spark_${randomUUID().replace(/-/g, '')}`;
-    const answer = await this.request({ stage, args: { ...args, '--JOB_RUN_ID': jobRunId } });
+    const glue = {
+      ...args,
+      '--JOB_RUN_ID': jobRunId,
+      ...(options.tempDir ? { [GLUE_TEMP_DIR]: options.tempDir } : {}),
+    };
+    const answer = await this.request({ stage, args: glue });
     if (!answer.ok) throw new SparkJobError(answer.error, answer.message);
     return { jobRunId, manifest: manifestSchema.parse(answer.manifest) };
   }

@@ -43,43 +43,23 @@ test('the corpus holds at least 40 landing files', () => {
   expect(CORPUS.flatMap((c) => c.files).length).toBeGreaterThanOrEqual(40);
 });
 
-/**
- * Where the engines still differ, each loudly in at least one engine (a failed stage naming the file),
- * never silently in both. Upper-case `.GZ`: Hadoop, under every Spark file reader, picks the codec by
- * the file name's exact suffix, so the Glue bronze job refuses such a file (landing.py GZ_CASE) rather
- * than read its compressed bytes as text; the local runner decompresses it. Asserted as differing so that a fix on either side shows up here and the
- * case moves to "both engines agree".
- */
-const KNOWN_DIFFERENCES: Record<string, string> = {
-  'a gzipped CSV named .CSV.GZ':
-    "DuckDB reads it; Spark fails bronze naming the file (Hadoop recognises gzip only by a lower-case '.gz')",
-  'a gzipped JSON-lines file named .JSONL.GZ':
-    "DuckDB reads it; Spark fails bronze naming the file (Hadoop recognises gzip only by a lower-case '.gz')",
-};
-
-describe.each(CORPUS.map((c, i) => [c.name, c, i] as const))('%s', (name, c: Case, i: number) => {
-  const known = KNOWN_DIFFERENCES[name];
-  test(
-    known ? `known difference: ${known}` : 'both engines agree',
-    async () => {
-      // Prepare
-      const dataset = datasets.get(c.dataset) as Dataset;
-      const values = partition(dataset, i);
-      // Act
-      const duckdb = await duckLake.runCase(dataset, c, values);
-      const onSpark = await sparkLake.runCase(dataset, c, values);
-      // Assess: stage outcomes and counts, rows and Parquet schemas of every zone
-      const comparable = (r: typeof duckdb) => ({
-        ...r,
-        stages: Object.fromEntries(
-          Object.entries(r.stages).map(([stage, o]) => [stage, { ...o, error: undefined }]),
-        ),
-      });
-      if (known) expect(comparable(onSpark)).not.toEqual(comparable(duckdb));
-      else expect(comparable(onSpark)).toEqual(comparable(duckdb));
-    },
-    180_000,
-  );
+describe.each(CORPUS.map((c, i) => [c.name, c, i] as const))('%s', (_name, c: Case, i: number) => {
+  test('both engines agree', async () => {
+    // Prepare
+    const dataset = datasets.get(c.dataset) as Dataset;
+    const values = partition(dataset, i);
+    // Act
+    const duckdb = await duckLake.runCase(dataset, c, values);
+    const onSpark = await sparkLake.runCase(dataset, c, values);
+    // Assess: stage outcomes and counts, rows and Parquet schemas of every zone
+    const comparable = (r: typeof duckdb) => ({
+      ...r,
+      stages: Object.fromEntries(
+        Object.entries(r.stages).map(([stage, o]) => [stage, { ...o, error: undefined }]),
+      ),
+    });
+    expect(comparable(onSpark)).toEqual(comparable(duckdb));
+  }, 180_000);
 });
 
 describe('gold SQL the engines evaluate differently is refused when the dataset is compiled', () => {

@@ -224,6 +224,19 @@ export const CORPUS: readonly Case[] = [
   probe('CSV with a byte order mark', [
     { name: 'csv-bom.csv', content: '\ufeffid,code,ts,d,n,dec,s\nbom1,AB1,,,,,x\n' },
   ]),
+  probe('CSV with line breaks inside quoted values', [
+    {
+      name: 'csv-quoted-breaks.csv',
+      content:
+        'id,code,s,ts,d,n,dec\nqb1,AB1,"line\nbreak",,,,\nqb2,AB2,"crlf\r\nbreak",,,,\nqb3,AB3,"cr\ronly",,,,\n',
+    },
+  ]),
+  probe('CSV with CRLF line ends and quoted line breaks', [
+    {
+      name: 'csv-crlf-breaks.csv',
+      content: 'id,code,s,ts,d,n,dec\r\ncb1,AB1,"line\nbreak",,,,\r\ncb2,AB2,"crlf\r\nbreak",,,,\r\n',
+    },
+  ]),
   probe('CSV with CRLF line ends', [
     { name: 'csv-crlf.csv', content: 'id,code,s,ts,d,n,dec\r\ncr1,AB1,x,,,,\r\ncr2,AB2,,,,,\r\n' },
   ]),
@@ -374,11 +387,36 @@ export const CORPUS: readonly Case[] = [
     { name: 'UPPER.JSONL', content: jsonl({ id: 'ux1' }) },
     { name: 'UPPER.CSV', content: 'ID,TS,D,N,DEC,CODE,S\nux2,,,,,,\n' },
   ]),
+  // Spark reads these through a copy named '.gz' (Hadoop picks gzip by that exact suffix): the same
+  // CSV semantics as a lower-case name (byte order mark, CRLF, header case, quoted line breaks).
   probe('a gzipped CSV named .CSV.GZ', [
-    { name: 'FEED.CSV.GZ', content: gzipSync('id,code,ts,d,n,dec,s\ngu1,AB1,,,,,\n') },
+    {
+      name: 'FEED.CSV.GZ',
+      content: gzipSync(
+        '\ufeffID,Code,ts,d,n,dec,s\r\ngu1,AB1,,,,,"two\nlines"\r\ngu3,AB3,,1.5,2,,"say ""hi"""\r\n',
+      ),
+    },
+    { name: 'lower.csv.gz', content: gzipSync('id,code,ts,d,n,dec,s\ngu4,AB4,,,,,x\n') },
   ]),
   probe('a gzipped JSON-lines file named .JSONL.GZ', [
-    { name: 'FEED.JSONL.GZ', content: gzipSync(jsonl({ id: 'gu2' })) },
+    { name: 'FEED.JSONL.GZ', content: gzipSync(jsonl({ id: 'gu2' }, { ID: 'gu5', s: 'y' })) },
+    {
+      name: 'Pretty.Json.Gz',
+      content: gzipSync(
+        JSON.stringify(
+          [
+            { id: 'gu6', n: 6 },
+            { id: 'gu7', s: null },
+          ],
+          null,
+          2,
+        ),
+      ),
+    },
+  ]),
+  probe('a corrupt gzipped JSON-lines file named .JSONL.GZ', [
+    { name: 'BROKEN.JSONL.GZ', content: gzipSync('{"id":"gb1"}\n{"id": \n') },
+    { name: 'basic.jsonl', content: basic },
   ]),
   // --- empty and hidden files
   probe('an empty file beside a data file', [

@@ -63,7 +63,11 @@ export class ConformanceLake {
   private async run(args: Record<string, string>): Promise<StageOutcome> {
     try {
       const { manifest } =
-        this.engine === 'duckdb' ? await runGlueJob(args) : await (this.spark as SparkGlue).runJob(args);
+        this.engine === 'duckdb'
+          ? await runGlueJob(args)
+          : await (this.spark as SparkGlue).runJob(args, {
+              tempDir: fileUri(join(this.root, '_system', 'tmp')),
+            });
       return {
         ok: true,
         counts: {
