@@ -294,4 +294,6 @@ export interface FindStageRunRequest {
  */
 export interface JobRunFinder {
   findStageRun(request: FindStageRunRequest): Promise<JobRunSummary | undefined>;
+  /** One run by its id (GetJobRun); an unknown one is EntityNotFoundException. */
+  getJobRun(request: { readonly jobName: string; readonly jobRunId: string }): Promise<JobRunSummary>;
 }

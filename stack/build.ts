@@ -63,7 +63,7 @@ export async function build(p: BuildParams): Promise<StackParts> {
     ...glueJobResources(ctx, jobs, artifacts),
     StateMachineRole: stateMachineRole(ctx, sm, jobs),
     GlueJobRole: glueJobRole(ctx, artifactsPrefix(p.service, p.stage)),
-    ...functionRoles(ctx),
+    ...functionRoles(ctx, jobs),
     ...functionAlarms({
       folders: ctx.functionFolders,
       asl: sm.asl,

@@ -15,6 +15,8 @@ export interface PolicyRefs {
   metricsNamespace: string;
   stateMachineArn: Cfn;
   executionsArn: Cfn;
+  /** The stack's Glue jobs. */
+  jobArns: Cfn[];
 }
 
 /** SfnRunStarter.status: DescribeExecution of the pipeline's executions (is a claim's / lease's owner alive?). */
@@ -84,6 +86,16 @@ export const FUNCTION_POLICIES: Readonly<Record<string, (refs: PolicyRefs) => Cf
     ledger(),
     { Sid: 'StartRuns', Effect: 'Allow', Action: ['states:StartExecution'], Resource: refs.stateMachineArn },
     readRunStatus(refs),
+  ],
+
+  // GlueJobRunFinder: the runs of the stack's Glue jobs (an ambiguous start's run, then its state).
+  'adopt-run': (refs) => [
+    {
+      Sid: 'ReadJobRuns',
+      Effect: 'Allow',
+      Action: ['glue:GetJobRuns', 'glue:GetJobRun'],
+      Resource: refs.jobArns,
+    },
   ],
 
   'prepare-run': (refs) => [ledger(), readRunStatus(refs)],

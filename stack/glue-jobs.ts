@@ -2,7 +2,7 @@ import { STAGES, type Stage } from '../shared/domain/datasets';
 import { GLUE_TEMP_DIR } from '../shared/domain/glue-args';
 import { runsPerJob } from './back-pressure';
 import { GLUE_LOG_PREFIX, GLUE_VERSION } from './constants';
-import { pascal, refuseClash, type Resources, type StackContext } from './context';
+import { glueArn, pascal, refuseClash, type Cfn, type Resources, type StackContext } from './context';
 import type { GlueArtifacts } from './glue-artifacts';
 
 /**
@@ -55,6 +55,10 @@ export function collectJobs(ctx: StackContext): Map<string, GlueJob> {
 }
 
 export const jobLogicalId = (declared: string): string => `GlueJob${pascal(declared)}`;
+
+/** The ARNs of the stack's Glue jobs, in name order. */
+export const jobArns = (jobs: Map<string, GlueJob>): Cfn[] =>
+  [...jobs.keys()].sort().map((name) => glueArn(`job/\${${jobLogicalId(name)}}`));
 
 /** The jobs, each pointed at its stage's script and the library by their content-addressed keys. */
 export function glueJobResources(

@@ -1,12 +1,13 @@
 import { catalogArns } from './catalog';
 import { assume, lakeObjects, logGroupLogicalId, pascal, type Resources, type StackContext } from './context';
 import { FUNCTION_POLICIES } from './function-policies';
+import { jobArns, type GlueJob } from './glue-jobs';
 
 /**
  * One role per function: write its own log group, what stack/function-policies.ts grants it, and
  * X-Ray segments when tracing is on. serverless.yml points each function at `<Folder>Role`.
  */
-export function functionRoles(ctx: StackContext): Resources {
+export function functionRoles(ctx: StackContext, jobs: Map<string, GlueJob>): Resources {
   const refs = {
     lakeBucketArn: ctx.lakeBucketArn,
     lakeObjects: (pattern: string) => lakeObjects(ctx, pattern),
@@ -14,6 +15,7 @@ export function functionRoles(ctx: StackContext): Resources {
     metricsNamespace: ctx.metricsNamespace,
     stateMachineArn: ctx.stateMachineArn,
     executionsArn: ctx.executionsArn,
+    jobArns: jobArns(jobs),
   };
   const resources: Resources = {};
   for (const folder of ctx.functionFolders) {

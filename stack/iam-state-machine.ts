@@ -1,6 +1,6 @@
-import { assume, functionKey, glueArn, lambdaLogicalId, type Cfn, type StackContext } from './context';
+import { assume, functionKey, lambdaLogicalId, type Cfn, type StackContext } from './context';
 import type { StateMachineDefinition } from './definition';
-import { jobLogicalId, type GlueJob } from './glue-jobs';
+import { jobArns, type GlueJob } from './glue-jobs';
 
 /**
  * The state machine's role: invoke the functions its definition names, run the datasets' Glue jobs,
@@ -29,7 +29,7 @@ export function stateMachineRole(
       Effect: 'Allow',
       // startJobRun.sync polls GetJobRun and stops the run when the execution is stopped.
       Action: ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
-      Resource: [...jobs.keys()].sort().map((name) => glueArn(`job/\${${jobLogicalId(name)}}`)),
+      Resource: jobArns(jobs),
     });
   }
   if (/"arn:[a-z-]+:states:::sns:publish"/.test(sm.aslText)) {

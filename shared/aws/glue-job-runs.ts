@@ -1,4 +1,4 @@
-import { GlueClient, paginateGetJobRuns } from '@aws-sdk/client-glue';
+import { GetJobRunCommand, GlueClient, paginateGetJobRuns } from '@aws-sdk/client-glue';
 import { findStageRun, type JobRunSummary } from '../domain/job-runs';
 import type { FindStageRunRequest, JobRunFinder } from '../ports';
 
@@ -7,8 +7,8 @@ const PAGE_SIZE = 200;
 
 /**
  * Finds an execution's run of a stage among the job's runs (GetJobRuns, every page: Glue documents
- * no order for them). Runs that started before `startedAfter` are skipped. Needs glue:GetJobRuns on
- * the stage's job.
+ * no order for them). Runs that started before `startedAfter` are skipped. Reads one run by id
+ * (GetJobRun) to follow an adopted run. Needs glue:GetJobRuns and glue:GetJobRun on the stage's job.
  */
 export class GlueJobRunFinder implements JobRunFinder {
   constructor(private readonly client: GlueClient = new GlueClient({ maxAttempts: 6 })) {}
@@ -33,5 +33,20 @@ export class GlueJobRunFinder implements JobRunFinder {
       }
     }
     return findStageRun(runs, request.runId, request.stage);
+  }
+
+  async getJobRun(request: { readonly jobName: string; readonly jobRunId: string }): Promise<JobRunSummary> {
+    const { JobRun: run } = await this.client.send(
+      new GetJobRunCommand({ JobName: request.jobName, RunId: request.jobRunId }),
+    );
+    const startedOn = run?.StartedOn?.getTime();
+    return {
+      Id: run?.Id ?? request.jobRunId,
+      JobName: run?.JobName ?? request.jobName,
+      JobRunState: run?.JobRunState ?? 'UNKNOWN',
+      ...(run?.Arguments ? { Arguments: run.Arguments } : {}),
+      ...(startedOn !== undefined ? { StartedOn: startedOn } : {}),
+      ...(run?.ErrorMessage ? { ErrorMessage: run.ErrorMessage } : {}),
+    };
   }
 }

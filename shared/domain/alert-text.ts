@@ -288,13 +288,15 @@ export function failureAlert(
       ? 'Taking the partition lease / planning the run failed, before any stage ran.'
       : failedAt === 'finish'
         ? 'Every stage succeeded, then releasing the partition lease failed: check the ledger before replaying.'
-        : (GLUE_AMBIGUOUS_ERRORS as readonly string[]).includes(error)
-          ? `Starting the ${stage} Glue job (${glueJob ?? 'job unknown'}) failed ambiguously: a run may have started. It was not retried, so the stage never runs twice: look for a run with --run_id ${execution.name} before replaying.`
-          : cause.glueRun
-            ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
-            : jobRun
-              ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
-              : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
+        : error === PIPELINE_ERRORS.jobRunFailed || error === PIPELINE_ERRORS.jobRunNotFinished
+          ? `The ${stage} Glue job run adopted after an ambiguous start (${glueJob ?? '?'} run ${glueRunId ?? '?'}) ${error === PIPELINE_ERRORS.jobRunFailed ? 'failed' : 'did not end within the stage timeout'}: it was followed, not started twice.`
+          : (GLUE_AMBIGUOUS_ERRORS as readonly string[]).includes(error)
+            ? `Starting the ${stage} Glue job (${glueJob ?? 'job unknown'}) failed ambiguously: a run may have started. It was not retried, so the stage never runs twice: look for a run with --run_id ${execution.name} before replaying.`
+            : cause.glueRun
+              ? `The ${stage} Glue job failed: ${glueJob ?? '?'} run ${glueRunId ?? '?'} ended ${cause.glueRun.state ?? 'FAILED'}.`
+              : jobRun
+                ? `The ${stage} Glue job ran (${jobRun.JobName} run ${jobRun.Id}, ${jobRun.JobRunState}), then recording its results failed.`
+                : `The ${stage} Glue job could not be started (${glueJob ?? 'job unknown'}).`;
   const links = consoleLinks(
     execution.id,
     glueJob && glueRunId ? { jobName: glueJob, runId: glueRunId } : undefined,

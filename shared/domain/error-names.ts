@@ -50,6 +50,10 @@ export const PIPELINE_ERRORS = {
    * states read: a named, catchable failure instead of States.Runtime.
    */
   malformedTaskOutput: 'MalformedTaskOutputError',
+  /** An adopted Glue run is still running: *Wait for <stage> run* polls by retrying it. */
+  jobRunNotFinished: 'JobRunNotFinishedError',
+  /** An adopted Glue run ended FAILED, TIMEOUT, ERROR or EXPIRED. */
+  jobRunFailed: 'JobRunFailedError',
 } as const;
 
 export const KNOWN_ERROR_NAMES: ReadonlySet<string> = new Set<string>([

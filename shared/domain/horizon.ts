@@ -8,7 +8,8 @@ import { SETTLE_SECONDS_PATH } from './settle';
  * Functions ends it, computed from the state machine definition itself — every Task's timeout times
  * its attempts (1 + every Retry's MaxAttempts) plus every wait between attempts (IntervalSeconds ×
  * BackoffRate^n, capped by MaxDelaySeconds; full jitter only shortens them) plus every Wait state.
- * Summing every state is an upper bound on any path through an acyclic definition.
+ * Summing every state is an upper bound on any path through an acyclic definition, and a definition
+ * with a cycle is refused: the one poll of the pipeline (an adopted Glue run) is a bounded Retry.
  *
  * It sizes the state machine's TimeoutSeconds (stack and local runtime), the Glue Tasks' timeouts
  * (from the dataset's stage timeouts) and can size the partition lease: a lease that outlives the
@@ -82,13 +83,73 @@ export const taskWorstSeconds = (timeoutSeconds: number, retry: readonly Retrier
 export const GLUE_TIMEOUT_PARAMETER = /^\$\.run\.jobs\.(bronze|silver|gold)\.timeoutMinutes$/;
 
 /**
- * The worst case of a whole definition, in seconds: every Task must have TimeoutSeconds, and a Wait
+ * The adopt path's poll (README, "Ambiguous Glue starts"): *Wait for <stage> run* raises
+ * JobRunNotFinishedError while the adopted run runs, and its Retry on that error polls every
+ * ADOPTED_RUN_POLL_SECONDS. A poll is a Retry, not a Wait → Task → Choice cycle: one transition a
+ * poll, and bounded the way this module bounds every Task (attempts × timeout + waits), with
+ * MaxAttempts set from the datasets: enough polls to outlast the stage's Glue Task timeout.
+ */
+export const ADOPTED_RUN_POLL_SECONDS = 60;
+export const ADOPTED_RUN_POLL_ERROR = 'JobRunNotFinishedError';
+
+/** Polls of an adopted run of a stage whose job runs at most `timeoutMinutes`. */
+export const adoptedRunPolls = (timeoutMinutes: number): number =>
+  Math.ceil(glueTaskTimeoutSeconds(timeoutMinutes) / ADOPTED_RUN_POLL_SECONDS);
+
+type Transitions = {
+  Next?: string;
+  Default?: string;
+  Choices?: Array<{ Next?: string }>;
+  Catch?: Array<{ Next?: string }>;
+};
+
+/** A cycle in the definition (a state that can be entered again), or undefined. */
+function findCycle(states: Record<string, StateLike>): string[] | undefined {
+  const color = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const next = (s: StateLike): string[] => {
+    const t = s as Transitions;
+    return [
+      t.Next,
+      t.Default,
+      ...(t.Choices ?? []).map((c) => c.Next),
+      ...(t.Catch ?? []).map((c) => c.Next),
+    ].filter((n): n is string => typeof n === 'string');
+  };
+  const visit = (name: string): string[] | undefined => {
+    if (color.get(name) === 'done') return undefined;
+    if (color.get(name) === 'open') return [...path.slice(path.indexOf(name)), name];
+    color.set(name, 'open');
+    path.push(name);
+    for (const n of next(states[name] ?? {})) {
+      const cycle = visit(n);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    color.set(name, 'done');
+    return undefined;
+  };
+  for (const name of Object.keys(states)) {
+    const cycle = visit(name);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+/**
+ * The worst case of a whole definition, in seconds: every Task must have TimeoutSeconds, a Wait
  * must wait a fixed `Seconds` or the settle window (`SecondsPath` SETTLE_SECONDS_PATH, at most
- * `settleSeconds`: the datasets' longest window).
+ * `settleSeconds`: the datasets' longest window), and the graph must have no cycle (summing states
+ * bounds no loop; a poll is written as a bounded Retry).
  */
 export function definitionHorizonSeconds(definition: DefinitionLike, settleSeconds = 0): number {
   let total = 0;
   const visit = (states: Record<string, StateLike>) => {
+    const cycle = findCycle(states);
+    if (cycle)
+      throw new UnboundedStateError(
+        `the states loop (${cycle.join(' → ')}): a loop has no worst case; poll with a bounded Retry instead`,
+      );
     for (const [name, s] of Object.entries(states)) {
       if (s.Type === 'Task') {
         if (s.TimeoutSeconds === undefined)
@@ -133,6 +194,16 @@ export function boundDefinition<D extends object>(
           throw new UnboundedStateError(`Glue Task "${name}": its Timeout.$ names no stage's timeoutMinutes`);
         (s as { TimeoutSeconds?: number }).TimeoutSeconds = Math.max(
           ...datasets.map((d) => glueTaskTimeoutSeconds(d.stages[stage].timeoutMinutes)),
+        );
+      }
+      const poll = (s.Retry ?? []).find((r) => r.ErrorEquals.includes(ADOPTED_RUN_POLL_ERROR));
+      if (s.Type === 'Task' && poll) {
+        const payload = (s as { Parameters?: { Payload?: { stage?: unknown } } }).Parameters?.Payload;
+        const polled = payload?.stage as Stage | undefined;
+        if (!polled || !STAGES.includes(polled))
+          throw new UnboundedStateError(`Task "${name}" polls an adopted run but its Payload names no stage`);
+        (poll as { MaxAttempts?: number }).MaxAttempts = Math.max(
+          ...datasets.map((d) => adoptedRunPolls(d.stages[polled].timeoutMinutes)),
         );
       }
       for (const b of s.Branches ?? []) visit(b.States);

@@ -17,6 +17,8 @@ export interface JobRunSummary {
   readonly Arguments?: Readonly<Record<string, string>>;
   /** Epoch milliseconds. */
   readonly StartedOn?: number;
+  /** Why a run failed (GetJobRun). */
+  readonly ErrorMessage?: string;
 }
 
 /** Glue's JobRunState values after which a run changes no more. */
@@ -50,4 +52,14 @@ export function findStageRun(
     if (!found || (run.StartedOn ?? 0) > (found.StartedOn ?? 0)) found = run;
   }
   return found;
+}
+
+/**
+ * What an adopted run's state means to the state machine, as `.sync` would have reported it: SUCCEEDED
+ * and STOPPED end the wait with the run as a result (Record fails a STOPPED run), FAILED, TIMEOUT,
+ * ERROR and EXPIRED fail it, any other state (STARTING, RUNNING, STOPPING, WAITING) keeps it waiting.
+ */
+export function adoptedRunOutcome(state: string): 'running' | 'ended' | 'failed' {
+  if (!isTerminalJobRunState(state)) return 'running';
+  return state === 'SUCCEEDED' || state === 'STOPPED' ? 'ended' : 'failed';
 }

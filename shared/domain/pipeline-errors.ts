@@ -40,6 +40,33 @@ export class JobRunNotSucceededError extends MedallionError {
   }
 }
 
+/** An adopted Glue run (after an ambiguous start) has not ended yet: the state machine polls again. */
+export class JobRunNotFinishedError extends MedallionError {
+  readonly retryable = true;
+  constructor(
+    readonly jobName: string,
+    readonly jobRunId: string,
+    readonly state: string,
+  ) {
+    super(`Glue job ${jobName} run ${jobRunId} is ${state}: waiting for it to end`);
+  }
+}
+
+/** An adopted Glue run (after an ambiguous start) ended FAILED, TIMEOUT, ERROR or EXPIRED. */
+export class JobRunFailedError extends MedallionError {
+  readonly retryable = false;
+  constructor(
+    readonly jobName: string,
+    readonly jobRunId: string,
+    readonly state: string,
+    errorMessage: string | undefined,
+  ) {
+    super(
+      `Glue job ${jobName} run ${jobRunId} ended ${state}: ${errorMessage ?? '(Glue gave no error message)'}`,
+    );
+  }
+}
+
 export interface PartitionFailure {
   readonly table: string;
   readonly values: readonly string[];

@@ -7,6 +7,7 @@ import {
   type RoutedEndStatus,
 } from '../domain/execution-end';
 import { describeError, MedallionError } from '../domain/errors';
+import { ADOPTED_RUN_POLL_ERROR } from '../domain/horizon';
 import { findStageRun, type JobRunSummary } from '../domain/job-runs';
 import type { FindStageRunRequest, JobRunFinder } from '../ports';
 import { DEFAULT_DEFINITION_PATH, readDefinition } from './definition';
@@ -24,6 +25,9 @@ import type { ExecutionStatus, StateVisit } from './history';
  */
 
 export { DEFAULT_DEFINITION_PATH, readDefinition };
+
+/** The shortest wait between two polls of an adopted Glue run locally (shared/domain/horizon.ts). */
+export const LOCAL_POLL_MS = 100;
 
 /** The ASL has a Task this runner cannot run, or a placeholder it cannot fill. */
 export class LocalRuntimeError extends MedallionError {
@@ -99,6 +103,16 @@ export class LocalJobRuns implements JobRunFinder {
       (run) => run.JobName === request.jobName && (run.StartedOn ?? after) >= after,
     );
     return findStageRun(ofJob, request.runId, request.stage);
+  }
+
+  async getJobRun(request: { readonly jobName: string; readonly jobRunId: string }): Promise<JobRunSummary> {
+    const run = this.runs.get(`${request.jobName}\u0000${request.jobRunId}`);
+    if (!run)
+      throw new StatesError(
+        'EntityNotFoundException',
+        `Job run ${request.jobRunId} of ${request.jobName} not found`,
+      );
+    return run;
   }
 }
 
@@ -286,9 +300,15 @@ export class AslRunner {
     const scale = options.timeScale ?? 0;
     const problems: string[] = [];
     walkStates(definition, (name, s) => {
-      const retry = (s['Retry'] as Array<{ IntervalSeconds?: number }> | undefined) ?? [];
+      const retry =
+        (s['Retry'] as Array<{ IntervalSeconds?: number; ErrorEquals?: string[] }> | undefined) ?? [];
+      // A poll of an adopted Glue run waits for real work, not a backoff: it never drops below
+      // LOCAL_POLL_MS, or a scale of 0 would spend every poll before the run could end.
       if (retry.length > 0)
-        this.retryOverrides[name] = retry.map((r) => (r.IntervalSeconds ?? 1) * 1000 * scale);
+        this.retryOverrides[name] = retry.map((r) => {
+          const ms = (r.IntervalSeconds ?? 1) * 1000 * scale;
+          return r.ErrorEquals?.includes(ADOPTED_RUN_POLL_ERROR) ? Math.max(ms, LOCAL_POLL_MS) : ms;
+        });
       // A fixed Wait is scaled like the retries; a Wait whose seconds the execution names (the
       // settle window, `SecondsPath`) waits them, as on AWS: it is the dataset's data, not a policy.
       if (s['Type'] === 'Wait' && s['SecondsPath'] === undefined)

@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { adoptRunDeps, createHandler as createAdoptRun } from '../../functions/adopt-run/handler';
 import { createHandler as createFinishRun, finishRunDeps } from '../../functions/finish-run/handler';
 import { createHandler as createNotify, notifyDeps } from '../../functions/notify/handler';
 import {
@@ -146,6 +147,10 @@ export class LocalPipeline {
         NotifyFunctionArn: asLambda(
           'notify',
           createNotify(() => notifyDeps({ alerter: this.alerts, log })),
+        ),
+        AdoptRunFunctionArn: asLambda(
+          'adopt-run',
+          createAdoptRun(() => adoptRunDeps({ runs: this.runtime.jobRuns, log })),
         ),
         FinishRunFunctionArn: asLambda(
           'finish-run',

@@ -111,6 +111,24 @@ describe.each([
     ).toBeUndefined();
   });
 
+  it('reads a run by its id (the adopted run, polled until it ends); an unknown id is EntityNotFoundException', async () => {
+    const f = await make();
+    const job = unique('orders-silver');
+    await f.start(job, args('orders-2024-01-15-bbbb', 'silver'));
+    const found = await f.finder.findStageRun({
+      jobName: job,
+      runId: 'orders-2024-01-15-bbbb',
+      stage: 'silver',
+    });
+
+    const run = await f.finder.getJobRun({ jobName: job, jobRunId: found?.Id ?? '' });
+    expect(run).toMatchObject({ Id: found?.Id, JobName: job });
+    expect(typeof run.JobRunState).toBe('string');
+    await expect(f.finder.getJobRun({ jobName: job, jobRunId: 'jr_nope' })).rejects.toMatchObject({
+      name: 'EntityNotFoundException',
+    });
+  });
+
   it('skips runs that started before the execution', async () => {
     const f = await make();
     const job = unique('orders-bronze');

@@ -304,26 +304,81 @@ describe('fault matrix: every Task × every fault ends in a defined state with i
     });
   });
 
-  it.each(GLUE_STAGES)(
-    'a %s start that times out after starting a run is not retried: one run, the real error, one page',
-    async (stage) => {
-      const s = await runWith((h) => {
-        const real = h.glueTask;
-        (h as { glueTask: typeof real }).glueTask = async (params) => {
-          if (params.Arguments['--stage'] !== stage) return real(params);
-          h.glue[stage] = { kind: 'hang', ms: 10 };
-          void real(params); // the run starts...
-          throw new StatesError('Glue.OperationTimeoutException', 'Operation timed out (Service: Glue)'); // ...the call times out
-        };
-      });
+  /** A start that fails with `error` after (or without) starting the stage's run. */
+  const ambiguousStart =
+    (stage: Stage, error: string, opts: { startsRun: boolean; times?: number }) => (h: Harness) => {
+      const real = h.glueTask;
+      let calls = 0;
+      (h as { glueTask: typeof real }).glueTask = async (params) => {
+        if (params.Arguments['--stage'] !== stage || ++calls > (opts.times ?? 1)) return real(params);
+        if (opts.startsRun) {
+          h.glue[stage] = { kind: 'hang', ms: 20 };
+          void real(params).then(() => delete h.glue[stage]); // the run starts...
+        }
+        throw new StatesError(error, `${error.replace('Glue.', '')}: the call failed (Service: Glue)`); // ...the call fails
+      };
+    };
+  const transitionsOnSuccess = 10;
 
-      await expectEnded(s, { healed: false, error: 'Glue.OperationTimeoutException' });
+  describe.each(GLUE_STAGES)('an ambiguous %s start', (stage) => {
+    it('that started a run: the run is adopted and followed to its end, not started again; SUCCEEDED, no page', async () => {
+      const s = await runWith(ambiguousStart(stage, 'Glue.OperationTimeoutException', { startsRun: true }));
+
+      await expectEnded(s, { healed: true });
       expect(countRuns(s.h, stage)).toBe(1);
-      expect(s.h.alerter.alerts.find((a) => a.attributes.kind === 'run-failed')?.body).toContain(
-        `look for a run with --run_id orders-2024-01-15-0123456789abcdef before replaying`,
+      expect(s.run.path).toEqual(
+        expect.arrayContaining([`Find ${stage} run`, `Adopt ${stage} run?`, `Wait for ${stage} run`]),
       );
-    },
-  );
+      expect(s.run.path).not.toContain(`Start ${stage} job again`);
+      expect(s.run.output?.['jobRuns']).toMatchObject({
+        [stage]: { Id: `jr_${stage}_1`, JobRunState: 'SUCCEEDED' },
+      });
+      // The success path's transitions (and the spike page these runs send) plus Find, Adopt? and
+      // Wait for, plus one per poll of the run.
+      const polls = s.run.retries.filter((r) => r === `Wait for ${stage} run`).length;
+      const spikePage = s.run.path.includes('Alert on-call of quarantine spike') ? 1 : 0;
+      expect(s.run.transitions).toBe(transitionsOnSuccess + spikePage + 3 + polls);
+    });
+
+    it('that started no run: the stage is started once more; SUCCEEDED, one run', async () => {
+      const s = await runWith(ambiguousStart(stage, 'Glue.InternalServiceException', { startsRun: false }));
+
+      await expectEnded(s, { healed: true });
+      expect(countRuns(s.h, stage)).toBe(1);
+      expect(s.h.glueCalls.filter((c) => c.stage === stage)).toHaveLength(1);
+      expect(s.run.path).toEqual(expect.arrayContaining([`Find ${stage} run`, `Start ${stage} job again`]));
+      expect(s.run.path).not.toContain(`Wait for ${stage} run`);
+    });
+  });
+
+  it('an adopted run that fails: FAILED with JobRunFailedError naming the run, lease released, one page', async () => {
+    const s = await runWith((h) => {
+      const real = h.glueTask;
+      (h as { glueTask: typeof real }).glueTask = async (params) => {
+        if (params.Arguments['--stage'] !== 'silver') return real(params);
+        h.glue.silver = { kind: 'fail', message: 'AnalysisException: silver broke' };
+        void real(params).catch(() => undefined);
+        throw new StatesError('Glue.OperationTimeoutException', 'Operation timed out (Service: Glue)');
+      };
+    });
+
+    await expectEnded(s, { healed: false, error: PIPELINE_ERRORS.jobRunFailed });
+    expect(s.run.cause).toContain('Glue job medallion-silver run jr_silver_1 ended FAILED');
+    expect(countRuns(s.h, 'silver')).toBe(1);
+    expect(s.h.alerter.alerts[0]?.body).toContain('adopted after an ambiguous start');
+  });
+
+  it('a second ambiguous start after none was found is not retried: the real error, one run at most, one page', async () => {
+    const s = await runWith(
+      ambiguousStart('gold', 'Glue.OperationTimeoutException', { startsRun: false, times: 2 }),
+    );
+
+    await expectEnded(s, { healed: false, error: 'Glue.OperationTimeoutException' });
+    expect(s.run.path).toContain('Start gold job again');
+    expect(s.h.alerter.alerts.find((a) => a.attributes.kind === 'run-failed')?.body).toContain(
+      `look for a run with --run_id orders-2024-01-15-0123456789abcdef before replaying`,
+    );
+  });
 
   it('malformed input: FAILED with the validation error naming each field, one page, nothing run', async () => {
     const h = createHarness();

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { adoptRunDeps, createHandler as adoptRunHandler } from '../../functions/adopt-run/handler';
 import { finishRunDeps, createHandler as finishRunHandler } from '../../functions/finish-run/handler';
 import { notifyDeps, createHandler as notifyHandler } from '../../functions/notify/handler';
 import { prepareRunDeps, createHandler as prepareRunHandler } from '../../functions/prepare-run/handler';
@@ -12,6 +13,7 @@ import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest
 import type { RunInput } from '../../shared/domain/run';
 import {
   AslRunner,
+  LocalJobRuns,
   StatesError,
   type AslExecution,
   type GlueJobRun,
@@ -146,6 +148,8 @@ export interface Harness {
     args: Record<string, string>;
     started: boolean;
   }>;
+  /** The Glue runs that started (the local GetJobRuns / GetJobRun of the adopt path). */
+  readonly jobRuns: LocalJobRuns;
   /** The Lambda handlers by the placeholder that names their function. */
   readonly lambdas: Record<string, LocalLambda>;
   /** Glue behaviour per stage (default: succeed with 1000 in / 990 out / 10 quarantined). */
@@ -172,7 +176,7 @@ export function createHarness(
   const log = memoryLog();
   const attempts: Partial<Record<Stage, number>> = {};
 
-  const glueTask = async (params: GlueStartJobRun): Promise<GlueJobRun> => {
+  const scriptedGlue = async (params: GlueStartJobRun): Promise<GlueJobRun> => {
     const args = params.Arguments;
     const stage = args['--stage'] as Stage;
     const script = glue[stage] ?? { kind: 'succeed' };
@@ -264,7 +268,31 @@ export function createHarness(
     finishRunDeps({ registry, ledger, runs: options.starter ?? starter, alerts: alerter, manifests, log }),
   );
 
+  // Every run that started, as GetJobRuns / GetJobRun see it (RUNNING, then how it ended): the adopt
+  // path's lookup, as the local runtime's Glue twin records them.
+  const jobRuns = new LocalJobRuns();
+  const glueTask = async (params: GlueStartJobRun): Promise<GlueJobRun> => {
+    const stage = params.Arguments['--stage'] as Stage;
+    const Id = `jr_${stage}_${(attempts[stage] ?? 0) + 1}`;
+    const base = { Id, JobName: params.JobName, Arguments: params.Arguments, StartedOn: Date.now() };
+    const running = scriptedGlue(params);
+    // scriptedGlue pushed its call synchronously: did it start a run?
+    const started = glueCalls.filter((c) => c.stage === stage).at(-1)?.started === true;
+    if (started) jobRuns.record({ ...base, JobRunState: 'RUNNING' });
+    try {
+      const ended = await running;
+      jobRuns.record({ ...base, JobRunState: ended.JobRunState });
+      return ended;
+    } catch (error) {
+      if (started)
+        jobRuns.record({ ...base, JobRunState: 'FAILED', ErrorMessage: String((error as Error).message) });
+      throw error;
+    }
+  };
+  const adopt = adoptRunHandler(() => adoptRunDeps({ runs: jobRuns, log }));
+
   const lambdas: Harness['lambdas'] = {
+    AdoptRunFunctionArn: lambdaTask(adopt),
     PrepareRunFunctionArn: lambdaTask(prepare),
     RecordStageFunctionArn: lambdaTask(record),
     NotifyFunctionArn: lambdaTask(notify),
@@ -279,6 +307,7 @@ export function createHarness(
     manifests,
     starter,
     glueCalls,
+    jobRuns,
     lambdas,
     glue,
     glueTask,

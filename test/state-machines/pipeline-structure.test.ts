@@ -10,6 +10,7 @@ import {
   PIPELINE_ERRORS,
   STATES_ERRORS,
 } from '../../shared/domain/error-names';
+import { ADOPTED_RUN_POLL_SECONDS } from '../../shared/domain/horizon';
 import { LeaseContentionError, PartitionBusyError } from '../../shared/domain/pipeline-errors';
 import { loadAsl } from './harness';
 
@@ -170,8 +171,42 @@ describe('medallion pipeline state machine (structure)', () => {
     expect(into.map(([n]) => n)).toEqual(['Alert on-call of failure']);
   });
 
+  it('after an ambiguous Glue start, looks for the run to adopt it, else starts the stage once more, never a third time', () => {
+    for (const stage of ['bronze', 'silver', 'gold']) {
+      const run = asl.States[`Run ${stage} job`];
+      expect(run?.Catch?.[0]).toEqual({
+        ErrorEquals: [...GLUE_AMBIGUOUS_ERRORS],
+        ResultPath: '$.ambiguousStart',
+        Next: `Find ${stage} run`,
+      });
+      expect(asl.States[`Find ${stage} run`]?.Next).toBe(`Adopt ${stage} run?`);
+      expect(asl.States[`Adopt ${stage} run?`]).toMatchObject({
+        Choices: [{ Next: `Wait for ${stage} run` }],
+        Default: `Start ${stage} job again`,
+      });
+      expect(asl.States[`Wait for ${stage} run`]?.Next).toBe(`Record ${stage} results`);
+      // The poll is the Wait Task's Retry, every ADOPTED_RUN_POLL_SECONDS (bounded by horizon.ts).
+      expect(asl.States[`Wait for ${stage} run`]?.Retry?.[0]).toMatchObject({
+        ErrorEquals: [PIPELINE_ERRORS.jobRunNotFinished],
+        IntervalSeconds: ADOPTED_RUN_POLL_SECONDS,
+        BackoffRate: 1,
+      });
+      const again = asl.States[`Start ${stage} job again`];
+      expect(again?.Parameters).toEqual(run?.Parameters);
+      expect(again?.Catch?.map((c) => c.ErrorEquals)).toEqual([[STATES_ERRORS.all]]);
+      expect(again?.Next).toBe(`Record ${stage} results`);
+    }
+  });
+
   it('retries Glue errors that surely started no run, with backoff and full jitter; never an ambiguous one', () => {
-    expect(glueTasks).toHaveLength(3);
+    expect(glueTasks.map(([n]) => n)).toEqual([
+      'Run bronze job',
+      'Start bronze job again',
+      'Run silver job',
+      'Start silver job again',
+      'Run gold job',
+      'Start gold job again',
+    ]);
     for (const [, s] of glueTasks) {
       const retry = s.Retry ?? [];
       expect(retry).toHaveLength(1);

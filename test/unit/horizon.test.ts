@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
+  ADOPTED_RUN_POLL_SECONDS,
+  adoptedRunPolls,
   boundDefinition,
   definitionHorizonSeconds,
   GLUE_TASK_MARGIN_SECONDS,
@@ -61,9 +63,40 @@ describe('worst-case horizon of a run (one module for the state machine timeout 
     expect(glue('Run gold job')).toBe(30 * 60 + GLUE_TASK_MARGIN_SECONDS);
     expect(bound.TimeoutSeconds).toBe(definitionHorizonSeconds(bound));
     expect(asl).not.toHaveProperty('TimeoutSeconds');
-    // A longer stage timeout lengthens the horizon by at least its attempts' worth.
+    // A longer stage timeout lengthens the horizon by its attempts' worth, twice (Run silver job and
+    // Start silver job again: 9 attempts each), plus one more poll of an adopted run (its Task
+    // timeout and its interval).
     expect(runHorizonSeconds(stages(30, 61, 30), asl) - runHorizonSeconds(stages(30, 60, 30), asl)).toBe(
-      9 * 60,
+      2 * 9 * 60 + (60 + ADOPTED_RUN_POLL_SECONDS),
+    );
+  });
+
+  it('bounds the poll of an adopted run (a Retry, not a loop) to outlast its stage’s Glue Task', () => {
+    const bound = boundDefinition(asl, [stages(30, 60, 30), stages(10, 120, 5)]) as unknown as {
+      States: Record<string, { Retry: Array<{ ErrorEquals: string[]; MaxAttempts: number }> }>;
+    };
+    const polls = (stage: string) =>
+      bound.States[`Wait for ${stage} run`]?.Retry.find((r) =>
+        r.ErrorEquals.includes('JobRunNotFinishedError'),
+      )?.MaxAttempts ?? 0;
+
+    expect(polls('silver')).toBe(adoptedRunPolls(120));
+    expect(polls('silver') * ADOPTED_RUN_POLL_SECONDS).toBeGreaterThanOrEqual(glueTaskTimeoutSeconds(120));
+    expect(polls('bronze')).toBe(Math.ceil((30 * 60 + GLUE_TASK_MARGIN_SECONDS) / 60));
+  });
+
+  it('refuses a definition that loops: summing states bounds no cycle', () => {
+    const loop = {
+      States: {
+        Poll: { Type: 'Task', TimeoutSeconds: 10, Next: 'Done?' },
+        'Done?': { Type: 'Choice', Choices: [{ Next: 'Poll' }], Default: 'End' },
+        End: { Type: 'Succeed' },
+      },
+    };
+    expect(() => definitionHorizonSeconds(loop)).toThrow(
+      new UnboundedStateError(
+        'the states loop (Poll → Done? → Poll): a loop has no worst case; poll with a bounded Retry instead',
+      ),
     );
   });
 
