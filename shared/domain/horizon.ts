@@ -40,11 +40,12 @@ export interface StateLike {
   readonly Timestamp?: string;
   readonly TimestampPath?: string;
   readonly States?: Record<string, StateLike>;
-  readonly Branches?: ReadonlyArray<{ States: Record<string, StateLike> }>;
-  readonly ItemProcessor?: { States: Record<string, StateLike> };
+  readonly Branches?: ReadonlyArray<{ StartAt?: string; States: Record<string, StateLike> }>;
+  readonly ItemProcessor?: { StartAt?: string; States: Record<string, StateLike> };
 }
 
 export interface DefinitionLike {
+  readonly StartAt?: string;
   readonly States: Record<string, StateLike>;
   readonly TimeoutSeconds?: number;
 }
@@ -103,25 +104,27 @@ type Transitions = {
   Catch?: Array<{ Next?: string }>;
 };
 
+/** The states a state can go to: Next, a Choice's rules and Default, a Catch. */
+const successors = (s: StateLike): string[] => {
+  const t = s as Transitions;
+  return [
+    t.Next,
+    t.Default,
+    ...(t.Choices ?? []).map((c) => c.Next),
+    ...(t.Catch ?? []).map((c) => c.Next),
+  ].filter((n): n is string => typeof n === 'string');
+};
+
 /** A cycle in the definition (a state that can be entered again), or undefined. */
 function findCycle(states: Record<string, StateLike>): string[] | undefined {
   const color = new Map<string, 'open' | 'done'>();
   const path: string[] = [];
-  const next = (s: StateLike): string[] => {
-    const t = s as Transitions;
-    return [
-      t.Next,
-      t.Default,
-      ...(t.Choices ?? []).map((c) => c.Next),
-      ...(t.Catch ?? []).map((c) => c.Next),
-    ].filter((n): n is string => typeof n === 'string');
-  };
   const visit = (name: string): string[] | undefined => {
     if (color.get(name) === 'done') return undefined;
     if (color.get(name) === 'open') return [...path.slice(path.indexOf(name)), name];
     color.set(name, 'open');
     path.push(name);
-    for (const n of next(states[name] ?? {})) {
+    for (const n of successors(states[name] ?? {})) {
       const cycle = visit(n);
       if (cycle) return cycle;
     }
@@ -137,38 +140,52 @@ function findCycle(states: Record<string, StateLike>): string[] | undefined {
 }
 
 /**
- * The worst case of a whole definition, in seconds: every Task must have TimeoutSeconds, a Wait
- * must wait a fixed `Seconds` or the settle window (`SecondsPath` SETTLE_SECONDS_PATH, at most
- * `settleSeconds`: the datasets' longest window), and the graph must have no cycle (summing states
- * bounds no loop; a poll is written as a bounded Retry).
+ * The worst case of a whole definition, in seconds: the longest path from `StartAt` through the
+ * states (the graph must have no cycle: a loop has no worst case, so a poll is written as a bounded
+ * Retry), where a Task costs every attempt to its TimeoutSeconds plus every retry's longest wait
+ * (and may then go on by its Catch), a Wait its fixed `Seconds` or the settle window (`SecondsPath`
+ * SETTLE_SECONDS_PATH, at most `settleSeconds`: the datasets' longest window), and a Parallel or
+ * Map its longest branch. Every state must be bounded, reachable or not.
  */
 export function definitionHorizonSeconds(definition: DefinitionLike, settleSeconds = 0): number {
-  let total = 0;
-  const visit = (states: Record<string, StateLike>) => {
+  const cost = (name: string, s: StateLike): number => {
+    if (s.Type === 'Task') {
+      if (s.TimeoutSeconds === undefined)
+        throw new UnboundedStateError(`Task "${name}" has no TimeoutSeconds: it could run for a year`);
+      return taskWorstSeconds(s.TimeoutSeconds, s.Retry);
+    }
+    if (s.Type === 'Wait') {
+      if (s.SecondsPath === SETTLE_SECONDS_PATH) return settleSeconds;
+      if (s.SecondsPath !== undefined || s.Timestamp !== undefined || s.TimestampPath !== undefined)
+        throw new UnboundedStateError(
+          `Wait "${name}" waits for a time the horizon cannot bound (only Seconds, or SecondsPath ${SETTLE_SECONDS_PATH})`,
+        );
+      return s.Seconds ?? 0;
+    }
+    const branches = [...(s.Branches ?? []), ...(s.ItemProcessor ? [s.ItemProcessor] : [])];
+    return Math.max(0, ...branches.map((b) => longestPath(b)));
+  };
+  const longestPath = (graph: { States: Record<string, StateLike>; StartAt?: string }): number => {
+    const states = graph.States;
     const cycle = findCycle(states);
     if (cycle)
       throw new UnboundedStateError(
         `the states loop (${cycle.join(' → ')}): a loop has no worst case; poll with a bounded Retry instead`,
       );
-    for (const [name, s] of Object.entries(states)) {
-      if (s.Type === 'Task') {
-        if (s.TimeoutSeconds === undefined)
-          throw new UnboundedStateError(`Task "${name}" has no TimeoutSeconds: it could run for a year`);
-        total += taskWorstSeconds(s.TimeoutSeconds, s.Retry);
-      } else if (s.Type === 'Wait') {
-        if (s.SecondsPath === SETTLE_SECONDS_PATH) total += settleSeconds;
-        else if (s.SecondsPath !== undefined || s.Timestamp !== undefined || s.TimestampPath !== undefined)
-          throw new UnboundedStateError(
-            `Wait "${name}" waits for a time the horizon cannot bound (only Seconds, or SecondsPath ${SETTLE_SECONDS_PATH})`,
-          );
-        else total += s.Seconds ?? 0;
-      }
-      for (const b of s.Branches ?? []) visit(b.States);
-      if (s.ItemProcessor) visit(s.ItemProcessor.States);
-    }
+    const costs = new Map(Object.entries(states).map(([name, s]) => [name, cost(name, s)]));
+    const fromState = new Map<string, number>();
+    const from = (name: string): number => {
+      const known = fromState.get(name);
+      if (known !== undefined) return known;
+      const s = states[name] ?? {};
+      const worst = (costs.get(name) ?? 0) + Math.max(0, ...successors(s).map(from));
+      fromState.set(name, worst);
+      return worst;
+    };
+    const starts = graph.StartAt !== undefined ? [graph.StartAt] : Object.keys(states);
+    return Math.max(0, ...starts.map(from));
   };
-  visit(definition.States);
-  return Math.ceil(total);
+  return Math.ceil(longestPath(definition));
 }
 
 /**

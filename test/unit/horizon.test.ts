@@ -54,7 +54,7 @@ describe('worst-case horizon of a run (one module for the state machine timeout 
     expect(taskWorstSeconds(100, retry)).toBe(4 * 100 + (2 + 2) + 10);
   });
 
-  it('bounds each Glue Task by its stage’s longest run timeout plus a margin, and the execution by the sum', () => {
+  it('bounds each Glue Task by its stage’s longest run timeout plus a margin, and the execution by its longest path', () => {
     const bound = boundDefinition(asl, [stages(30, 60, 30), stages(10, 120, 5)]);
 
     const glue = (name: string) => (bound.States[name] as { TimeoutSeconds: number }).TimeoutSeconds;
@@ -63,12 +63,40 @@ describe('worst-case horizon of a run (one module for the state machine timeout 
     expect(glue('Run gold job')).toBe(30 * 60 + GLUE_TASK_MARGIN_SECONDS);
     expect(bound.TimeoutSeconds).toBe(definitionHorizonSeconds(bound));
     expect(asl).not.toHaveProperty('TimeoutSeconds');
-    // A longer stage timeout lengthens the horizon by its attempts' worth, twice (Run silver job and
-    // Start silver job again: 9 attempts each), plus one more poll of an adopted run (its Task
-    // timeout and its interval).
+    // A longer stage timeout lengthens the horizon by its attempts' worth, twice: the worst path runs
+    // Run silver job, finds no run after an ambiguous start and runs Start silver job again (9
+    // attempts each); adopting a found run (Wait for silver run) is the other, shorter, way.
     expect(runHorizonSeconds(stages(30, 61, 30), asl) - runHorizonSeconds(stages(30, 60, 30), asl)).toBe(
-      2 * 9 * 60 + (60 + ADOPTED_RUN_POLL_SECONDS),
+      2 * 9 * 60,
     );
+  });
+
+  it('takes the longest way through the states, not the sum of every state', () => {
+    const task = (seconds: number, next?: string) => ({
+      Type: 'Task',
+      TimeoutSeconds: seconds,
+      ...(next ? { Next: next } : { End: true }),
+    });
+    const definition = {
+      StartAt: 'First',
+      States: {
+        First: {
+          Type: 'Task',
+          TimeoutSeconds: 10,
+          Next: 'Which?',
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Slow' }],
+        },
+        'Which?': {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.a', IsPresent: true, Next: 'Fast' }],
+          Default: 'Slow',
+        },
+        Fast: task(100, 'Last'),
+        Slow: task(300, 'Last'),
+        Last: task(5),
+      },
+    };
+    expect(definitionHorizonSeconds(definition)).toBe(10 + 300 + 5);
   });
 
   it('bounds the poll of an adopted run (a Retry, not a loop) to outlast its stage’s Glue Task', () => {
