@@ -156,9 +156,11 @@ describe('run console (medallion report / ui) in headless Chromium', () => {
       expect(details).toContain('Caught error');
       expect(details).toContain('MalformedLandingFileError');
       expect(await page.textContent('#state-machine h2')).toContain(failedName);
-      // The box is drawn where a person sees it, with its colour.
+      // The box is drawn where a person sees it (the whole graph is scaled to the panel, so its size
+      // depends on how many states the definition has), with its colour.
       const box = await page.locator('#graph g.state[data-state="Run failed"] rect').boundingBox();
-      expect(box?.width).toBeGreaterThan(50);
+      expect(box?.width).toBeGreaterThan(30);
+      expect(box?.height).toBeGreaterThan(8);
 
       await page.click(`tr[data-execution="${succeededName}"]`);
       expect(await status('Run gold job')).toBe('succeeded');
