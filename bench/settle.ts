@@ -5,7 +5,7 @@ import { makeRegistry, type Registry } from '../shared/domain/datasets';
 import { MANIFEST_VERSION, type RunManifest } from '../shared/domain/manifest';
 import type { RunInput } from '../shared/domain/run';
 import type { SourceFile } from '../shared/domain/source-files';
-import { FileObjectLedger } from '../shared/local/file-ledger';
+import { FileObjectLedger } from '../local/file-ledger';
 import type { ExecutionStatus, Log, ManifestStore } from '../shared/ports';
 import { fmt, type BenchRow, type Suite } from './lib';
 

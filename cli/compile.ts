@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatasetConfigError } from '../shared/domain/errors';
 import { planFileText } from '../shared/domain/sql';
-import { zoneColumns } from '../shared/local/zone-columns';
+import { zoneColumns } from '../local/zone-columns';
 import { datasetNamed, registry } from './datasets';
 
 export interface CompileOptions {

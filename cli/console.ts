@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { readConsoleData } from '../console/data';
 import { consoleAssets, renderPage } from '../console/page';
 import { startConsoleServer } from '../console/server';
-import { LocalLake } from '../shared/local/lake';
+import { LocalLake } from '../local/lake';
 import { registry } from './datasets';
 import { ms } from './format';
 

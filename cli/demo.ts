@@ -1,8 +1,8 @@
 import { percent } from '../shared/domain/quarantine';
-import { runDemo, type RunReport } from '../shared/local/demo-scenario';
-import { clearDemoLake, DEFAULT_DEMO_LAKE, recordDemoLake } from '../shared/local/demo-lake';
-import { LocalLake } from '../shared/local/lake';
-import { LocalPipeline } from '../shared/local/pipeline';
+import { runDemo, type RunReport } from '../local/demo-scenario';
+import { clearDemoLake, DEFAULT_DEMO_LAKE, recordDemoLake } from '../local/demo-lake';
+import { LocalLake } from '../local/lake';
+import { LocalPipeline } from '../local/pipeline';
 import type { Engine } from './options';
 import { ms } from './format';
 import { RunProgress } from './progress';
@@ -34,7 +34,7 @@ export interface DemoOptions {
 
 export async function demo(values: DemoOptions): Promise<number> {
   const { rows, engine } = values;
-  // The demo's own folder; it deletes only what its last run wrote (shared/local/demo-lake.ts).
+  // The demo's own folder; it deletes only what its last run wrote (local/demo-lake.ts).
   const lakeArg = values.lake ?? DEFAULT_DEMO_LAKE;
   const lake = new LocalLake(lakeArg);
   clearDemoLake(lake.root);

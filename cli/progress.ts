@@ -1,4 +1,4 @@
-import type { ExecutionHistory, StateVisit } from '../shared/local/history';
+import type { ExecutionHistory, StateVisit } from '../local/history';
 import { ms } from './format';
 
 /**

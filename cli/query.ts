@@ -1,5 +1,5 @@
-import { LocalLake } from '../shared/local/lake';
-import { openLakeViews } from '../shared/local/lake-query';
+import { LocalLake } from '../local/lake';
+import { openLakeViews } from '../local/lake-query';
 import { registry } from './datasets';
 import { table } from './format';
 import { UsageError } from './options';

@@ -1,5 +1,5 @@
-import { ExecutionHistoryStore, type ExecutionHistory, type ExecutionStatus } from '../shared/local/history';
-import { LocalLake } from '../shared/local/lake';
+import { ExecutionHistoryStore, type ExecutionHistory, type ExecutionStatus } from '../local/history';
+import { LocalLake } from '../local/lake';
 import { datasetNamed, registry } from './datasets';
 import { ms, table } from './format';
 

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { LocalLake } from '../shared/local/lake';
-import { orderRows, writeRows } from '../shared/local/sample';
+import { LocalLake } from '../local/lake';
+import { orderRows, writeRows } from '../local/sample';
 import { datasetNamed, registry } from './datasets';
 import { ms } from './format';
 import { UsageError } from './options';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { LocalLake } from '../shared/local/lake';
-import { LocalPipeline } from '../shared/local/pipeline';
-import { LandingWatcher } from '../shared/local/watcher';
+import { LocalLake } from '../local/lake';
+import { LocalPipeline } from '../local/pipeline';
+import { LandingWatcher } from '../local/watcher';
 import type { Engine } from './options';
 import { ms } from './format';
 import { RunProgress } from './progress';

@@ -2,10 +2,10 @@ import { parseCause } from '../shared/domain/alert-text';
 import type { Registry } from '../shared/domain/datasets';
 import { baselineOf, quarantineRatio } from '../shared/domain/quarantine';
 import { JUDGED_STAGE } from '../shared/core/record-stage';
-import { localDefinition } from '../shared/local/definition';
-import { ExecutionHistoryStore, stageReports, type ExecutionHistory } from '../shared/local/history';
-import type { LocalLake } from '../shared/local/lake';
-import { FileAlerter, FileMetrics, type MetricsLine } from '../shared/local/system-store';
+import { localDefinition } from '../local/definition';
+import { ExecutionHistoryStore, stageReports, type ExecutionHistory } from '../local/history';
+import type { LocalLake } from '../local/lake';
+import { FileAlerter, FileMetrics, type MetricsLine } from '../local/system-store';
 import {
   CONSOLE_DATA_VERSION,
   type ConsoleAlert,

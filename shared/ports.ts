@@ -1,13 +1,32 @@
 import type { Stage } from './domain/datasets';
 import type { JobRunSummary } from './domain/job-runs';
 import type { LandedObject } from './domain/events';
-import type { DeferredVersion } from './domain/source-files';
 import type { RunInput } from './domain/run';
+import type { Alert } from './domain/alert';
+import type {
+  ExecutionStatus,
+  FollowUpRequest,
+  LedgerEntry,
+  PartitionKey,
+  PartitionLease,
+} from './domain/ledger-records';
+import type { StageMetrics } from './domain/metrics';
 
 /**
  * The ports: every side effect of the core goes through one of these, with an AWS adapter
- * (shared/aws) and a local adapter (shared/local) each.
+ * (shared/aws) and a local twin (local/) each.
  */
+
+// Records the ports carry, defined in the domain (which imports nothing from here).
+export type { Alert, AlertKind, AlertSeverity } from './domain/alert';
+export type {
+  ExecutionStatus,
+  FollowUpRequest,
+  LedgerEntry,
+  PartitionKey,
+  PartitionLease,
+} from './domain/ledger-records';
+export type { StageMetrics } from './domain/metrics';
 
 export interface StartResult {
   /** `already-started`: an execution with this name exists (a retry, or a duplicate delivery). */
@@ -20,30 +39,12 @@ export interface RunStarter {
   start(request: { readonly name: string; readonly input: RunInput }): Promise<StartResult>;
 }
 
-/** An execution's status as Step Functions reports it; `NOT_FOUND` when no execution has that name. */
-export type ExecutionStatus =
-  'NOT_FOUND' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
-
 /**
  * Reads runs' statuses (DescribeExecution on AWS, the execution history locally): how the ledger
  * tells a run that never started, or has ended, from one that is running.
  */
 export interface ExecutionStatusReader {
   status(executionName: string): Promise<ExecutionStatus>;
-}
-
-/** What the ledger knows of one object version. */
-export interface LedgerEntry {
-  readonly objectId: string;
-  readonly executionName: string;
-  /**
-   * `pending`: claimed by a run that has not confirmed its start; `started`: its run started;
-   * `deferred`: it landed while another run held its partition, and is handed to that run's follow-up
-   * run (`executionName`), which starts when the current run ends.
-   */
-  readonly state: 'pending' | 'started' | 'deferred';
-  readonly claimedAt: string;
-  readonly startedAt?: string;
 }
 
 export type ClaimOutcome =
@@ -75,35 +76,6 @@ export interface ObjectLedger {
   release(objectIds: readonly string[], executionName: string): Promise<void>;
   /** Which execution processed (or is processing) this object version? */
   lookup(objectId: string): Promise<LedgerEntry | undefined>;
-}
-
-/** `<dataset>/<partitionPath>`, e.g. `orders/year=2024/month=01/day=15`: what a lease is held on. */
-export type PartitionKey = string;
-
-/** The run that will pick up objects which landed while the partition was leased. */
-export interface FollowUpRequest {
-  readonly executionName: string;
-  /** When the first deferred object was handed over (the follow-up's `requestedAt`). */
-  readonly requestedAt: string;
-  /** Summary of the deferred objects, shaped like the execution input's `objects`. */
-  readonly objects: RunInput['objects'];
-  /**
-   * The deferred object versions themselves, while there are at most FOLLOW_UP_VERSIONS_MAX of them
-   * (shared/domain/lease.ts): what finish-run compares with the holder's bronze source files. Complete
-   * only when it lists `objects.count` versions; otherwise the follow-up run starts for all of them.
-   */
-  readonly versions?: readonly DeferredVersion[];
-}
-
-/** A per-partition lease: while it is held, no other run of the partition runs a stage. */
-export interface PartitionLease {
-  readonly partitionKey: PartitionKey;
-  /** Execution name of the run holding the lease. */
-  readonly holder: string;
-  readonly acquiredAt: string;
-  /** A lease past this instant (its holder died without releasing) may be taken over. */
-  readonly expiresAt: string;
-  readonly followUp?: FollowUpRequest;
 }
 
 export type LeaseOutcome =
@@ -218,20 +190,6 @@ export interface PartitionCatalog {
   }): Promise<RegisteredPartitions>;
 }
 
-/** The metrics of one stage of one run (names: see shared/domain/metrics.ts). */
-export interface StageMetrics {
-  readonly dataset: string;
-  readonly stage: Stage;
-  /** When the stage's job completed. */
-  readonly timestamp: Date;
-  readonly durationSeconds: number;
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-  readonly recordsQuarantined: number;
-  /** recordsQuarantined / recordsIn (0 when recordsIn is 0). */
-  readonly quarantineRatio: number;
-}
-
 /** Where stage metrics go (CloudWatch on AWS). */
 export interface MetricsSink {
   publishStage(metrics: StageMetrics): Promise<void>;
@@ -246,23 +204,6 @@ export interface MetricsReader {
     readonly limit: number;
     readonly before: Date;
   }): Promise<number[]>;
-}
-
-export type AlertSeverity = 'critical' | 'warning';
-export type AlertKind = 'run-failed' | 'quarantine-spike';
-
-/** A rendered alert (text from shared/domain/alert-text.ts). */
-export interface Alert {
-  /** < 100 characters, no line breaks. */
-  readonly subject: string;
-  readonly body: string;
-  /** Message attributes, for subscription filter policies. */
-  readonly attributes: {
-    readonly severity: AlertSeverity;
-    readonly kind: AlertKind;
-    readonly dataset: string;
-    readonly stage: string;
-  };
 }
 
 /** Pages on-call (SNS on AWS). */

@@ -14,7 +14,7 @@ from .errors import LandingDataError
 from .locations import Location
 from .storage import StoredFile
 
-# Why a landing file named _x or .x fails the run (shared/local/glue-runner.ts says the same).
+# Why a landing file named _x or .x fails the run (local/glue-runner.ts says the same).
 HIDDEN_NAME = "a name starting with '_' or '.', which Spark treats as hidden and skips (rename the file)"
 
 # Hadoop, under every Spark file reader, picks a file's codec by the exact, case-sensitive suffix of its
@@ -212,7 +212,7 @@ def group_by_header(layouts: Dict[str, CsvLayout]) -> List[Tuple[CsvLayout, List
 
 
 # --- JSON: the records of a file and how their keys map onto the declared columns (the local runner's
-# readJsonLines in shared/local/glue-runner.ts reads them the same way).
+# readJsonLines in local/glue-runner.ts reads them the same way).
 
 # JSON's own whitespace, what may stand between two records.
 JSON_WHITESPACE = " \t\n\r"

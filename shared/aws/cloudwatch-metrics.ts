@@ -4,7 +4,7 @@ import {
   PutMetricDataCommand,
   type MetricDatum,
 } from '@aws-sdk/client-cloudwatch';
-import { chunk } from '../core/concurrency';
+import { chunk } from '../domain/chunk';
 import { DEFAULT_METRICS_NAMESPACE, DIMENSIONS, METRIC_NAMES, stageMetricPoints } from '../domain/metrics';
 import type { MetricsReader, MetricsSink, StageMetrics } from '../ports';
 

@@ -9,7 +9,7 @@ import {
   type AttributeValue,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { chunk } from '../core/concurrency';
+import { chunk } from '../domain/chunk';
 import type { LandedObject } from '../domain/events';
 import { mergeFollowUp } from '../domain/lease';
 import { decideClaim, DEFAULT_LEDGER_TTL_DAYS } from '../domain/ledger';

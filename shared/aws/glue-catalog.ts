@@ -6,7 +6,7 @@ import {
   type PartitionInput,
   type StorageDescriptor,
 } from '@aws-sdk/client-glue';
-import { chunk } from '../core/concurrency';
+import { chunk } from '../domain/chunk';
 import { describeError } from '../domain/errors';
 import {
   CatalogTableError,

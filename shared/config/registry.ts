@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseRegistry } from '../domain/dataset-schema';
+import { parseRegistry } from './dataset-files';
 import type { DatasetSource, Registry } from '../domain/datasets';
 import { DatasetConfigError } from '../domain/errors';
 

@@ -2,7 +2,7 @@ import type { Stage } from './datasets';
 import { GLUE_AMBIGUOUS_ERRORS, PIPELINE_ERRORS } from './error-names';
 import { failedStage, releaseOutcome, type ExecutionContext, type PipelineState } from './pipeline';
 import { percent, type QuarantineJudgement } from './quarantine';
-import type { Alert, AlertKind, AlertSeverity } from '../ports';
+import type { Alert, AlertKind, AlertSeverity } from './alert';
 
 /**
  * The text of every page on-call receives: one renderer for run failures and quarantine spikes.
@@ -138,7 +138,7 @@ export function consoleLinks(executionArn: string, glue?: { jobName: string; run
 /**
  * The CLI command that replays this partition from `stage` on: by its hive path, which every layout
  * has (`year=2024/month=01/day=15`, `region=us/dt=2024-01-15`), and on AWS on the same state machine.
- * The local pipeline's state machine (region `local`, shared/local/run-starter.ts) is no AWS one: the
+ * The local pipeline's state machine (region `local`, local/run-starter.ts) is no AWS one: the
  * local command replays on the local lake.
  */
 export function replayCommand(

@@ -3,7 +3,7 @@ import { MedallionError } from './errors';
 /**
  * The one placeholder grammar of the state machine definition: `${Name}` (letters, digits, `_`) in a
  * string value, never in a key. The stack (stack/definition.ts) binds each name to a CloudFormation value;
- * the local ASL runner (shared/local/asl-runner.ts) binds it to a local one. A Lambda task names its
+ * the local ASL runner (local/asl-runner.ts) binds it to a local one. A Lambda task names its
  * function as `${<Folder>FunctionArn}`: `${RecordStageFunctionArn}` is functions/record-stage.
  */
 

@@ -3,7 +3,7 @@ import { DatasetConfigError } from './errors';
 
 /**
  * Datasets: what a data engineer edits (datasets/<name>/dataset.yml). This module holds their types
- * and the registry; the schema that validates the files (zod + YAML, every problem reported at once)
+ * and the registry; the schema that validates the files (zod, every problem reported at once)
  * is in dataset-schema.ts and runs wherever datasets are read from their files (CLI, tests,
  * packaging). The Lambdas read the registry compiled and validated at package time, so neither zod nor
  * a YAML parser is in their bundles.
@@ -12,13 +12,7 @@ import { DatasetConfigError } from './errors';
 export const STAGES = ['bronze', 'silver', 'gold'] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const FILE_FORMATS = ['jsonl', 'csv'] as const;
-export type FileFormat = (typeof FILE_FORMATS)[number];
-/** File extensions accepted for each format (optionally gzip-compressed). */
-export const FORMAT_EXTENSIONS: Record<FileFormat, readonly string[]> = {
-  jsonl: ['.jsonl', '.ndjson', '.json', '.jsonl.gz', '.ndjson.gz', '.json.gz'],
-  csv: ['.csv', '.csv.gz'],
-};
+export { FILE_FORMATS, FORMAT_EXTENSIONS, type FileFormat } from './dataset-limits';
 
 /** Column types both DuckDB and Spark SQL understand with the same meaning. */
 

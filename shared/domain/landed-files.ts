@@ -2,7 +2,7 @@ import { FORMAT_EXTENSIONS, type FileFormat } from './datasets';
 
 /**
  * Rules for reading a landed file, the same in every reader: on-landing (object-key.ts), the local
- * runner (shared/local/glue-runner.ts) and the Glue bronze job (glue/medallion_glue/landing.py, kept
+ * runner (local/glue-runner.ts) and the Glue bronze job (glue/medallion_glue/landing.py, kept
  * equal by test/glue/landing-contract.test.ts).
  *
  * - Format: the file name's extension, in any case (`.CSV.GZ` is a gzipped CSV).

@@ -5,7 +5,7 @@ import { START_GRACE_MS } from './ledger';
 import type { LandedObject } from './events';
 import type { DeferredVersion } from './source-files';
 import { EXECUTION_NAME_MAX, INLINE_OBJECTS, type RunInput } from './run';
-import type { FollowUpRequest, PartitionKey } from '../ports';
+import type { FollowUpRequest, PartitionKey } from './ledger-records';
 
 /**
  * Per-partition leases: the rules shared by every ledger adapter and the stage functions.

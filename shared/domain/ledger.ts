@@ -1,4 +1,4 @@
-import type { ExecutionStatus, LedgerEntry, PartitionLease } from '../ports';
+import type { ExecutionStatus, LedgerEntry, PartitionLease } from './ledger-records';
 
 /**
  * The ledger rules, written once. Both ledger adapters (DynamoDB, the local file) only store entries

@@ -1,4 +1,18 @@
-import type { StageMetrics } from '../ports';
+import type { Stage } from './datasets';
+
+/** The metrics of one stage of one run (names: below). */
+export interface StageMetrics {
+  readonly dataset: string;
+  readonly stage: Stage;
+  /** When the stage's job completed. */
+  readonly timestamp: Date;
+  readonly durationSeconds: number;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly recordsQuarantined: number;
+  /** recordsQuarantined / recordsIn (0 when recordsIn is 0). */
+  readonly quarantineRatio: number;
+}
 
 /** CloudWatch metric names and dimensions of the pipeline (one PutMetricData per stage). */
 export const DEFAULT_METRICS_NAMESPACE = 'MedallionLake';

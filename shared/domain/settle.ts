@@ -18,8 +18,7 @@ import type { RunInput } from './run';
  * the Wait state is per run, per dataset, and runs unchanged in the local runtime.
  */
 
-/** The longest settle window a dataset may declare (seconds). */
-export const SETTLE_SECONDS_MAX = 3600;
+export { SETTLE_SECONDS_MAX } from './dataset-limits';
 
 /** Where the state machine reads the wait: the Wait state's `SecondsPath`. */
 export const SETTLE_SECONDS_PATH = '$.run.settleSeconds';

@@ -31,7 +31,7 @@ import { SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import { SnsAlerter } from '../../shared/aws/sns-alerter';
 import { CatalogTableError } from '../../shared/domain/pipeline-errors';
 import type { RunInput } from '../../shared/domain/run';
-import { FileCatalog, FileManifestStore, FileMetrics } from '../../shared/local/system-store';
+import { FileCatalog, FileManifestStore, FileMetrics } from '../../local/system-store';
 import type {
   ManifestStore,
   MetricsReader,

@@ -2,7 +2,7 @@ import { CreateJobCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/clien
 import { GlueJobRunFinder } from '../../shared/aws/glue-job-runs';
 import { GLUE_ARGS } from '../../shared/domain/glue-args';
 import { isTerminalJobRunState } from '../../shared/domain/job-runs';
-import { glueEngineTask, LocalJobRuns } from '../../shared/local/asl-runner';
+import { glueEngineTask, LocalJobRuns } from '../../local/asl-runner';
 import type { JobRunFinder } from '../../shared/ports';
 import { useMoto } from '../helpers/moto';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Dataset } from '../../shared/domain/datasets';
-import { SparkGlue } from '../../shared/local/spark-glue';
+import { SparkGlue } from '../../local/spark-glue';
 import { shippedRegistry } from '../helpers/registry';
 import { venvPython } from '../helpers/python-env';
 import { compileDatasetSql } from '../../shared/domain/sql';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '../../shared/domain/datasets';
 import { compilePlan, type DatasetPlan } from '../../shared/domain/sql';
-import { Duck } from '../../shared/local/duck';
+import { Duck } from '../../local/duck';
 import { shippedRegistry } from '../helpers/registry';
 import { runPython } from './python';
 

@@ -1,6 +1,6 @@
 import type { Dataset } from '../../shared/domain/datasets';
 import { compilePlan, goldSelect } from '../../shared/domain/sql';
-import { SparkGlue, type StatementCheck } from '../../shared/local/spark-glue';
+import { SparkGlue, type StatementCheck } from '../../local/spark-glue';
 import { catalogColumns } from '../helpers/catalog';
 import { shippedRegistry } from '../helpers/registry';
 import { venvPython } from '../helpers/python-env';

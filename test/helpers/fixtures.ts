@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeS3Key } from '../../shared/local/lake';
+import { encodeS3Key } from '../../local/lake';
 
 const cache = new Map<string, unknown>();
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import type { ObjectLedger, PartitionLeases } from '../../shared/ports';
 import type { MotoServer } from './moto';
 

@@ -1,4 +1,4 @@
-import type { OrderRow } from '../../shared/local/sample';
+import type { OrderRow } from '../../local/sample';
 
 /** One valid `orders` row (partition 2024-01-15), with `over` applied. */
 export const order = (id: number, over: Partial<OrderRow> = {}): OrderRow => ({

@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../../cli/program';
 import type { ConsoleData } from '../../console/model';
-import { runDemo, type DemoResult } from '../../shared/local/demo-scenario';
-import { LocalLake } from '../../shared/local/lake';
-import { LocalPipeline } from '../../shared/local/pipeline';
+import { runDemo, type DemoResult } from '../../local/demo-scenario';
+import { LocalLake } from '../../local/lake';
+import { LocalPipeline } from '../../local/pipeline';
 import { launchChromium } from '../helpers/chromium';
 
 /**

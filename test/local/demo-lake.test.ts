@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clearDemoLake, DemoLakeNotEmptyError, recordDemoLake } from '../../shared/local/demo-lake';
+import { clearDemoLake, DemoLakeNotEmptyError, recordDemoLake } from '../../local/demo-lake';
 
 describe("the demo's own lake folder", () => {
   const root = mkdtempSync(join(tmpdir(), 'demo-lake-'));

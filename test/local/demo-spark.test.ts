@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo, type DemoResult } from '../../shared/local/demo-scenario';
-import { LocalLake } from '../../shared/local/lake';
-import { LocalPipeline } from '../../shared/local/pipeline';
+import { runDemo, type DemoResult } from '../../local/demo-scenario';
+import { LocalLake } from '../../local/lake';
+import { LocalPipeline } from '../../local/pipeline';
 import { venvPython } from '../helpers/python-env';
 
 /**

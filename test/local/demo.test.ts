@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo, type DemoResult } from '../../shared/local/demo-scenario';
-import { LocalLake } from '../../shared/local/lake';
-import { openLakeViews } from '../../shared/local/lake-query';
-import { LocalPipeline } from '../../shared/local/pipeline';
-import { ExecutionHistoryStore, type ExecutionHistory } from '../../shared/local/history';
+import { runDemo, type DemoResult } from '../../local/demo-scenario';
+import { LocalLake } from '../../local/lake';
+import { openLakeViews } from '../../local/lake-query';
+import { LocalPipeline } from '../../local/pipeline';
+import { ExecutionHistoryStore, type ExecutionHistory } from '../../local/history';
 import { runCli } from '../../cli/program';
 
 /** The demo scenario, small: four landings through the real handlers, ASL and the DuckDB jobs. */

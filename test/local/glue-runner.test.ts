@@ -7,11 +7,11 @@ import type { Stage } from '../../shared/domain/datasets';
 import { toDeliveryUnits } from '../../shared/domain/events';
 import { manifestSchema } from '../../shared/domain/manifest';
 import { splitByRead } from '../../shared/domain/source-files';
-import { Duck } from '../../shared/local/duck';
-import { JobInputError, MalformedLandingFileError, runGlueJob } from '../../shared/local/glue-runner';
-import { LocalLake, sqsEventFor } from '../../shared/local/lake';
-import { localGlueArguments, writePlans } from '../../shared/local/plans';
-import { toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
+import { Duck } from '../../local/duck';
+import { JobInputError, MalformedLandingFileError, runGlueJob } from '../../local/glue-runner';
+import { LocalLake, sqsEventFor } from '../../local/lake';
+import { localGlueArguments, writePlans } from '../../local/plans';
+import { toCsv, toJsonLines, writeFile } from '../../local/sample';
 import { order } from '../helpers/orders';
 import { shippedRegistry } from '../helpers/registry';
 

@@ -5,12 +5,12 @@ import { gzipSync } from 'node:zlib';
 import type { Stage } from '../../shared/domain/datasets';
 import { MAX_CSV_RECORD_BYTES } from '../../shared/domain/landed-files';
 import { KeyParser } from '../../shared/domain/object-key';
-import { Duck } from '../../shared/local/duck';
-import { LandingColumnsError, MalformedLandingFileError, runGlueJob } from '../../shared/local/glue-runner';
-import { LocalLake } from '../../shared/local/lake';
-import { LocalPipeline } from '../../shared/local/pipeline';
-import { localGlueArguments, writePlans } from '../../shared/local/plans';
-import { toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
+import { Duck } from '../../local/duck';
+import { LandingColumnsError, MalformedLandingFileError, runGlueJob } from '../../local/glue-runner';
+import { LocalLake } from '../../local/lake';
+import { LocalPipeline } from '../../local/pipeline';
+import { localGlueArguments, writePlans } from '../../local/plans';
+import { toCsv, toJsonLines, writeFile } from '../../local/sample';
 import { order } from '../helpers/orders';
 import { shippedRegistry } from '../helpers/registry';
 

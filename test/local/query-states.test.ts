@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalLake } from '../../shared/local/lake';
-import { openLakeViews } from '../../shared/local/lake-query';
-import { LocalPipeline } from '../../shared/local/pipeline';
-import { sampleOrders, toJsonLines, writeFile } from '../../shared/local/sample';
+import { LocalLake } from '../../local/lake';
+import { openLakeViews } from '../../local/lake-query';
+import { LocalPipeline } from '../../local/pipeline';
+import { sampleOrders, toJsonLines, writeFile } from '../../local/sample';
 
 const DAY = 'landing/shop/orders/year=2024/month=01/day=15/';
 

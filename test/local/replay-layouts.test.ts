@@ -6,7 +6,7 @@ import { loadRegistry } from '../../shared/config/registry';
 import { replayCommand } from '../../shared/domain/alert-text';
 import type { Dataset } from '../../shared/domain/datasets';
 import { dateKeyValues, dateLayoutOf } from '../../shared/domain/partition-dates';
-import { LOCAL_STATE_MACHINE_ARN } from '../../shared/local/run-starter';
+import { LOCAL_STATE_MACHINE_ARN } from '../../local/run-starter';
 
 /**
  * Every partition scheme is first class: `replay --from/--to` for any date-like layout, `--partition`

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replayRunInput } from '../../shared/domain/run';
-import { ExecutionHistoryStore } from '../../shared/local/history';
-import { LocalRuntime, LocalRuntimeError, functionFolder } from '../../shared/local/runtime';
-import type { LocalExecutionRecord } from '../../shared/local/run-starter';
+import { ExecutionHistoryStore } from '../../local/history';
+import { LocalRuntime, LocalRuntimeError, functionFolder } from '../../local/runtime';
+import type { LocalExecutionRecord } from '../../local/run-starter';
 
 /** A small pipeline shaped like the real one: a Lambda, a Glue .sync job, a Catch to a notifier. */
 const definition = {

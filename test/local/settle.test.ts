@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRegistry } from '../../shared/domain/datasets';
 import type { RunManifest } from '../../shared/domain/manifest';
-import { LocalLake } from '../../shared/local/lake';
-import { LocalPipeline } from '../../shared/local/pipeline';
-import { sampleOrders, toJsonLines, writeFile } from '../../shared/local/sample';
+import { LocalLake } from '../../local/lake';
+import { LocalPipeline } from '../../local/pipeline';
+import { sampleOrders, toJsonLines, writeFile } from '../../local/sample';
 import { shippedRegistry } from '../helpers/registry';
 
 /**

@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRegistry } from '../../shared/domain/dataset-schema';
+import { parseRegistry } from '../../shared/config/dataset-files';
 import type { Dataset } from '../../shared/domain/datasets';
 import { DatasetConfigError } from '../../shared/domain/errors';
 import { compileDatasetSql, compilePlan, type DatasetPlan } from '../../shared/domain/sql';
-import { Duck } from '../../shared/local/duck';
+import { Duck } from '../../local/duck';
 import { shippedRegistry } from '../helpers/registry';
 
 const orders = (): Dataset => shippedRegistry().get('orders');

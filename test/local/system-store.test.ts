@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StageMetrics } from '../../shared/ports';
-import { FileAlerter, FileCatalog, FileManifestStore, FileMetrics } from '../../shared/local/system-store';
-import { fileUri } from '../../shared/local/glue-runner';
-import { writeFile } from '../../shared/local/sample';
+import { FileAlerter, FileCatalog, FileManifestStore, FileMetrics } from '../../local/system-store';
+import { fileUri } from '../../local/glue-runner';
+import { writeFile } from '../../local/sample';
 
 const dir = mkdtempSync(join(tmpdir(), 'system-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,11 +5,11 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import type { RunInput } from '../../shared/domain/run';
-import { LocalLake } from '../../shared/local/lake';
-import { LocalPipeline } from '../../shared/local/pipeline';
-import { datePartitions, startReplays } from '../../shared/local/replay';
-import { sampleOrders, toCsv, toJsonLines, writeFile } from '../../shared/local/sample';
-import { LandingWatcher, type WatchEvent } from '../../shared/local/watcher';
+import { LocalLake } from '../../local/lake';
+import { LocalPipeline } from '../../local/pipeline';
+import { datePartitions, startReplays } from '../../local/replay';
+import { sampleOrders, toCsv, toJsonLines, writeFile } from '../../local/sample';
+import { LandingWatcher, type WatchEvent } from '../../local/watcher';
 
 const DAY = 'landing/shop/orders/year=2024/month=01/day=15/';
 

@@ -7,7 +7,7 @@ import type { SourceFile } from '../../shared/domain/source-files';
 import { START_GRACE_MS } from '../../shared/domain/ledger';
 import { PartitionBusyError } from '../../shared/domain/pipeline-errors';
 import type { RunInput } from '../../shared/domain/run';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import type {
   ExecutionStatus,
   ExecutionStatusReader,

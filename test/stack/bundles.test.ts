@@ -137,6 +137,22 @@ describe('function artifacts', () => {
     },
   );
 
+  test.each(functionFolders())(
+    '%s: ships only what a Lambda runs: no local product, CLI, benchmark or test code',
+    (folder) => {
+      const dir = unzip(folder, `${folder}-sources`);
+      const map = JSON.parse(readFileSync(join(dir, `${handlerFile(folder)}.map`), 'utf8')) as {
+        sources: string[];
+      };
+      const ours = map.sources
+        .map((s) => s.replace(/^(\.\.\/)+/, ''))
+        .filter((s) => !s.includes('node_modules/'));
+
+      expect(ours).toContain(`functions/${folder}/handler.ts`);
+      expect(ours.filter((s) => /^(local|cli|bench|test|bin)\//.test(s))).toEqual([]);
+    },
+  );
+
   test('on-landing bundle handles an SQS batch in its Lambda layout (datasets read from the zip)', () => {
     const dir = unzip('on-landing', 'on-landing-run');
     const testEvent = JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'lake' });

@@ -2,7 +2,7 @@ import type { Stage } from '../../shared/domain/datasets';
 import { boundDefinition } from '../../shared/domain/horizon';
 import { PIPELINE_ERRORS } from '../../shared/domain/error-names';
 import { partitionKeyOf } from '../../shared/domain/lease';
-import { AslRunner, StatesError, type GlueJobRun, type LocalLambda } from '../../shared/local/asl-runner';
+import { AslRunner, StatesError, type GlueJobRun, type LocalLambda } from '../../local/asl-runner';
 import { createHarness, loadAsl, ordersInput, runPipeline, type Harness, type RunOutcome } from './harness';
 
 /**

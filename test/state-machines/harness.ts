@@ -19,8 +19,8 @@ import {
   type GlueJobRun,
   type GlueStartJobRun,
   type LocalLambda,
-} from '../../shared/local/asl-runner';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+} from '../../local/asl-runner';
+import { FileObjectLedger } from '../../local/file-ledger';
 import type {
   Alert,
   Alerter,
@@ -321,7 +321,7 @@ export type RunOutcome = AslExecution & {
   readonly output?: Record<string, unknown>;
 };
 
-/** The one ASL runner (shared/local/asl-runner.ts) over this harness's handlers and Glue fake. */
+/** The one ASL runner (local/asl-runner.ts) over this harness's handlers and Glue fake. */
 export const harnessRunner = (h: Harness, definition: object = loadAsl()): AslRunner =>
   new AslRunner({
     definition: boundDefinition(definition, h.registry.datasets),

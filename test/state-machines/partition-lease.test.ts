@@ -5,7 +5,7 @@ import { processLanding, type LandingDeps } from '../../shared/core/landing';
 import type { Stage } from '../../shared/domain/datasets';
 import { partitionKeyOf } from '../../shared/domain/lease';
 import type { RunInput } from '../../shared/domain/run';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import type { ExecutionStatus, ExecutionStatusReader, RunStarter, StartResult } from '../../shared/ports';
 import { s3Record, sqsEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';

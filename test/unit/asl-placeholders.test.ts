@@ -5,7 +5,7 @@ import {
   PlaceholderError,
   placeholdersOf,
 } from '../../shared/domain/asl-placeholders';
-import { AslRunner, UNBOUNDED_TASK_SECONDS } from '../../shared/local/asl-runner';
+import { AslRunner, UNBOUNDED_TASK_SECONDS } from '../../local/asl-runner';
 
 const join = (parts: readonly unknown[]) => ({ 'Fn::Join': ['', parts] });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { choiceRuleLabel, END, START, stateMachineGraph } from '../../console/data';
-import { DEFAULT_DEFINITION_PATH } from '../../shared/local/definition';
+import { DEFAULT_DEFINITION_PATH } from '../../local/definition';
 
 /** The run console's graph of the pipeline: every state and every transition the ASL declares. */
 describe('console state machine graph', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileRegistry, loadDeployedRegistry } from '../../shared/config/deployed-registry';
-import { parseRegistry } from '../../shared/domain/dataset-schema';
+import { parseRegistry } from '../../shared/config/dataset-files';
 import type { DatasetSource } from '../../shared/domain/datasets';
 import { DatasetConfigError } from '../../shared/domain/errors';
 import { shippedRegistry } from '../helpers/registry';

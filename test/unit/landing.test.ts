@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processLanding, type LandingDeps } from '../../shared/core/landing';
 import { StartRunError } from '../../shared/domain/errors';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import { ordersBatch, s3Record, sqsEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { RecordingStarter } from '../helpers/starters';

@@ -1,4 +1,4 @@
-import { parseRegistry } from '../../shared/domain/dataset-schema';
+import { parseRegistry } from '../../shared/config/dataset-files';
 import {
   InvalidObjectKeyError,
   NoDatasetMatchError,

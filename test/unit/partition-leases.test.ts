@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { boundDefinition } from '../../shared/domain/horizon';
 import { followUpRunName, leaseTtlMs, mergeFollowUp } from '../../shared/domain/lease';
 import { START_GRACE_MS } from '../../shared/domain/ledger';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import { s3Record, sqsEvent } from '../helpers/fixtures';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { RecordingStarter } from '../helpers/starters';

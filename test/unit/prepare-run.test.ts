@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { prepareRun } from '../../shared/core/run-lease';
 import { leaseTtlMs } from '../../shared/domain/lease';
 import { InvalidRunInputError, PartitionBusyError } from '../../shared/domain/pipeline-errors';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import { memoryLog, shippedRegistry } from '../helpers/registry';
 import { ordersInput } from '../state-machines/harness';
 

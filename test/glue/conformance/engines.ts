@@ -5,12 +5,12 @@ import { loadRegistry } from '../../../shared/config/registry';
 import type { Dataset, Stage } from '../../../shared/domain/datasets';
 import { glueArguments } from '../../../shared/domain/glue-args';
 import { compilePlan, type DatasetPlan } from '../../../shared/domain/sql';
-import { Duck, sqlString } from '../../../shared/local/duck';
-import { fileUri, runGlueJob } from '../../../shared/local/glue-runner';
-import type { SparkGlue } from '../../../shared/local/spark-glue';
+import { Duck, sqlString } from '../../../local/duck';
+import { fileUri, runGlueJob } from '../../../local/glue-runner';
+import type { SparkGlue } from '../../../local/spark-glue';
 
 /**
- * Runs one landing partition through both Glue engines: the DuckDB runner (shared/local/glue-runner.ts)
+ * Runs one landing partition through both Glue engines: the DuckDB runner (local/glue-runner.ts)
  * and the real Glue scripts on Spark (SparkGlue), each in its own lake, and reads back what each wrote
  * in a form that can be compared exactly.
  */

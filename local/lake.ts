@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { MedallionError } from '../domain/errors';
+import { MedallionError } from '../shared/domain/errors';
 
 /**
  * The local lake: a folder laid out like the lake bucket (object key = path below the folder).

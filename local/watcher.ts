@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidObjectKeyError, NoDatasetMatchError } from '../domain/errors';
-import { KeyParser } from '../domain/object-key';
+import { InvalidObjectKeyError, NoDatasetMatchError } from '../shared/domain/errors';
+import { KeyParser } from '../shared/domain/object-key';
 import type { LocalPipeline } from './pipeline';
 
 /**

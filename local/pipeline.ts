@@ -1,17 +1,17 @@
 import type { Context } from 'aws-lambda';
-import { adoptRunDeps, createHandler as createAdoptRun } from '../../functions/adopt-run/handler';
-import { createHandler as createFinishRun, finishRunDeps } from '../../functions/finish-run/handler';
-import { createHandler as createNotify, notifyDeps } from '../../functions/notify/handler';
+import { adoptRunDeps, createHandler as createAdoptRun } from '../functions/adopt-run/handler';
+import { createHandler as createFinishRun, finishRunDeps } from '../functions/finish-run/handler';
+import { createHandler as createNotify, notifyDeps } from '../functions/notify/handler';
 import {
   createHandler as createOnLanding,
   landingDeps,
   type OnLandingResponse,
-} from '../../functions/on-landing/handler';
-import { createHandler as createPrepareRun, prepareRunDeps } from '../../functions/prepare-run/handler';
-import { createHandler as createRecordStage, recordStageDeps } from '../../functions/record-stage/handler';
-import { loadRegistry } from '../config/registry';
-import type { Registry } from '../domain/datasets';
-import type { Log } from '../ports';
+} from '../functions/on-landing/handler';
+import { createHandler as createPrepareRun, prepareRunDeps } from '../functions/prepare-run/handler';
+import { createHandler as createRecordStage, recordStageDeps } from '../functions/record-stage/handler';
+import { loadRegistry } from '../shared/config/registry';
+import type { Registry } from '../shared/domain/datasets';
+import type { Log } from '../shared/ports';
 import { FileObjectLedger } from './file-ledger';
 import { fileUri, runGlueJob } from './glue-runner';
 import { SparkGlue } from './spark-glue';
@@ -46,8 +46,8 @@ export interface LocalPipelineOptions {
   readonly onUpdate?: (history: ExecutionHistory) => void;
   readonly onAlert?: (alert: AlertLine) => void;
   /**
-   * What runs the Glue tasks: `duckdb` (default, shared/local/glue-runner.ts) or `spark`, the real
-   * Glue scripts on local Spark (shared/local/spark-glue.ts; needs .venv and Java 17).
+   * What runs the Glue tasks: `duckdb` (default, local/glue-runner.ts) or `spark`, the real
+   * Glue scripts on local Spark (local/spark-glue.ts; needs .venv and Java 17).
    */
   readonly engine?: GlueEngineName;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Dataset, Registry, Stage } from '../domain/datasets';
-import { glueArguments } from '../domain/glue-args';
-import { planFileText } from '../domain/sql';
+import type { Dataset, Registry, Stage } from '../shared/domain/datasets';
+import { glueArguments } from '../shared/domain/glue-args';
+import { planFileText } from '../shared/domain/sql';
 import { fileUri } from './glue-runner';
 import type { LocalLake } from './lake';
 

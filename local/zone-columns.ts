@@ -1,6 +1,6 @@
-import type { Dataset } from '../domain/datasets';
-import type { Zone } from '../domain/layout';
-import { compilePlan, INGESTED_AT, SOURCE_FILE } from '../domain/sql';
+import type { Dataset } from '../shared/domain/datasets';
+import type { Zone } from '../shared/domain/layout';
+import { compilePlan, INGESTED_AT, SOURCE_FILE } from '../shared/domain/sql';
 import { Duck } from './duck';
 
 /**

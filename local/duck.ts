@@ -1,5 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { DUCKDB_PRELUDE } from '../domain/sql';
+import { DUCKDB_PRELUDE } from '../shared/domain/sql';
 
 /** A DuckDB connection with the plan SQL prelude applied, and small helpers over it. */
 export class Duck {

@@ -1,15 +1,15 @@
-import type { Dataset, Registry, Stage } from '../domain/datasets';
-import { InvalidObjectKeyError, MedallionError } from '../domain/errors';
-import { KeyParser, type Partition } from '../domain/object-key';
+import type { Dataset, Registry, Stage } from '../shared/domain/datasets';
+import { InvalidObjectKeyError, MedallionError } from '../shared/domain/errors';
+import { KeyParser, type Partition } from '../shared/domain/object-key';
 import {
   dateKeysOf,
   dateKeyValues,
   dateLayoutOf,
   daysBetween,
   parseCalendarDay,
-} from '../domain/partition-dates';
-import { replayRunInput, replayRunName } from '../domain/run';
-import type { RunStarter, StartResult } from '../ports';
+} from '../shared/domain/partition-dates';
+import { replayRunInput, replayRunName } from '../shared/domain/run';
+import type { RunStarter, StartResult } from '../shared/ports';
 
 /**
  * Replays: re-run partitions from a stage on, locally or on AWS, through a RunStarter. Starts are

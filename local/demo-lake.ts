@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { MedallionError } from '../domain/errors';
+import { MedallionError } from '../shared/domain/errors';
 
 /**
  * The demo's own lake folder (`.demo-lake/` unless --lake says otherwise). The demo starts from an

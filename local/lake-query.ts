@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Registry } from '../domain/datasets';
-import type { Zone } from '../domain/layout';
-import { zonePrefix } from '../domain/layout';
+import type { Registry } from '../shared/domain/datasets';
+import type { Zone } from '../shared/domain/layout';
+import { zonePrefix } from '../shared/domain/layout';
 import { Duck, sqlString } from './duck';
 import type { LocalLake } from './lake';
 import { zoneColumns, type ZoneColumn } from './zone-columns';
@@ -21,7 +21,7 @@ import { zoneColumns, type ZoneColumn } from './zone-columns';
 
 const ZONES: readonly Zone[] = ['bronze', 'silver', 'gold', 'quarantine'];
 
-/** Columns of the `runs` table (an execution history file, shared/local/history.ts). */
+/** Columns of the `runs` table (an execution history file, local/history.ts). */
 const RUNS_COLUMNS: readonly ZoneColumn[] = [
   { name: 'name', type: 'VARCHAR' },
   { name: 'dataset', type: 'VARCHAR' },
@@ -35,7 +35,7 @@ const RUNS_COLUMNS: readonly ZoneColumn[] = [
   { name: 'cause', type: 'VARCHAR' },
 ];
 
-/** The columns of a system table whose file does not exist yet (shared/local/system-store.ts). */
+/** The columns of a system table whose file does not exist yet (local/system-store.ts). */
 const EMPTY_SYSTEM_TABLES: Record<string, readonly ZoneColumn[]> = {
   catalog: [
     { name: 'database', type: 'VARCHAR' },

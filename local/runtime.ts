@@ -1,13 +1,13 @@
-import { functionFolderOf } from '../domain/asl-placeholders';
-import { describeError } from '../domain/errors';
-import type { RunInput } from '../domain/run';
+import { functionFolderOf } from '../shared/domain/asl-placeholders';
+import { describeError } from '../shared/domain/errors';
+import type { RunInput } from '../shared/domain/run';
 import { AslRunner, glueEngineTask, LocalJobRuns, type GlueEngine, type LocalLambda } from './asl-runner';
 import { ExecutionHistoryStore, type ExecutionHistory } from './history';
 import { LOCAL_STATE_MACHINE_ARN, type LocalExecutionRecord } from './run-starter';
 
 /**
  * The local Step Functions: runs the deployed ASL file through the one ASL runner
- * (shared/local/asl-runner.ts: Tasks mapped by what they call, never by state name), queues
+ * (local/asl-runner.ts: Tasks mapped by what they call, never by state name), queues
  * executions like the partition lease makes them queue, and keeps every execution's history under
  * `.lake/_system/executions/`.
  */

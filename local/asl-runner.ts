@@ -1,21 +1,21 @@
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { bindPlaceholders, functionFolderOf, functionPlaceholder } from '../domain/asl-placeholders';
+import { bindPlaceholders, functionFolderOf, functionPlaceholder } from '../shared/domain/asl-placeholders';
 import {
   ENDED_EXECUTION_TARGET,
   ROUTED_END_STATUSES,
   UNCATCHABLE_ERRORS,
   type RoutedEndStatus,
-} from '../domain/execution-end';
-import { describeError, MedallionError } from '../domain/errors';
-import { ADOPTED_RUN_POLL_ERROR } from '../domain/horizon';
-import { findStageRun, type JobRunSummary } from '../domain/job-runs';
-import type { FindStageRunRequest, JobRunFinder } from '../ports';
+} from '../shared/domain/execution-end';
+import { describeError, MedallionError } from '../shared/domain/errors';
+import { ADOPTED_RUN_POLL_ERROR } from '../shared/domain/horizon';
+import { findStageRun, type JobRunSummary } from '../shared/domain/job-runs';
+import type { FindStageRunRequest, JobRunFinder } from '../shared/ports';
 import { DEFAULT_DEFINITION_PATH, readDefinition } from './definition';
 import type { ExecutionStatus, StateVisit } from './history';
 
 /**
  * The one way to run the pipeline's ASL on one machine, used by the local runtime
- * (shared/local/runtime.ts), the state-machine tests and the benchmark. It binds the `${...}`
+ * (local/runtime.ts), the state-machine tests and the benchmark. It binds the `${...}`
  * placeholders (shared/domain/asl-placeholders.ts, the grammar the stack binds too), maps every Task
  * by what it calls — `lambda:invoke` of `${XxxFunctionArn}` to a local handler of functions/xxx,
  * `glue:startJobRun.sync` to a pluggable Glue task (DuckDB, Spark, a test fake) — never by state

@@ -11,7 +11,7 @@ import type {
   PartitionSpec,
   RegisteredPartitions,
   StageMetrics,
-} from '../ports';
+} from '../shared/ports';
 import { localPath } from './glue-runner';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageResult } from '../domain/pipeline';
-import type { RunInput } from '../domain/run';
+import type { StageResult } from '../shared/domain/pipeline';
+import type { RunInput } from '../shared/domain/run';
 
 /**
  * Execution history of the local runtime: one JSON file per execution under

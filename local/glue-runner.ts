@@ -18,18 +18,18 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { FORMAT_EXTENSIONS, STAGES, type Dataset, type FileFormat, type Stage } from '../domain/datasets';
+import { FORMAT_EXTENSIONS, STAGES, type Dataset, type FileFormat, type Stage } from '../shared/domain/datasets';
 import {
   columnKey,
   EMPTY_FILE_REASON,
   fileFormatOf,
   matchColumns,
   MAX_CSV_RECORD_BYTES,
-} from '../domain/landed-files';
-import { MedallionError } from '../domain/errors';
-import { GLUE_ARGS, stageSourceKey } from '../domain/glue-args';
-import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../domain/manifest';
-import { INGESTED_AT, PLAN_VERSION, SOURCE_FILE, type DatasetPlan } from '../domain/sql';
+} from '../shared/domain/landed-files';
+import { MedallionError } from '../shared/domain/errors';
+import { GLUE_ARGS, stageSourceKey } from '../shared/domain/glue-args';
+import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../shared/domain/manifest';
+import { INGESTED_AT, PLAN_VERSION, SOURCE_FILE, type DatasetPlan } from '../shared/domain/sql';
 import { Duck, sqlString } from './duck';
 import { writtenType } from './zone-columns';
 

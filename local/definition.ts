@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Dataset } from '../domain/datasets';
-import { boundDefinition } from '../domain/horizon';
+import type { Dataset } from '../shared/domain/datasets';
+import { boundDefinition } from '../shared/domain/horizon';
 
 /**
  * The state machine definition the local runtime runs, and the run console draws: the ASL file with

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RunInput } from '../domain/run';
-import type { ExecutionStatus, ExecutionStatusReader, RunStarter, StartResult } from '../ports';
+import type { RunInput } from '../shared/domain/run';
+import type { ExecutionStatus, ExecutionStatusReader, RunStarter, StartResult } from '../shared/ports';
 
 export interface LocalExecutionRecord {
   readonly name: string;

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { LandedObject } from '../domain/events';
-import { mergeFollowUp } from '../domain/lease';
+import type { LandedObject } from '../shared/domain/events';
+import { mergeFollowUp } from '../shared/domain/lease';
 import {
   decideClaim,
   mayAcquireLease,
@@ -9,7 +9,7 @@ import {
   mayDefer,
   mayMarkRead,
   mayRelease,
-} from '../domain/ledger';
+} from '../shared/domain/ledger';
 import type {
   ClaimOutcome,
   FollowUpRequest,
@@ -20,7 +20,7 @@ import type {
   PartitionKey,
   PartitionLease,
   PartitionLeases,
-} from '../ports';
+} from '../shared/ports';
 
 /**
  * The local twin of the DynamoDB ledger: the same rules (shared/domain/ledger.ts), kept in one JSON file that a person can

@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { MedallionError } from '../domain/errors';
-import { GLUE_ARGS, GLUE_TEMP_DIR } from '../domain/glue-args';
-import { manifestSchema } from '../domain/manifest';
-import type { DatasetPlan } from '../domain/sql';
+import { MedallionError } from '../shared/domain/errors';
+import { GLUE_ARGS, GLUE_TEMP_DIR } from '../shared/domain/glue-args';
+import { manifestSchema } from '../shared/domain/manifest';
+import type { DatasetPlan } from '../shared/domain/sql';
 import type { JobOutcome } from './glue-runner';
 
 /**

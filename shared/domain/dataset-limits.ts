@@ -1,0 +1,16 @@
+/**
+ * The closed lists and limits of dataset.yml that the schema (dataset-schema.ts) and the code
+ * that runs in Lambda both need: a leaf module, so the schema (and zod) stays out of the bundles and
+ * out of every import cycle.
+ */
+
+export const FILE_FORMATS = ['jsonl', 'csv'] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+/** File extensions accepted for each format (optionally gzip-compressed). */
+export const FORMAT_EXTENSIONS: Record<FileFormat, readonly string[]> = {
+  jsonl: ['.jsonl', '.ndjson', '.json', '.jsonl.gz', '.ndjson.gz', '.json.gz'],
+  csv: ['.csv', '.csv.gz'],
+};
+
+/** The longest settle window a dataset may declare (seconds). */
+export const SETTLE_SECONDS_MAX = 3600;
