@@ -18,7 +18,13 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { FORMAT_EXTENSIONS, STAGES, type Dataset, type FileFormat, type Stage } from '../shared/domain/datasets';
+import {
+  FORMAT_EXTENSIONS,
+  STAGES,
+  type Dataset,
+  type FileFormat,
+  type Stage,
+} from '../shared/domain/datasets';
 import {
   columnKey,
   EMPTY_FILE_REASON,
