@@ -145,3 +145,11 @@ test('a tree laid out by the rules passes, and every import against the directio
     violations.filter((v) => !PLANTED.some(([, file]) => file === v.from) && v.rule.name !== 'no-circular'),
   ).toEqual([]);
 });
+
+test('docs/architecture.svg is the picture the code draws now (npm run architecture redraws it)', () => {
+  const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'architecture.mjs'), '--check'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  expect(out).toContain('is current');
+});
