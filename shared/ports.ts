@@ -2,7 +2,7 @@ import type { Stage } from './domain/datasets';
 import type { JobRunSummary } from './domain/job-runs';
 import type { LandedObject } from './domain/events';
 import type { RunInput } from './domain/run';
-import type { Alert } from './domain/alert';
+import type { Alert, AlertKind, AlertSeverity } from './domain/alert';
 import type {
   ExecutionStatus,
   FollowUpRequest,
@@ -18,15 +18,17 @@ import type { StageMetrics } from './domain/metrics';
  */
 
 // Records the ports carry, defined in the domain (which imports nothing from here).
-export type { Alert, AlertKind, AlertSeverity } from './domain/alert';
 export type {
+  Alert,
+  AlertKind,
+  AlertSeverity,
   ExecutionStatus,
   FollowUpRequest,
   LedgerEntry,
   PartitionKey,
   PartitionLease,
-} from './domain/ledger-records';
-export type { StageMetrics } from './domain/metrics';
+  StageMetrics,
+};
 
 export interface StartResult {
   /** `already-started`: an execution with this name exists (a retry, or a duplicate delivery). */
