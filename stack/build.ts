@@ -4,6 +4,7 @@ import { compileRegistry, DEFAULT_REGISTRY_FILE } from '../shared/config/deploye
 import { loadRegistry } from '../shared/config/registry';
 import { assertStage, registryForStage } from '../shared/domain/stage-names';
 import { quarantineAlarms } from './alarms';
+import { athenaResources } from './athena';
 import { catalogResources } from './catalog';
 import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
 import { dashboard } from './dashboard';
@@ -71,6 +72,7 @@ export async function build(p: BuildParams): Promise<StackParts> {
       namespace: ctx.metricsNamespace,
     }),
     ...quarantineAlarms(ctx),
+    ...athenaResources(ctx),
     Dashboard: dashboard(ctx),
   };
   return {

@@ -35,6 +35,7 @@ const NAMED: Record<string, { path: string[]; max: number }> = {
   'AWS::Glue::Job': { path: ['Name'], max: 255 },
   'AWS::Glue::Database': { path: ['DatabaseInput', 'Name'], max: 255 },
   'AWS::Glue::SecurityConfiguration': { path: ['Name'], max: 255 },
+  'AWS::Athena::WorkGroup': { path: ['Name'], max: 128 },
   'AWS::IAM::Role': { path: ['RoleName'], max: 64 },
 };
 /** Types the stack names itself (IAM roles are left to CloudFormation: their names are global). */
