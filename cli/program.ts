@@ -294,6 +294,26 @@ Exit codes: 0 written, 1 failure, 2 usage error.`,
     )
     .action(act(async (opts) => (await import('./console')).report(opts as never)));
 
+  command(program, 'catalog', "The data dictionary of the local lake's datasets, as Markdown or HTML.")
+    .addOption(lakeOption())
+    .addOption(
+      new Option('--format <format>', 'md or html')
+        .argParser(choiceOf(['md', 'html'] as const))
+        .default('md'),
+    )
+    .addOption(new Option('--out <file>', 'write to this file instead of stdout'))
+    .addHelpText(
+      'after',
+      `
+Per dataset: description, owner, landing prefix and formats, partition keys, freshness (time since
+its last successful run); per zone (bronze, silver, gold, quarantine) the catalog table, its columns
+with types, "not null" and the rules on each silver column, its row count and its 5 latest
+partitions with their rows; and the gold SQL.
+
+Exit codes: 0 printed, 1 failure, 2 usage error (a lake that does not exist included).`,
+    )
+    .action(act(async (opts) => (await import('./catalog')).catalog(opts as never)));
+
   command(program, 'query', 'Run SQL (DuckDB) over the local lake and its system tables.')
     .argument('<sql...>', 'the SQL (quote it)')
     .addOption(lakeOption())

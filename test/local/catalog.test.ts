@@ -1,0 +1,113 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../cli/program';
+import { runDemo } from '../../local/demo-scenario';
+import { LocalLake } from '../../local/lake';
+import { openLakeViews } from '../../local/lake-query';
+import { LocalPipeline } from '../../local/pipeline';
+
+/** `medallion catalog`: the data dictionary an analyst reads, from a lake the demo filled. */
+describe('medallion catalog (data dictionary)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'catalog-lake-'));
+  let pipeline: LocalPipeline;
+
+  beforeAll(async () => {
+    pipeline = new LocalPipeline({ lake: new LocalLake(root) });
+    await runDemo(pipeline, { rows: 100 });
+  }, 120_000);
+  afterAll(async () => {
+    await pipeline.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out += String(chunk);
+      return true;
+    });
+    const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void (out += `${text}\n`));
+    const error = jest
+      .spyOn(console, 'error')
+      .mockImplementation((text: string) => void (err += `${text}\n`));
+    const errWrite = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      err += String(chunk);
+      return true;
+    });
+    try {
+      return { code: await runCli(args), out, err };
+    } finally {
+      write.mockRestore();
+      log.mockRestore();
+      error.mockRestore();
+      errWrite.mockRestore();
+    }
+  }
+
+  const count = async (sql: string): Promise<number> => {
+    const { duck } = await openLakeViews(pipeline.lake, pipeline.registry);
+    try {
+      return Number((await duck.rows(sql))[0]?.['n']);
+    } finally {
+      duck.close();
+    }
+  };
+
+  test('every dataset with its description, owner, keys, freshness, tables per zone and gold SQL', async () => {
+    const { code, out } = await cli(['catalog', '--lake', root]);
+
+    expect(code).toBe(0);
+    for (const d of pipeline.registry.datasets) {
+      expect(out).toContain(`## ${d.name}\n\n${d.description}`);
+      expect(out).toContain(`**Owner:** ${d.owner ?? 'not declared'}`);
+      expect(out).toContain(`**Partition keys:** ${d.partitionKeys.map((k) => `\`${k.name}\``).join(', ')}`);
+      for (const zone of ['bronze', 'silver', 'gold', 'quarantine'] as const)
+        expect(out).toContain(`### ${zone}: \`${d.catalog.database}.${d.catalog.tables[zone]}\``);
+      expect(out).toContain(d.goldSql.trim());
+    }
+    // The demo's orders ran: fresh minutes ago, not "never".
+    expect(out).toMatch(/## orders[\s\S]*?\*\*Fresh:\*\* last successful run \d+ min ago/);
+    // Silver columns carry their declared constraints and rule names.
+    expect(out).toContain('| `order_id` | VARCHAR | not null, order_id_pattern |');
+    expect(out).toContain('| `currency` | VARCHAR | currency_accepted_values |');
+  });
+
+  test('row counts and the latest partitions are those of the lake', async () => {
+    const { out } = await cli(['catalog', '--lake', root]);
+    const silverRows = await count('SELECT count(*) AS n FROM orders_silver');
+    const day17 = await count(`SELECT count(*) AS n FROM orders_silver WHERE day = '17'`);
+    const partitions = await count('SELECT count(DISTINCT (year, month, day)) AS n FROM orders_silver');
+
+    expect(out).toContain(
+      `### silver: \`shop_lake.orders_silver\`\n\n${silverRows} rows in ${partitions} partitions.`,
+    );
+    expect(out).toMatch(
+      new RegExp(`### silver: [\\s\\S]*?\\| \`year=2024/month=01/day=17\` \\| ${day17} \\|`),
+    );
+  });
+
+  test('--format html writes one page with a section per dataset and table', async () => {
+    const file = join(root, 'dictionary.html');
+    const { code } = await cli(['catalog', '--lake', root, '--format', 'HTML', '--out', file]);
+    const page = readFileSync(file, 'utf8');
+
+    expect(code).toBe(0);
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    for (const d of pipeline.registry.datasets) {
+      expect(page).toContain(`<article class="dataset" id="${d.name}">`);
+      expect(page).toContain(`<section class="table" data-table="${d.catalog.tables.gold}">`);
+    }
+    expect(page).not.toMatch(/<script/);
+  });
+
+  test('a lake that does not exist is a usage error, and nothing is created', async () => {
+    const missing = join(root, 'no-such-lake');
+    const { code, err } = await cli(['catalog', '--lake', missing]);
+
+    expect(code).toBe(2);
+    expect(err).toContain(missing);
+    expect(existsSync(missing)).toBe(false);
+  });
+});
