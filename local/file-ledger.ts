@@ -10,6 +10,7 @@ import {
   mayMarkRead,
   mayRelease,
 } from '../shared/domain/ledger';
+import { mayRepairSlots, mayTakeSlot } from '../shared/domain/run-slots';
 import type {
   ClaimOutcome,
   FollowUpRequest,
@@ -20,22 +21,36 @@ import type {
   PartitionKey,
   PartitionLease,
   PartitionLeases,
+  RunSlot,
+  RunSlots,
+  RunSlotState,
+  SlotOutcome,
 } from '../shared/ports';
+
+/** The execution slots as the file keeps them (`ledger.slots.json`). */
+interface SlotsFile {
+  holders: Record<string, string>;
+  budget?: number;
+  repairedAt?: string;
+}
 
 /**
  * The local twin of the DynamoDB ledger: the same rules (shared/domain/ledger.ts), kept in one JSON file that a person can
  * open (`.lake/_system/ledger.json`), and the partition leases in a sibling file
  * (`ledger.leases.json`). Calls are serialised, and each one is written atomically.
  */
-export class FileObjectLedger implements ObjectLedger, PartitionLeases {
+export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots {
   private entries: Map<string, LedgerEntry> | undefined;
   private leases: Map<PartitionKey, PartitionLease> | undefined;
+  private slots: SlotsFile | undefined;
+  private readonly slotsPath: string | null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly leasePath: string | null;
 
   /** `path` null: kept in memory only (same rules, no file; for the model-based test's many worlds). */
   constructor(private readonly path: string | null) {
     this.leasePath = path === null ? null : path.replace(/(\.json)?$/, '.leases.json');
+    this.slotsPath = path === null ? null : path.replace(/(\.json)?$/, '.slots.json');
   }
 
   static inMemory(): FileObjectLedger {
@@ -229,6 +244,84 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return [...this.loadLeases().values()];
   }
 
+  takeSlot(request: {
+    executionName: string;
+    now: Date;
+    budget: number;
+    handOverFrom?: string;
+    overBudget?: boolean;
+  }): Promise<SlotOutcome> {
+    return this.mutateSlots((slots): SlotOutcome => {
+      const { executionName, handOverFrom } = request;
+      if (!request.overBudget && !mayTakeSlot(slots.holders, executionName, request.budget, handOverFrom))
+        return { taken: false, holders: slotList(slots) };
+      if (handOverFrom !== undefined && handOverFrom !== executionName) delete slots.holders[handOverFrom];
+      slots.holders[executionName] = request.now.toISOString();
+      if (!request.overBudget) slots.budget = request.budget;
+      return { taken: true, inFlight: Object.keys(slots.holders).length };
+    });
+  }
+
+  releaseSlot(executionName: string): Promise<boolean> {
+    return this.mutateSlots((slots) => {
+      if (!Object.hasOwn(slots.holders, executionName)) return false;
+      delete slots.holders[executionName];
+      return true;
+    });
+  }
+
+  async readSlots(): Promise<RunSlotState> {
+    await this.queue;
+    const slots = this.loadSlots();
+    return {
+      holders: slotList(slots),
+      ...(slots.budget !== undefined ? { budget: slots.budget } : {}),
+      ...(slots.repairedAt !== undefined ? { repairedAt: slots.repairedAt } : {}),
+    };
+  }
+
+  freeSlots(seen: readonly RunSlot[]): Promise<number> {
+    return this.mutateSlots((slots) => {
+      let freed = 0;
+      for (const { executionName, takenAt } of seen) {
+        if (slots.holders[executionName] !== takenAt) continue;
+        delete slots.holders[executionName];
+        freed++;
+      }
+      return freed;
+    });
+  }
+
+  claimSlotRepair(now: Date): Promise<boolean> {
+    return this.mutateSlots((slots) => {
+      if (!mayRepairSlots(slots.repairedAt, now)) return false;
+      slots.repairedAt = now.toISOString();
+      return true;
+    });
+  }
+
+  private loadSlots(): SlotsFile {
+    if (!this.slots) {
+      let file: SlotsFile = { holders: {} };
+      try {
+        if (this.slotsPath !== null) file = JSON.parse(readFileSync(this.slotsPath, 'utf8')) as SlotsFile;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      this.slots = file;
+    }
+    return this.slots;
+  }
+
+  private mutateSlots<R>(change: (slots: SlotsFile) => R): Promise<R> {
+    return this.mutate(() => {
+      const slots = this.loadSlots();
+      const result = change(slots);
+      if (this.slotsPath !== null) writeAtomically(this.slotsPath, slots);
+      return result;
+    });
+  }
+
   private loadLeases(): Map<PartitionKey, PartitionLease> {
     if (!this.leases) {
       let list: PartitionLease[] = [];
@@ -279,6 +372,9 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases {
     return run;
   }
 }
+
+const slotList = (slots: SlotsFile): RunSlot[] =>
+  Object.entries(slots.holders).map(([executionName, takenAt]) => ({ executionName, takenAt }));
 
 function writeAtomically(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true });

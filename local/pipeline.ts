@@ -43,6 +43,11 @@ export interface LocalPipelineOptions {
   /** The ASL text (default: state-machines/medallion-pipeline.asl.json). */
   readonly definition?: string;
   readonly concurrency?: number;
+  /**
+   * Executions in flight at most (shared/domain/run-slots.ts), as the stack's `executionBudget`
+   * bounds them; none: unbounded (the runtime's `concurrency` still queues them).
+   */
+  readonly executionBudget?: number;
   readonly onUpdate?: (history: ExecutionHistory) => void;
   readonly onAlert?: (alert: AlertLine) => void;
   /**
@@ -93,12 +98,15 @@ export class LocalPipeline {
   readonly starter: LocalRunStarter;
   private readonly onLanding: MiddyHandler<unknown, OnLandingResponse>;
   readonly engine: GlueEngineName;
+  readonly executionBudget: number | undefined;
   private sparkGlue: SparkGlue | undefined;
 
   constructor(options: LocalPipelineOptions = {}) {
     this.lake = options.lake ?? new LocalLake();
     this.registry = options.registry ?? loadRegistry();
     this.engine = options.engine ?? 'duckdb';
+    this.executionBudget = options.executionBudget;
+    const budget = options.executionBudget !== undefined ? { executionBudget: options.executionBudget } : {};
     const log = options.log ?? quietLog;
     const lake = this.lake;
     writePlans(lake, this.registry);
@@ -158,6 +166,7 @@ export class LocalPipeline {
             finishRunDeps({
               registry,
               ledger: this.ledger,
+              ...budget,
               runs: this.starter,
               alerts: this.alerts,
               manifests,
@@ -174,7 +183,7 @@ export class LocalPipeline {
       },
       (name) => this.history.get(name)?.status,
     );
-    const onLandingDeps = landingDeps({ registry, ledger: this.ledger, runs: this.starter, log });
+    const onLandingDeps = landingDeps({ registry, ledger: this.ledger, ...budget, runs: this.starter, log });
     this.onLanding = createOnLanding(() => onLandingDeps);
   }
 

@@ -160,6 +160,53 @@ export interface PartitionLeases {
   ): Promise<'released' | 'follow-up-pending' | 'not-held'>;
 }
 
+/** One held execution slot: the execution's name and when the slot was taken (ISO). */
+export interface RunSlot {
+  readonly executionName: string;
+  readonly takenAt: string;
+}
+
+/** The execution slots as stored. */
+export interface RunSlotState {
+  readonly holders: readonly RunSlot[];
+  /** The budget the last taker named (what `medallion replay` on AWS uses when given none). */
+  readonly budget?: number;
+  /** When a taker last checked the holders for leaked slots. */
+  readonly repairedAt?: string;
+}
+
+export type SlotOutcome =
+  | { readonly taken: true; readonly inFlight: number }
+  /** Every slot is held: the holders as they were. */
+  | { readonly taken: false; readonly holders: readonly RunSlot[] };
+
+/**
+ * The bound on executions in flight (rules: shared/domain/run-slots.ts): a slot is taken before an
+ * execution starts and released when it ends (finish-run). Implemented by the ledger adapters (same
+ * table / file as the object ledger and the leases).
+ */
+export interface RunSlots {
+  /**
+   * Takes a slot for `executionName` if mayTakeSlot allows it (already held, inherited from
+   * `handOverFrom`, whose slot is then freed in the same write, or fewer than `budget` held).
+   * `overBudget`: take it even when every slot is held (a follow-up run whose predecessor held none).
+   */
+  takeSlot(request: {
+    readonly executionName: string;
+    readonly now: Date;
+    readonly budget: number;
+    readonly handOverFrom?: string;
+    readonly overBudget?: boolean;
+  }): Promise<SlotOutcome>;
+  /** Frees `executionName`'s slot; false when it held none (idempotent). */
+  releaseSlot(executionName: string): Promise<boolean>;
+  readSlots(): Promise<RunSlotState>;
+  /** Frees these slots if each is still held as seen (same name, same instant); returns how many were. */
+  freeSlots(seen: readonly RunSlot[]): Promise<number>;
+  /** Records a check of the holders at `now` if mayRepairSlots allows one; false when another taker checks. */
+  claimSlotRepair(now: Date): Promise<boolean>;
+}
+
 /** Reads the run manifests the stage jobs write. Locations are `s3://bucket/key` or `file:///abs/path`. */
 export interface ManifestStore {
   /** The manifest's text, or `undefined` when nothing exists at `location`. */

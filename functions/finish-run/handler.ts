@@ -15,7 +15,8 @@ import {
   type FinishRunDeps,
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
-import type { Alerter, ManifestStore, PartitionLeases, RunStarter } from '../../shared/ports';
+import { checkExecutionBudget } from '../../shared/domain/run-slots';
+import type { Alerter, ManifestStore, PartitionLeases, RunSlots, RunStarter } from '../../shared/ports';
 
 /**
  * finish-run: "Release partition lease", the last state of every run (success and failure paths).
@@ -42,15 +43,17 @@ import type { Alerter, ManifestStore, PartitionLeases, RunStarter } from '../../
 
 const logger = createLogger('finish-run');
 
-/** Env: LEDGER_TABLE, ALERT_TOPIC_ARN. */
-export const REQUIRED_ENV = ['LEDGER_TABLE', 'ALERT_TOPIC_ARN'] as const;
+/** Env: LEDGER_TABLE, ALERT_TOPIC_ARN, EXECUTION_BUDGET (executions in flight at most). */
+export const REQUIRED_ENV = ['LEDGER_TABLE', 'ALERT_TOPIC_ARN', 'EXECUTION_BUDGET'] as const;
 
 export type FinishRunEvent = FinishExecution;
 
 /** What finish-run runs against: the AWS services, or their local twins. */
 export interface FinishRunWorld {
   readonly registry: FinishRunDeps['registry'];
-  readonly ledger: PartitionLeases;
+  readonly ledger: PartitionLeases & RunSlots;
+  /** Executions in flight at most (none: unbounded): the run's slot is handed to its follow-up or released. */
+  readonly executionBudget?: number;
   /** Starts the follow-up run (Step Functions / the local runtime). */
   readonly runs: RunStarter;
   /** Pages for an execution that skipped its failure path (SNS / the local alerts file). */
@@ -64,6 +67,9 @@ export interface FinishRunWorld {
 export const finishRunDeps = (world: FinishRunWorld): FinishEventDeps => ({
   registry: world.registry,
   leases: world.ledger,
+  ...(world.executionBudget !== undefined
+    ? { executionBudget: { slots: world.ledger, budget: world.executionBudget } }
+    : {}),
   starter: world.runs,
   alerter: world.alerts,
   manifests: world.manifests,
@@ -77,6 +83,7 @@ let shared:
       alerts: SnsAlerter;
       manifests: S3ManifestStore;
       registry: ReturnType<typeof loadDeployedRegistry>;
+      budget: number;
     }
   | undefined;
 const defaultDeps = (event: FinishRunEvent): FinishEventDeps => {
@@ -86,11 +93,13 @@ const defaultDeps = (event: FinishRunEvent): FinishEventDeps => {
     alerts: new SnsAlerter(requireEnv('ALERT_TOPIC_ARN')),
     manifests: new S3ManifestStore(),
     registry: loadDeployedRegistry(),
+    budget: checkExecutionBudget(requireEnv('EXECUTION_BUDGET'), 'EXECUTION_BUDGET'),
   };
-  const { ledger, sfn, alerts, manifests, registry } = shared;
+  const { ledger, sfn, alerts, manifests, registry, budget } = shared;
   return finishRunDeps({
     registry,
     ledger,
+    executionBudget: budget,
     runs: new SfnRunStarter(event.stateMachineArn, sfn),
     alerts,
     manifests,

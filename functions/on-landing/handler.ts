@@ -8,7 +8,14 @@ import { intEnv, requireEnv } from '../../shared/config/env';
 import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import { MedallionError } from '../../shared/domain/errors';
 import { createLogger } from '../../shared/logger';
-import type { ExecutionStatusReader, ObjectLedger, PartitionLeases, RunStarter } from '../../shared/ports';
+import { checkExecutionBudget } from '../../shared/domain/run-slots';
+import type {
+  ExecutionStatusReader,
+  ObjectLedger,
+  PartitionLeases,
+  RunSlots,
+  RunStarter,
+} from '../../shared/ports';
 
 /**
  * on-landing: S3 object events (via SQS, EventBridge or S3 directly) → one Step Functions execution
@@ -18,14 +25,19 @@ import type { ExecutionStatusReader, ObjectLedger, PartitionLeases, RunStarter }
 
 const logger = createLogger('on-landing');
 
-/** Env: STATE_MACHINE_ARN, LEDGER_TABLE; optional DATASETS_FILE, MAX_CONCURRENT_STARTS. */
-export const REQUIRED_ENV = ['STATE_MACHINE_ARN', 'LEDGER_TABLE'] as const;
+/**
+ * Env: STATE_MACHINE_ARN, LEDGER_TABLE, EXECUTION_BUDGET (executions in flight at most); optional
+ * DATASETS_FILE, MAX_CONCURRENT_STARTS.
+ */
+export const REQUIRED_ENV = ['STATE_MACHINE_ARN', 'LEDGER_TABLE', 'EXECUTION_BUDGET'] as const;
 
 /** What on-landing runs against: the AWS services, or their local twins. */
 export interface LandingWorld {
   readonly registry: LandingDeps['registry'];
-  /** One store holds the object claims and the partition leases (DynamoDB table / ledger file). */
-  readonly ledger: ObjectLedger & PartitionLeases;
+  /** One store holds the object claims, the partition leases and the execution slots (DynamoDB table / ledger file). */
+  readonly ledger: ObjectLedger & PartitionLeases & RunSlots;
+  /** Executions in flight at most (none: unbounded). */
+  readonly executionBudget?: number;
   /** Starts runs and reads their statuses (Step Functions / the local runtime). */
   readonly runs: RunStarter & ExecutionStatusReader;
   readonly log: LandingDeps['log'];
@@ -37,6 +49,9 @@ export const landingDeps = (world: LandingWorld): LandingDeps => ({
   registry: world.registry,
   ledger: world.ledger,
   leases: world.ledger,
+  ...(world.executionBudget !== undefined
+    ? { executionBudget: { slots: world.ledger, budget: world.executionBudget } }
+    : {}),
   starter: world.runs,
   executions: world.runs,
   log: world.log,
@@ -50,6 +65,7 @@ const defaultDeps = (): LandingDeps =>
     ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
     runs: new SfnRunStarter(requireEnv('STATE_MACHINE_ARN')),
     log: logger,
+    executionBudget: checkExecutionBudget(requireEnv('EXECUTION_BUDGET'), 'EXECUTION_BUDGET'),
     maxConcurrentStarts: intEnv('MAX_CONCURRENT_STARTS', 8),
   }));
 

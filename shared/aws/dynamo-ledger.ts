@@ -3,6 +3,7 @@ import {
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -14,6 +15,7 @@ import type { LandedObject } from '../domain/events';
 import { mergeFollowUp } from '../domain/lease';
 import { decideClaim, DEFAULT_LEDGER_TTL_DAYS } from '../domain/ledger';
 import { LedgerContentionError } from '../domain/errors';
+import { SLOT_REPAIR_INTERVAL_MS } from '../domain/run-slots';
 import type {
   ClaimOutcome,
   FollowUpRequest,
@@ -24,6 +26,10 @@ import type {
   PartitionKey,
   PartitionLease,
   PartitionLeases,
+  RunSlot,
+  RunSlots,
+  RunSlotState,
+  SlotOutcome,
 } from '../ports';
 
 /**
@@ -46,6 +52,8 @@ const RECLAIMABLE_MAX = 99;
 const DEFER_ROUNDS = 5;
 /** Lease items live in the same table, keyed apart from object ids (bucket names cannot hold `#`). */
 export const leaseItemKey = (partitionKey: PartitionKey): string => `lease#${partitionKey}`;
+/** The execution slots' item (shared/domain/run-slots.ts): `holders` maps execution name → taken at. */
+export const SLOTS_ITEM_KEY = 'slots#executions';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
@@ -63,7 +71,7 @@ const isCancelled = (error: unknown): error is TransactionCanceledException =>
  * (ISO) and `followUp` (JSON of the follow-up request); every change is a conditional write on the
  * holder, so two runs can never both hold one.
  */
-export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
+export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlots {
   constructor(
     private readonly tableName: string,
     private readonly client: DynamoDBClient = new DynamoDBClient({ maxAttempts: 6 }),
@@ -494,6 +502,164 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases {
       return old?.holder === executionName && old.followUp ? 'follow-up-pending' : 'not-held';
     }
   }
+  private slotsKey() {
+    return { pk: { S: SLOTS_ITEM_KEY } };
+  }
+
+  /** The item with an empty `holders` map, if there is none yet (a map key can only be SET in an existing map). */
+  private async createSlotsItem(): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { ...this.slotsKey(), holders: { M: {} } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async takeSlot(request: {
+    executionName: string;
+    now: Date;
+    budget: number;
+    handOverFrom?: string;
+    overBudget?: boolean;
+  }): Promise<SlotOutcome> {
+    const { executionName, handOverFrom, overBudget } = request;
+    const from = handOverFrom !== undefined && handOverFrom !== executionName ? handOverFrom : undefined;
+    // mayTakeSlot as a condition: already held, inherited, or fewer than the budget held.
+    const allowed =
+      'attribute_exists(holders.#me) OR size(holders) < :budget' +
+      (from !== undefined ? ' OR attribute_exists(holders.#from)' : '');
+    for (let round = 0; round < 2; round++) {
+      try {
+        const out = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: this.slotsKey(),
+            UpdateExpression:
+              (overBudget ? 'SET holders.#me = :now' : 'SET holders.#me = :now, budget = :budget') +
+              (from !== undefined ? ' REMOVE holders.#from' : ''),
+            ConditionExpression: overBudget
+              ? 'attribute_exists(holders)'
+              : `attribute_exists(holders) AND (${allowed})`,
+            ExpressionAttributeNames: {
+              '#me': executionName,
+              ...(from !== undefined ? { '#from': from } : {}),
+            },
+            ExpressionAttributeValues: {
+              ':now': { S: request.now.toISOString() },
+              ...(overBudget ? {} : { ':budget': { N: String(request.budget) } }),
+            },
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { taken: true, inFlight: toSlots(out.Attributes).holders.length };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const old = (error as ConditionalCheckFailedException).Item ?? (await this.readSlotsItem());
+        if (old?.['holders']?.M === undefined) {
+          await this.createSlotsItem();
+          continue;
+        }
+        return { taken: false, holders: toSlots(old).holders };
+      }
+    }
+    throw new LedgerContentionError('the execution slots item could not be created');
+  }
+
+  async releaseSlot(executionName: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.slotsKey(),
+          UpdateExpression: 'REMOVE holders.#me',
+          ConditionExpression: 'attribute_exists(holders.#me)',
+          ExpressionAttributeNames: { '#me': executionName },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async readSlotsItem(): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.slotsKey(), ConsistentRead: true }),
+    );
+    return out.Item;
+  }
+
+  async readSlots(): Promise<RunSlotState> {
+    return toSlots(await this.readSlotsItem());
+  }
+
+  async freeSlots(seen: readonly RunSlot[]): Promise<number> {
+    let freed = 0;
+    for (const { executionName, takenAt } of seen) {
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: this.slotsKey(),
+            UpdateExpression: 'REMOVE holders.#n',
+            // Still held as seen: a slot taken again since (a retried start) is not freed.
+            ConditionExpression: 'holders.#n = :seen',
+            ExpressionAttributeNames: { '#n': executionName },
+            ExpressionAttributeValues: { ':seen': { S: takenAt } },
+          }),
+        );
+        freed++;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    return freed;
+  }
+
+  async claimSlotRepair(now: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.slotsKey(),
+          UpdateExpression: 'SET repairedAt = :now',
+          // mayRepairSlots: never checked, or not within the interval.
+          ConditionExpression:
+            'attribute_exists(holders) AND (attribute_not_exists(repairedAt) OR repairedAt <= :cutoff)',
+          ExpressionAttributeValues: {
+            ':now': { S: now.toISOString() },
+            ':cutoff': { S: new Date(now.getTime() - SLOT_REPAIR_INTERVAL_MS).toISOString() },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function toSlots(item: Record<string, AttributeValue> | undefined): RunSlotState {
+  const map = item?.['holders']?.M ?? {};
+  const holders = Object.entries(map)
+    .map(([executionName, v]) => ({ executionName, takenAt: v.S ?? '' }))
+    .filter((h) => h.takenAt !== '');
+  const budget = item?.['budget']?.N;
+  const repairedAt = item?.['repairedAt']?.S;
+  return {
+    holders,
+    ...(budget !== undefined ? { budget: Number(budget) } : {}),
+    ...(repairedAt !== undefined ? { repairedAt } : {}),
+  };
 }
 
 function toLease(item: Record<string, AttributeValue> | undefined): PartitionLease | undefined {

@@ -1,6 +1,7 @@
 import type { Registry } from '../domain/datasets';
 import {
   describeError,
+  ExecutionBudgetFullError,
   MedallionError,
   NoDatasetMatchError,
   ObjectsInFlightError,
@@ -14,6 +15,7 @@ import { landingRunInput, landingRunName } from '../domain/run';
 import type { ExecutionStatusReader, Log, ObjectLedger, PartitionLeases, RunStarter } from '../ports';
 import { mapWithConcurrency } from './concurrency';
 import { takePartitionLease } from './partition-lease';
+import { takeRunSlot, type ExecutionBudget } from './run-slots';
 
 /**
  * The landing flow: turn a delivery of S3 object events into at most one run per
@@ -32,6 +34,11 @@ export interface LandingDeps {
    * being processed is deferred to the running run's follow-up instead of starting a second run.
    */
   readonly leases?: PartitionLeases;
+  /**
+   * The bound on executions in flight: a run takes a slot before it starts. With none free, its
+   * objects are given back and their messages come back later (the landing queue is the backlog).
+   */
+  readonly executionBudget?: ExecutionBudget;
   readonly log: Log;
   readonly now?: () => Date;
   /** Groups started in parallel (StartExecution and ledger calls). */
@@ -54,6 +61,16 @@ export interface RecordFailure {
   readonly error: string;
   readonly message: string;
   readonly retryable: boolean;
+}
+
+/** A run that did not start because every execution slot was held; its messages come back. */
+export interface RunWaiting {
+  readonly dataset: string;
+  readonly partition: string;
+  readonly executionName: string;
+  readonly objects: number;
+  readonly inFlight: number;
+  readonly budget: number;
 }
 
 /** Objects handed to the follow-up of the run holding their partition's lease. */
@@ -82,6 +99,8 @@ export interface LandingResult {
   };
   readonly runs: RunStarted[];
   readonly deferrals: RunDeferred[];
+  /** Runs waiting for an execution slot (their objects are counted as failed: they come back). */
+  readonly waiting: RunWaiting[];
   readonly failures: RecordFailure[];
   /**
    * Delivery units (SQS messages) to redeliver: every unit carrying a failed record (an object that
@@ -106,6 +125,7 @@ class Tally {
   readonly counts: LandingResult['counts'];
   readonly runs: RunStarted[] = [];
   readonly deferrals: RunDeferred[] = [];
+  readonly waiting: RunWaiting[] = [];
   readonly failures: RecordFailure[] = [];
   readonly failedUnits = new Set<string>();
 
@@ -134,7 +154,13 @@ class Tally {
   }
 
   /** Objects of a group that could not be settled: only the units carrying them come back. */
-  failObjects(group: Group, ids: readonly string[], error: unknown, context: Record<string, unknown>): void {
+  failObjects(
+    group: Group,
+    ids: readonly string[],
+    error: unknown,
+    context: Record<string, unknown>,
+    logged = false,
+  ): void {
     const units = new Set<string>();
     for (const id of ids) {
       const first = group.unitOf.get(id);
@@ -146,12 +172,13 @@ class Tally {
     const retryable = error instanceof MedallionError ? error.retryable : true;
     this.counts.failed += ids.length;
     this.failures.push({ unit: [...units].join(','), error: name, message, retryable });
-    this.log.error('Objects of a partition could not be settled; their messages will be retried', {
-      ...context,
-      error: name,
-      reason: message,
-      objects: ids.length,
-    });
+    if (!logged)
+      this.log.error('Objects of a partition could not be settled; their messages will be retried', {
+        ...context,
+        error: name,
+        reason: message,
+        objects: ids.length,
+      });
   }
 }
 
@@ -375,6 +402,63 @@ async function leaseOrDefer(
 }
 
 /**
+ * Step 3b (with an execution budget): take an execution slot for the run. None free: the claims and
+ * the lease are given back and the objects' messages fail, to come back after the visibility timeout.
+ */
+async function takeSlot(
+  group: Group,
+  executionName: string,
+  objects: readonly LandedObject[],
+  leased: boolean,
+  deps: LandingDeps & { executionBudget: ExecutionBudget },
+  tally: Tally,
+  context: Record<string, unknown>,
+): Promise<boolean> {
+  const ids = objects.map((o) => o.objectId);
+  const giveBack = async (error: unknown, logged = false) => {
+    if (leased && deps.leases)
+      await deps.leases
+        .releaseLease(partitionKeyOf(group.datasetName, group.partition.path), executionName)
+        .catch(() => undefined);
+    await deps.ledger.release(ids, executionName).catch(() => undefined);
+    tally.failObjects(group, ids, error, context, logged);
+    return false;
+  };
+  let outcome;
+  try {
+    outcome = await takeRunSlot(
+      {
+        ...deps.executionBudget,
+        executions: deps.executions,
+        log: deps.log,
+        ...(deps.now ? { now: deps.now } : {}),
+      },
+      executionName,
+    );
+  } catch (error) {
+    return giveBack(error);
+  }
+  if (outcome.kind === 'taken') return true;
+  const waiting: RunWaiting = {
+    dataset: group.datasetName,
+    partition: group.partition.path,
+    executionName,
+    objects: ids.length,
+    inFlight: outcome.inFlight,
+    budget: outcome.budget,
+  };
+  tally.waiting.push(waiting);
+  // The message an operator (and the stack's metric filter) looks for: runs waiting for a slot.
+  deps.log.info('Run waits for an execution slot', { ...context, ...waiting });
+  return giveBack(
+    new ExecutionBudgetFullError(
+      `${outcome.inFlight} of ${outcome.budget} executions are in flight: the run of ${group.datasetName} ${group.partition.path} waits for a slot`,
+    ),
+    true,
+  );
+}
+
+/**
  * Step 4: start the run. A run that started keeps its claims even if recording the start fails (any
  * later sighting finds its run through the status reader); one that did not start gives its claims
  * and its lease back for the redelivery.
@@ -409,6 +493,7 @@ async function startRun(
           .releaseLease(partitionKeyOf(group.datasetName, group.partition.path), executionName)
           .catch(() => undefined);
       }
+      await deps.executionBudget?.slots.releaseSlot(executionName).catch(() => undefined);
     }
     tally.failObjects(
       group,
@@ -477,15 +562,30 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
       if (step !== 'leased') return;
       leased = true;
     }
+    const budget = deps.executionBudget;
+    if (
+      budget &&
+      !(await takeSlot(
+        group,
+        executionName,
+        objects,
+        leased,
+        { ...deps, executionBudget: budget },
+        tally,
+        context,
+      ))
+    )
+      return;
     await startRun(group, executionName, objects, leased, deps, tally, context);
   });
 
-  const { counts, runs, deferrals, failures } = tally;
+  const { counts, runs, deferrals, waiting, failures } = tally;
   const result: LandingResult = {
     shape,
     counts,
     runs,
     deferrals,
+    waiting,
     failures,
     failedUnits: [...tally.failedUnits],
   };
@@ -494,6 +594,7 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
     ...counts,
     runs: runs.length,
     deferrals: deferrals.length,
+    ...(deps.executionBudget ? { waitingForSlot: waiting.length } : {}),
     failedUnits: result.failedUnits.length,
   });
   return result;

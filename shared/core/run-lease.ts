@@ -24,6 +24,7 @@ import type {
 } from '../ports';
 import { takePartitionLease } from './partition-lease';
 import { readManifest } from './record-stage';
+import { handOverRunSlot, type ExecutionBudget } from './run-slots';
 
 /**
  * The two ends of a run: "Take partition lease" (prepare) and "Release partition lease" (finish).
@@ -228,6 +229,11 @@ export interface FinishRunDeps {
   readonly starter: RunStarter;
   /** Reads the run's bronze manifest (S3 / the lake folder); without it every deferred object gets its follow-up. */
   readonly manifests?: ManifestStore;
+  /**
+   * The bound on executions in flight: the run's slot is handed to its follow-up run, or released
+   * (shared/core/run-slots.ts).
+   */
+  readonly executionBudget?: ExecutionBudget;
   readonly log: Log;
   readonly now?: () => Date;
 }
@@ -244,6 +250,15 @@ const FINISH_ROUNDS = 8;
  * input that names no partition of a known dataset never took a lease: nothing to release.
  */
 export async function finishExecution(call: FinishExecution, deps: FinishRunDeps): Promise<FinishRunResult> {
+  const result = await releasePartition(call, deps);
+  // Last: the execution's slot (if finishRun did not hand it to a follow-up run). Whatever became of
+  // the lease, and for an input that names no partition too: every ended execution frees its slot.
+  if (deps.executionBudget && (await deps.executionBudget.slots.releaseSlot(call.executionName)))
+    deps.log.info('Released execution slot', { runId: call.executionName, outcome: call.outcome });
+  return result;
+}
+
+async function releasePartition(call: FinishExecution, deps: FinishRunDeps): Promise<FinishRunResult> {
   const where = runPartitionOf(call.input, deps.registry);
   if (!where.ok) {
     deps.log.warn('Execution input names no partition: no lease to release', {
@@ -297,8 +312,12 @@ export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Pro
           continue;
         }
       }
-      // Start first, then hand over: a retry after a crash in between starts the same name again
-      // (refused as already started) and completes the hand-over.
+      // Its slot first (the follow-up inherits this run's), then start, then hand the lease over: a
+      // retry after a crash in between finds the slot held by the follow-up, starts the same name
+      // again (refused as already started) and completes the hand-over.
+      const slot = deps.executionBudget
+        ? await handOverRunSlot({ ...deps.executionBudget, log: deps.log, now }, me, followUp.executionName)
+        : undefined;
       const started = await deps.starter.start({
         name: followUp.executionName,
         input: followUpRunInput(input, followUp),
@@ -317,6 +336,7 @@ export async function finishRun(input: FinishRunInput, deps: FinishRunDeps): Pro
           followUp: followUp.executionName,
           objects: followUp.objects.count,
           start: started.outcome,
+          ...(slot ? { slot } : {}),
           deferredRead,
         });
         return {

@@ -74,6 +74,16 @@ export class ObjectsInFlightError extends MedallionError {
   readonly retryable = true;
 }
 
+/** An execution budget that is not a whole number of slots within range (names the field). */
+export class InvalidExecutionBudgetError extends MedallionError {
+  readonly retryable = false;
+}
+
+/** Every execution slot is held (shared/domain/run-slots.ts): the run waits for one to free up. */
+export class ExecutionBudgetFullError extends MedallionError {
+  readonly retryable = true;
+}
+
 /** Ledger writes kept being cancelled by concurrent writers (transaction conflicts). */
 export class LedgerContentionError extends MedallionError {
   readonly retryable = true;

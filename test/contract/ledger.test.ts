@@ -358,3 +358,86 @@ describe('DynamoDB ledger storage', () => {
     expect(Number(lease.Item?.['expiresAt']?.N)).toBe(NOW.getTime() / 1000 + 60 + 120 * day);
   });
 });
+
+describe.each(ledgerKinds(moto))('execution slots, %s', (_name, make) => {
+  let ledger: Ledger;
+  beforeEach(async () => {
+    ledger = await make();
+  });
+  const take = (
+    executionName: string,
+    at = NOW,
+    extra: { handOverFrom?: string; overBudget?: boolean } = {},
+  ) => ledger.takeSlot({ executionName, now: at, budget: 2, ...extra });
+
+  it('gives at most the budget of slots; a holder taking again keeps its slot; a release frees one once', async () => {
+    const outcomes = [
+      await take('run-1'),
+      await take('run-2'),
+      await take('run-3'),
+      await take('run-1', later(5)),
+    ];
+
+    expect(outcomes.map((o) => o.taken)).toEqual([true, true, false, true]);
+    expect(outcomes[2]).toEqual({
+      taken: false,
+      holders: expect.arrayContaining([
+        { executionName: 'run-1', takenAt: NOW.toISOString() },
+        { executionName: 'run-2', takenAt: NOW.toISOString() },
+      ]),
+    });
+    expect(await ledger.releaseSlot('run-2')).toBe(true);
+    expect(await ledger.releaseSlot('run-2')).toBe(false);
+    expect(await take('run-3')).toEqual({ taken: true, inFlight: 2 });
+    const state = await ledger.readSlots();
+    expect(state.budget).toBe(2);
+    expect(state.holders.map((h) => h.executionName).sort()).toEqual(['run-1', 'run-3']);
+    expect(state.holders.find((h) => h.executionName === 'run-1')?.takenAt).toBe(later(5).toISOString());
+  });
+
+  it('hands a slot to a follow-up run in one write, even when every slot is held; over budget only when asked', async () => {
+    await take('run-1');
+    await take('run-2');
+
+    const stranger = await take('run-3', NOW, { handOverFrom: 'nobody' });
+    const handed = await take('run-1-next', later(1), { handOverFrom: 'run-1' });
+    const forced = await take('orphan-next', later(2), { overBudget: true });
+
+    expect(stranger.taken).toBe(false);
+    expect(handed).toEqual({ taken: true, inFlight: 2 });
+    expect(forced).toEqual({ taken: true, inFlight: 3 });
+    expect((await ledger.readSlots()).holders.map((h) => h.executionName).sort()).toEqual([
+      'orphan-next',
+      'run-1-next',
+      'run-2',
+    ]);
+    expect(await ledger.releaseSlot('run-1')).toBe(false);
+  });
+
+  it('frees only slots still held as seen, and lets one taker check the holders per interval', async () => {
+    await take('run-1');
+    await take('run-2');
+    const seen = (await ledger.readSlots()).holders;
+    await take('run-2', later(10)); // taken again since it was seen
+
+    const freed = await ledger.freeSlots(seen);
+    const turns = [
+      await ledger.claimSlotRepair(later(0)),
+      await ledger.claimSlotRepair(later(59_999)),
+      await ledger.claimSlotRepair(later(60_000)),
+    ];
+
+    expect(freed).toBe(1);
+    expect((await ledger.readSlots()).holders).toEqual([
+      { executionName: 'run-2', takenAt: later(10).toISOString() },
+    ]);
+    expect(turns).toEqual([true, false, true]);
+    expect((await ledger.readSlots()).repairedAt).toBe(later(60_000).toISOString());
+  });
+
+  it('reads an empty semaphore before any slot was taken, and releases nothing from it', async () => {
+    expect(await ledger.readSlots()).toEqual({ holders: [] });
+    expect(await ledger.releaseSlot('run-1')).toBe(false);
+    expect(await ledger.freeSlots([{ executionName: 'run-1', takenAt: NOW.toISOString() }])).toBe(0);
+  });
+});

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
 import { FileObjectLedger } from '../../local/file-ledger';
-import type { ObjectLedger, PartitionLeases } from '../../shared/ports';
+import type { ObjectLedger, PartitionLeases, RunSlots } from '../../shared/ports';
 import type { MotoServer } from './moto';
 
-export type Ledger = ObjectLedger & PartitionLeases;
+export type Ledger = ObjectLedger & PartitionLeases & RunSlots;
 
 let tables = 0;
 
