@@ -1,10 +1,14 @@
+import { checkExecutionBudget } from '../shared/domain/run-slots';
 import type { BuildParams } from './context';
 
 /**
  * Back-pressure parameters checked at packaging (docs/deploy.md "Back-pressure"): the Glue jobs'
  * MaxConcurrentRuns add up to at most `glueRunBudget`, which must stay below `glueRunQuota`, the
  * account's concurrent job runs. Runs over a limit wait in Glue's queue (job run queuing). The
- * landing side is bounded by the SQS event source's MaximumConcurrency (serverless.yml).
+ * landing side is bounded by the SQS event source's MaximumConcurrency (serverless.yml), and the
+ * executions in flight by `executionBudget` (shared/domain/run-slots.ts): at most each job's
+ * MaxConcurrentRuns, its default, since an execution runs one Glue stage at a time, so no run of a
+ * stage within the budget ever waits on its job's limit.
  */
 
 /** MaxConcurrentRuns of each of `jobCount` Glue jobs. */
@@ -16,4 +20,22 @@ export function runsPerJob(p: Pick<BuildParams, 'glueRunBudget' | 'glueRunQuota'
     );
   }
   return runs;
+}
+
+/**
+ * The executions in flight at most (on-landing's and finish-run's EXECUTION_BUDGET): the parameter,
+ * or, when it is empty, each Glue job's MaxConcurrentRuns; never above it.
+ */
+export function executionBudget(
+  p: Pick<BuildParams, 'glueRunBudget' | 'glueRunQuota' | 'executionBudget'>,
+  jobCount: number,
+): number {
+  const perJob = runsPerJob(p, jobCount);
+  if (p.executionBudget.trim() === '') return perJob;
+  const budget = checkExecutionBudget(p.executionBudget);
+  if (budget > perJob)
+    throw new Error(
+      `executionBudget ${budget}: must be at most each Glue job's MaxConcurrentRuns (${perJob} = glueRunBudget ${p.glueRunBudget} / ${jobCount} jobs), or executions would wait in Glue's queue past their Task timeouts`,
+    );
+  return budget;
 }

@@ -24,6 +24,7 @@ module.exports = async (
       glueWorkers: Number(await param('glueWorkers')),
       glueRunQuota: Number(await param('glueRunQuota')),
       glueRunBudget: Number(await param('glueRunBudget')),
+      executionBudget: await param('executionBudget'),
     });
   }
   return memo;
@@ -41,6 +42,7 @@ if (require.main === module) {
     glueWorkers: 2,
     glueRunQuota: 50,
     glueRunBudget: 30,
+    executionBudget: '',
   };
   generators()
     .build({ ...defaults, ...JSON.parse(process.argv[2] ?? '{}') })

@@ -5,6 +5,7 @@ import { loadRegistry } from '../shared/config/registry';
 import { assertStage, registryForStage } from '../shared/domain/stage-names';
 import { quarantineAlarms } from './alarms';
 import { athenaResources } from './athena';
+import { executionBudget } from './back-pressure';
 import { catalogResources } from './catalog';
 import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
 import { dashboard } from './dashboard';
@@ -27,7 +28,7 @@ export interface StackParts {
   /** The state machine definition with its placeholders bound. */
   definition: Cfn;
   /** Values of function environment variables that depend on parameters. */
-  env: { LAKE_BUCKET: Cfn; METRICS_NAMESPACE: string; PLANS_LOCATION: Cfn };
+  env: { LAKE_BUCKET: Cfn; METRICS_NAMESPACE: string; PLANS_LOCATION: Cfn; EXECUTION_BUDGET: string };
   /** Merged into serverless.yml `resources`. */
   resources: { Resources: Resources; Outputs: Resources; extensions: Resources };
 }
@@ -81,6 +82,7 @@ export async function build(p: BuildParams): Promise<StackParts> {
       LAKE_BUCKET: ctx.lakeBucket,
       METRICS_NAMESPACE: ctx.metricsNamespace,
       PLANS_LOCATION: { 'Fn::Join': ['', plansLocation] },
+      EXECUTION_BUDGET: String(executionBudget(p, jobs.size)),
     },
     resources: {
       Resources: resources,

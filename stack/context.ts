@@ -25,6 +25,8 @@ export interface BuildParams {
   glueWorkers: number;
   glueRunQuota: number;
   glueRunBudget: number;
+  /** Executions in flight at most; empty = each Glue job's MaxConcurrentRuns (stack/back-pressure.ts). */
+  executionBudget: string;
 }
 
 export interface StackContext {

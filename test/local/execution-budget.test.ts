@@ -65,7 +65,7 @@ describe('a backfill with an execution budget', () => {
     let late: string | undefined;
     while ((pending.length > 0 || !late) && deliveries < 400) {
       deliveries++;
-      const response = pending.length > 0 ? await pipeline.land(pending) : {};
+      const response = pending.length > 0 ? await pipeline.land(pending) : { batchItemFailures: [] };
       const failed = new Set(
         'batchItemFailures' in response
           ? response.batchItemFailures.map((f) => Number(f.itemIdentifier.split('-').pop()))

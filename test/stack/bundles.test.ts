@@ -170,6 +170,7 @@ describe('function artifacts', () => {
       {
         STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:medallion-test-pipeline',
         LEDGER_TABLE: 'medallion-test-ledger',
+        EXECUTION_BUDGET: '10',
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
       },

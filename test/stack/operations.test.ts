@@ -77,6 +77,33 @@ describe('back-pressure: a backfill queues instead of failing', () => {
       for (const j of jobs) expect(j.JobRunQueuingEnabled).toBe(true);
     }
   });
+
+  test("on-landing and finish-run bound executions in flight by executionBudget, at most each job's MaxConcurrentRuns", () => {
+    const budgets = templates.map(({ name, template, params }) => {
+      const jobs = resourcesOfType(template, 'AWS::Glue::Job').map(([, j]) => j.Properties as Loose);
+      const perJob = Math.min(...jobs.map((j) => j.ExecutionProperty.MaxConcurrentRuns));
+      const env = (folder: string) =>
+        (resource(template, lambdaLogicalId(folder)).Properties as Loose).Environment.Variables
+          .EXECUTION_BUDGET;
+      const expected =
+        Number.isNaN(params['executionBudget']) || params['executionBudget'] === 0
+          ? perJob
+          : params['executionBudget'];
+      return {
+        name,
+        onLanding: env('on-landing'),
+        finishRun: env('finish-run'),
+        expected: String(expected),
+        perJob,
+      };
+    });
+
+    // The default: empty, so each job's MaxConcurrentRuns (30 / 3 jobs); the variant names 25 of 40.
+    expect(budgets).toEqual([
+      { name: 'default', onLanding: '10', finishRun: '10', expected: '10', perJob: 10 },
+      { name: 'params', onLanding: '25', finishRun: '25', expected: '25', perJob: 40 },
+    ]);
+  });
 });
 
 describe('alarms that mean something', () => {

@@ -57,6 +57,7 @@ export const VARIANTS = {
       landingMaxConcurrency: '20',
       glueRunQuota: '200',
       glueRunBudget: '120',
+      executionBudget: '25',
     },
   },
 } as const satisfies Record<string, { stage: string; params: Record<string, string> }>;

@@ -28,7 +28,7 @@ const landedFile = (name: string, size: number, eTag: string): LandedObject => (
 const landed = landedFile('late.jsonl', 700, '0f343b0931126a20f133d67c2b018a3b');
 const later = landedFile('later.jsonl', 800, 'c4ca4238a0b923820dcc509a6f75849b');
 
-async function setup(withDeferred: boolean | LandedObject[]) {
+async function setup(withDeferred: boolean | LandedObject[], executionBudget?: number) {
   const folder = mkdtempSync(join(tmpdir(), 'finish-'));
   const ledger = new FileObjectLedger(join(folder, 'ledger.json'));
   await ledger.acquireLease(KEY, HOLDER, NOW, 3_600_000);
@@ -55,6 +55,7 @@ async function setup(withDeferred: boolean | LandedObject[]) {
     finishRunDeps({
       registry: shippedRegistry(),
       ledger,
+      ...(executionBudget !== undefined ? { executionBudget } : {}),
       runs: starter,
       alerts: alerter,
       manifests: new FileManifestStore(),
@@ -240,6 +241,49 @@ describe('finish-run', () => {
     expect(first).toEqual({ lease: 'released', followUp: null, deferredRead: 0 });
     expect(second).toEqual({ lease: 'not-held', followUp: null, deferredRead: 0 });
     expect(await ledger.allLeases()).toEqual([]);
+  });
+
+  describe('with an execution budget', () => {
+    const slots = async (ledger: FileObjectLedger) =>
+      (await ledger.readSlots()).holders.map((h) => h.executionName).sort();
+
+    it("hands the ended run's slot to its follow-up run even when every slot is held", async () => {
+      const { ledger, handler } = await setup(true, 2);
+      await ledger.takeSlot({ executionName: HOLDER, now: NOW, budget: 2 });
+      await ledger.takeSlot({ executionName: 'orders-2024-01-16-other', now: NOW, budget: 2 });
+
+      const result = await handler(loadEvent('sfn-execution-aborted') as never, {} as never);
+
+      expect(result).toMatchObject({ lease: 'handed-over' });
+      expect(await slots(ledger)).toEqual([followUpRunName(HOLDER), 'orders-2024-01-16-other'].sort());
+    });
+
+    it('releases the slot of a run that ended, also when its input names no partition', async () => {
+      const { ledger, handler } = await setup(false, 2);
+      await ledger.takeSlot({ executionName: HOLDER, now: NOW, budget: 2 });
+      const event = loadEvent<{ detail: { input: string } }>('sfn-execution-aborted');
+      event.detail.input = '{"hello":1}';
+
+      await handler(event as never, {} as never);
+
+      expect(await slots(ledger)).toEqual([]);
+    });
+
+    it('starts the follow-up over the budget, saying so, when its predecessor held no slot and none is free', async () => {
+      const { ledger, handler, log, starter } = await setup(true, 1);
+      await ledger.takeSlot({ executionName: 'orders-2024-01-16-other', now: NOW, budget: 1 });
+
+      await handler(loadEvent('sfn-execution-aborted') as never, {} as never);
+
+      expect(starter.started.map((s) => s.name)).toEqual([followUpRunName(HOLDER)]);
+      expect(await slots(ledger)).toEqual([followUpRunName(HOLDER), 'orders-2024-01-16-other'].sort());
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message: 'Follow-up run started over the execution budget: its predecessor held no slot',
+        }),
+      );
+    });
   });
 
   describe('an execution that failed without running its failure path (States.Runtime)', () => {

@@ -53,11 +53,12 @@ beforeEach(async () => {
   stateMachineArn = created.stateMachineArn ?? '';
 });
 
-const handlerWith = (machine = stateMachineArn) =>
+const handlerWith = (machine = stateMachineArn, executionBudget?: number) =>
   createHandler(() =>
     landingDeps({
       registry: shippedRegistry(),
       ledger,
+      ...(executionBudget !== undefined ? { executionBudget } : {}),
       runs: new SfnRunStarter(machine, sfn),
       log: memoryLog(),
     }),
@@ -69,7 +70,7 @@ const FIXTURE_ID =
 
 describe('on-landing handler (DynamoDB and Step Functions on moto server)', () => {
   it('declares the environment it needs', () => {
-    expect(REQUIRED_ENV).toEqual(['STATE_MACHINE_ARN', 'LEDGER_TABLE']);
+    expect(REQUIRED_ENV).toEqual(['STATE_MACHINE_ARN', 'LEDGER_TABLE', 'EXECUTION_BUDGET']);
   });
 
   it('starts a run for the SQS fixture, acknowledges the test event, and records the object as started', async () => {
@@ -107,6 +108,23 @@ describe('on-landing handler (DynamoDB and Step Functions on moto server)', () =
       batchItemFailures: [{ itemIdentifier: '0b8c9d2e-1111-4c6e-9a7f-000000000002' }],
     });
     expect(await ledger.lookup(FIXTURE_ID)).toBeUndefined();
+  });
+
+  it('with a budget of 2, starts two partitions of three; the third waits (its message comes back) until a slot is freed', async () => {
+    const event = sqsEvent(ordersBatch(3, 3), 'budget');
+
+    const first = await handlerWith(stateMachineArn, 2)(event, context);
+    const started = (await executions()).map((e) => e.name ?? '');
+    const held = (await ledger.readSlots()).holders.map((h) => h.executionName).sort();
+    await ledger.releaseSlot(started[0] ?? '');
+    const again = await handlerWith(stateMachineArn, 2)(event, context);
+
+    expect(started).toHaveLength(2);
+    expect(held).toEqual([...started].sort());
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: expect.stringMatching(/^budget/) }] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(await executions()).toHaveLength(3);
+    expect((await ledger.readSlots()).holders).toHaveLength(2);
   });
 
   it('never starts a run for objects the ledger already saw started', async () => {
