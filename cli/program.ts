@@ -222,6 +222,18 @@ Exit codes: 0 every run succeeded (--once) or stopped cleanly, 1 a run failed (-
         .argParser(numberIn(0, 1000, { exclusiveMin: true }))
         .default(5),
     )
+    .addOption(
+      new Option(
+        '--execution-budget <n>',
+        "executions in flight at most: each replay waits for a slot (default on AWS: the stack's, as recorded in its ledger; locally: none)",
+      ).argParser(integerAtLeast(1)),
+    )
+    .addOption(
+      new Option(
+        '--ledger-table <name>',
+        "the stack's ledger table (AWS; default medallion-<stage>-ledger, from the state machine's name)",
+      ),
+    )
     .addOption(new Option('--dry-run', 'list the executions that would start, start nothing').default(false))
     .addOption(lakeOption(' (local replays)'))
     .addOption(engineOption())
@@ -230,7 +242,9 @@ Exit codes: 0 every run succeeded (--once) or stopped cleanly, 1 a run failed (-
       'after',
       `
 Runs locally (the local lake, the real state machine) unless --state-machine-arn is given: then it
-starts Step Functions executions on AWS, spaced to --rate per second, and does not wait for them.
+starts Step Functions executions on AWS, spaced to --rate per second, and does not wait for them
+to end. Each replay takes an execution slot before it starts (the stack's executionBudget, shared
+with landings): while every slot is held it waits, and says so.
 
 Exit codes: 0 every replay started (AWS) or succeeded (local), 1 otherwise, 2 usage error.`,
     )

@@ -1,9 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoObjectLedger } from '../shared/aws/dynamo-ledger';
 import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../shared/aws/sfn-run-starter';
+import type { SlotDeps } from '../shared/core/run-slots';
 import type { Stage } from '../shared/domain/datasets';
 import type { Partition } from '../shared/domain/object-key';
 import { LocalLake } from '../local/lake';
-import { LocalPipeline } from '../local/pipeline';
+import { LocalPipeline, quietLog } from '../local/pipeline';
 import { datePartitions, partitionFromPath, startReplays } from '../local/replay';
 import type { RunStarter } from '../shared/ports';
 import { datasetNamed, registry } from './datasets';
@@ -20,6 +23,8 @@ export interface ReplayOptions {
   readonly stage: Stage;
   readonly stateMachineArn?: string;
   readonly rate: number;
+  readonly executionBudget?: number;
+  readonly ledgerTable?: string;
   readonly dryRun: boolean;
   readonly lake?: string;
   readonly engine: Engine;
@@ -40,6 +45,18 @@ function regionOfStateMachine(arn: string): string {
       `--state-machine-arn ${arn} is the local pipeline's: leave it out to replay on the local lake`,
     );
   return m[1];
+}
+
+/** The stack's ledger table: `--ledger-table`, or `medallion-<stage>-ledger` beside `medallion-<stage>-pipeline`. */
+function ledgerTableOf(arn: string, given: string | undefined): string {
+  if (given) return given;
+  const name = arn.slice(arn.lastIndexOf(':') + 1);
+  const m = /^(.+)-pipeline$/.exec(name);
+  if (!m?.[1])
+    throw new UsageError(
+      `--state-machine-arn ${arn}: its name is not medallion-<stage>-pipeline, so its ledger table is unknown: give --ledger-table`,
+    );
+  return `${m[1]}-ledger`;
 }
 
 /** `medallion replay`: re-run partitions from a stage on, locally or on AWS. */
@@ -75,8 +92,20 @@ export async function replay(v: ReplayOptions): Promise<number> {
   let pipeline: LocalPipeline | undefined;
   let progress: RunProgress | undefined;
   let starter: RunStarter;
-  if (arn && region) starter = new SfnRunStarter(arn, new SFNClient({ ...SFN_CLIENT_CONFIG, region }));
-  else {
+  let executionBudget: (SlotDeps & { pollMs: number }) | undefined;
+  if (arn && region) {
+    const sfn = new SfnRunStarter(arn, new SFNClient({ ...SFN_CLIENT_CONFIG, region }));
+    starter = sfn;
+    const table = ledgerTableOf(arn, v.ledgerTable);
+    const ledger = new DynamoObjectLedger(table, new DynamoDBClient({ region, maxAttempts: 6 }));
+    // The budget the stack's functions record with every slot they take, unless one is given.
+    const budget = v.executionBudget ?? (await ledger.readSlots()).budget;
+    if (budget === undefined)
+      throw new UsageError(
+        `no execution budget is recorded in ${table} yet (no run has taken a slot): give --execution-budget (the stack's executionBudget)`,
+      );
+    executionBudget = { slots: ledger, budget, executions: sfn, log: quietLog, pollMs: 10_000 };
+  } else {
     const lake = new LocalLake(v.lake).existing();
     // Stage progress: stdout beside the other lines, stderr under --json (stdout is the JSON).
     progress = await RunProgress.create(
@@ -84,8 +113,21 @@ export async function replay(v: ReplayOptions): Promise<number> {
       v.json ? undefined : process.stdout,
     );
     const shown = progress;
-    pipeline = new LocalPipeline({ lake, engine, onUpdate: (h) => shown.update(h) });
+    pipeline = new LocalPipeline({
+      lake,
+      engine,
+      onUpdate: (h) => shown.update(h),
+      ...(v.executionBudget !== undefined ? { executionBudget: v.executionBudget } : {}),
+    });
     starter = pipeline.starter;
+    if (v.executionBudget !== undefined)
+      executionBudget = {
+        slots: pipeline.ledger,
+        budget: v.executionBudget,
+        executions: pipeline.starter,
+        log: quietLog,
+        pollMs: 100,
+      };
   }
   const startedAt = Date.now();
   const started = await startReplays({
@@ -94,6 +136,12 @@ export async function replay(v: ReplayOptions): Promise<number> {
     partitions,
     fromStage,
     ratePerSecond: rate,
+    ...(executionBudget ? { executionBudget } : {}),
+    // Shown under --json too (on stderr): a replay that waits must say why.
+    onWaiting: (w) =>
+      (v.json ? (line: string) => process.stderr.write(`${line}\n`) : log)(
+        `waiting for an execution slot: ${w.inFlight} of ${w.budget} executions in flight (${w.name})`,
+      ),
     onStarted: (s, i) => log(`[${i + 1}/${partitions.length}] ${s.outcome} ${s.name}`),
   });
   if (!pipeline) {

@@ -9,6 +9,7 @@ import {
   parseCalendarDay,
 } from '../shared/domain/partition-dates';
 import { replayRunInput, replayRunName } from '../shared/domain/run';
+import { takeRunSlot, type SlotDeps } from '../shared/core/run-slots';
 import type { RunStarter, StartResult } from '../shared/ports';
 
 /**
@@ -104,6 +105,13 @@ export async function startReplays(p: {
   readonly ratePerSecond?: number;
   readonly now?: () => Date;
   readonly onStarted?: (started: ReplayStarted, index: number) => void;
+  /**
+   * The bound on executions in flight: each replay takes a slot before it starts, waiting (polling
+   * every `pollMs`) while every slot is held.
+   */
+  readonly executionBudget?: SlotDeps & { readonly pollMs?: number };
+  /** Called once each time a replay starts waiting for a slot. */
+  readonly onWaiting?: (wait: { name: string; inFlight: number; budget: number }) => void;
 }): Promise<ReplayStarted[]> {
   const interval = 1000 / (p.ratePerSecond ?? 5);
   const now = p.now ?? (() => new Date());
@@ -115,13 +123,37 @@ export async function startReplays(p: {
     last = Date.now();
     const at = now();
     const name = replayRunName(p.dataset.name, partition, p.fromStage, at);
-    const result = await p.starter.start({
-      name,
-      input: replayRunInput(p.dataset.name, partition, p.fromStage, at),
-    });
+    const budget = p.executionBudget;
+    if (budget) await waitForSlot(budget, name, p.onWaiting);
+    let result: StartResult;
+    try {
+      result = await p.starter.start({
+        name,
+        input: replayRunInput(p.dataset.name, partition, p.fromStage, at),
+      });
+    } catch (error) {
+      // Not started: its slot goes back (a start that did start is found by the holders' check).
+      await budget?.slots.releaseSlot(name).catch(() => undefined);
+      throw error;
+    }
     const entry = { ...result, name, partition: partition.path };
     started.push(entry);
     p.onStarted?.(entry, i);
   }
   return started;
+}
+
+async function waitForSlot(
+  budget: SlotDeps & { readonly pollMs?: number },
+  name: string,
+  onWaiting?: (wait: { name: string; inFlight: number; budget: number }) => void,
+): Promise<void> {
+  let waiting = false;
+  for (;;) {
+    const outcome = await takeRunSlot(budget, name);
+    if (outcome.kind === 'taken') return;
+    if (!waiting) onWaiting?.({ name, inFlight: outcome.inFlight, budget: outcome.budget });
+    waiting = true;
+    await sleep(budget.pollMs ?? 10_000);
+  }
 }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalLake } from '../../local/lake';
-import { LocalPipeline } from '../../local/pipeline';
+import { LocalPipeline, quietLog } from '../../local/pipeline';
+import { datePartitions, startReplays } from '../../local/replay';
 import { sampleOrders, toJsonLines, writeFile } from '../../local/sample';
 import type { ExecutionHistory } from '../../local/history';
 
@@ -120,6 +121,50 @@ describe('a backfill with an execution budget', () => {
     expect(Object.fromEntries(bronzeIn)).toEqual(Object.fromEntries(expected));
     // The late file's run was a follow-up, holding its predecessor's slot; nothing is held at the end.
     expect(late).toBeDefined();
+    expect((await pipeline.ledger.readSlots()).holders).toEqual([]);
+  }, 120_000);
+
+  test('a replay of the same partitions waits for slots (and says so) and never has more than its budget in flight', async () => {
+    const running = new Set<string>();
+    let most = 0;
+    const pipeline = new LocalPipeline({
+      lake: new LocalLake(root),
+      executionBudget: 2,
+      concurrency: 8,
+      onUpdate: (h) => {
+        if (h.status === 'RUNNING' && !h.states.some((s) => s.name.startsWith('Release partition lease')))
+          running.add(h.name);
+        else running.delete(h.name);
+        most = Math.max(most, running.size);
+      },
+    });
+    const dataset = pipeline.registry.get('orders');
+    const waits: string[] = [];
+
+    const started = await startReplays({
+      starter: pipeline.starter,
+      dataset,
+      partitions: datePartitions(pipeline.registry, dataset, '2024-02-01', '2024-02-06'),
+      fromStage: 'silver',
+      ratePerSecond: 1000,
+      executionBudget: {
+        slots: pipeline.ledger,
+        budget: 2,
+        executions: pipeline.starter,
+        log: quietLog,
+        pollMs: 20,
+      },
+      onWaiting: (w) => waits.push(`${w.inFlight}/${w.budget}`),
+    });
+    await pipeline.idle();
+    await pipeline.close();
+
+    const replayed = new Set(started.map((s) => s.name));
+    const history = pipeline.history.list().filter((h) => replayed.has(h.name));
+    expect(history.map((h) => h.status)).toEqual(Array.from({ length: 6 }, () => 'SUCCEEDED'));
+    expect(most).toBe(2);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(new Set(waits)).toEqual(new Set(['2/2']));
     expect((await pipeline.ledger.readSlots()).holders).toEqual([]);
   }, 120_000);
 });
