@@ -1,5 +1,5 @@
 import { checkExecutionBudget } from '../shared/domain/run-slots';
-import type { BuildParams } from './context';
+import { logGroupLogicalId, type BuildParams, type Cfn, type Resources } from './context';
 
 /**
  * Back-pressure parameters checked at packaging (docs/deploy.md "Back-pressure"): the Glue jobs'
@@ -38,4 +38,32 @@ export function executionBudget(
       `executionBudget ${budget}: must be at most each Glue job's MaxConcurrentRuns (${perJob} = glueRunBudget ${p.glueRunBudget} / ${jobCount} jobs), or executions would wait in Glue's queue past their Task timeouts`,
     );
   return budget;
+}
+
+/** The metrics of runs waiting for an execution slot (from on-landing's log line), in the stage's namespace. */
+export const WAITING_METRICS = {
+  /** Runs that found every slot held (one per run per delivery: their messages come back). */
+  waiting: 'RunsWaitingForSlot',
+  /** Executions in flight when a run had to wait (Maximum: the budget while a backlog waits). */
+  inFlight: 'ExecutionsInFlightWhenWaiting',
+} as const;
+
+/**
+ * Metric filters on on-landing's log group turning its "Run waits for an execution slot" lines
+ * (shared/core/landing.ts) into the WAITING_METRICS, shown on the dashboard: an operator sees a
+ * backlog waiting for slots, and how full the budget is.
+ */
+export function waitingRunFilters(namespace: string): Resources {
+  const filter = (name: string, value: string): Cfn => ({
+    Type: 'AWS::Logs::MetricFilter',
+    Properties: {
+      LogGroupName: { Ref: logGroupLogicalId('on-landing') },
+      FilterPattern: '{ $.message = "Run waits for an execution slot" }',
+      MetricTransformations: [{ MetricNamespace: namespace, MetricName: name, MetricValue: value }],
+    },
+  });
+  return {
+    RunsWaitingForSlotFilter: filter(WAITING_METRICS.waiting, '1'),
+    ExecutionsInFlightWhenWaitingFilter: filter(WAITING_METRICS.inFlight, '$.inFlight'),
+  };
 }

@@ -5,7 +5,7 @@ import { loadRegistry } from '../shared/config/registry';
 import { assertStage, registryForStage } from '../shared/domain/stage-names';
 import { quarantineAlarms } from './alarms';
 import { athenaResources } from './athena';
-import { executionBudget } from './back-pressure';
+import { executionBudget, waitingRunFilters } from './back-pressure';
 import { catalogResources } from './catalog';
 import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
 import { dashboard } from './dashboard';
@@ -74,6 +74,7 @@ export async function build(p: BuildParams): Promise<StackParts> {
     }),
     ...quarantineAlarms(ctx),
     ...athenaResources(ctx),
+    ...waitingRunFilters(ctx.metricsNamespace),
     Dashboard: dashboard(ctx),
   };
   return {

@@ -1,5 +1,6 @@
 import { STAGES } from '../shared/domain/datasets';
 import { DIMENSIONS, METRIC_NAMES } from '../shared/domain/metrics';
+import { WAITING_METRICS } from './back-pressure';
 import { functionKey, lambdaLogicalId, type Cfn, type StackContext } from './context';
 
 /**
@@ -42,6 +43,10 @@ export function dashboard(ctx: StackContext): Cfn {
     ['.', 'ExecutionsFailed', '.', '.', { stat: 'Sum' }],
     ['.', 'ExecutionsTimedOut', '.', '.', { stat: 'Sum' }],
     ['.', 'ExecutionsAborted', '.', '.', { stat: 'Sum' }],
+  ]);
+  add('Execution budget: runs waiting for a slot', [
+    [ns, WAITING_METRICS.waiting, { stat: 'Sum', label: 'runs that waited' }],
+    [ns, WAITING_METRICS.inFlight, { stat: 'Maximum', label: 'in flight when one waited' }],
   ]);
   add('Pipeline run duration (ms)', [
     ['AWS/States', 'ExecutionTime', 'StateMachineArn', sm, { stat: 'p50' }],

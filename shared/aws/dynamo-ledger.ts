@@ -534,7 +534,7 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
     const allowed =
       'attribute_exists(holders.#me) OR size(holders) < :budget' +
       (from !== undefined ? ' OR attribute_exists(holders.#from)' : '');
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       try {
         const out = await this.client.send(
           new UpdateItemCommand({
@@ -561,7 +561,11 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
         return { taken: true, inFlight: toSlots(out.Attributes).holders.length };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        const old = (error as ConditionalCheckFailedException).Item ?? (await this.readSlotsItem());
+        // The item as the condition saw it. None: there was no item yet (a read now could find the
+        // one another taker just created, empty, and wrongly answer "full"): create it, ask again.
+        const old =
+          (error as ConditionalCheckFailedException).Item ??
+          (round > 0 ? await this.readSlotsItem() : undefined);
         if (old?.['holders']?.M === undefined) {
           await this.createSlotsItem();
           continue;

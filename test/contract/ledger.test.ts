@@ -435,6 +435,13 @@ describe.each(ledgerKinds(moto))('execution slots, %s', (_name, make) => {
     expect((await ledger.readSlots()).repairedAt).toBe(later(60_000).toISOString());
   });
 
+  it('gives exactly the budget to concurrent first takers, and a refusal lists the holders that filled it', async () => {
+    const outcomes = await Promise.all(['run-1', 'run-2', 'run-3', 'run-4'].map((n) => take(n)));
+
+    expect(outcomes.filter((o) => o.taken)).toHaveLength(2);
+    for (const o of outcomes) if (!o.taken) expect(o.holders).toHaveLength(2);
+  });
+
   it('reads an empty semaphore before any slot was taken, and releases nothing from it', async () => {
     expect(await ledger.readSlots()).toEqual({ holders: [] });
     expect(await ledger.releaseSlot('run-1')).toBe(false);

@@ -98,6 +98,16 @@ describe('back-pressure: a backfill queues instead of failing', () => {
       };
     });
 
+    // What an operator sees of runs waiting for a slot: on-landing's log line, counted.
+    for (const { template } of templates) {
+      const filters = resourcesOfType(template, 'AWS::Logs::MetricFilter')
+        .map(([, f]) => f.Properties as Loose)
+        .filter((f) => f.FilterPattern === '{ $.message = "Run waits for an execution slot" }');
+      expect(filters.map((f) => [f.LogGroupName, f.MetricTransformations[0].MetricValue])).toEqual([
+        [{ Ref: 'OnLandingLogGroup' }, '1'],
+        [{ Ref: 'OnLandingLogGroup' }, '$.inFlight'],
+      ]);
+    }
     // The default: empty, so each job's MaxConcurrentRuns (30 / 3 jobs); the variant names 25 of 40.
     expect(budgets).toEqual([
       { name: 'default', onLanding: '10', finishRun: '10', expected: '10', perJob: 10 },

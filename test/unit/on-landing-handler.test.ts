@@ -53,6 +53,7 @@ beforeEach(async () => {
   stateMachineArn = created.stateMachineArn ?? '';
 });
 
+let log = memoryLog();
 const handlerWith = (machine = stateMachineArn, executionBudget?: number) =>
   createHandler(() =>
     landingDeps({
@@ -60,7 +61,7 @@ const handlerWith = (machine = stateMachineArn, executionBudget?: number) =>
       ledger,
       ...(executionBudget !== undefined ? { executionBudget } : {}),
       runs: new SfnRunStarter(machine, sfn),
-      log: memoryLog(),
+      log,
     }),
   );
 const executions = async () =>
@@ -112,6 +113,7 @@ describe('on-landing handler (DynamoDB and Step Functions on moto server)', () =
 
   it('with a budget of 2, starts two partitions of three; the third waits (its message comes back) until a slot is freed', async () => {
     const event = sqsEvent(ordersBatch(3, 3), 'budget');
+    log = memoryLog();
 
     const first = await handlerWith(stateMachineArn, 2)(event, context);
     const started = (await executions()).map((e) => e.name ?? '');
@@ -122,6 +124,14 @@ describe('on-landing handler (DynamoDB and Step Functions on moto server)', () =
     expect(started).toHaveLength(2);
     expect(held).toEqual([...started].sort());
     expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: expect.stringMatching(/^budget/) }] });
+    // The line the stack's metric filters count (stack/back-pressure.ts), at info: waiting is no error.
+    expect(log.lines.filter((l) => l.message === 'Run waits for an execution slot')).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        attributes: expect.objectContaining({ inFlight: 2, budget: 2 }),
+      }),
+    ]);
+    expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
     expect(again).toEqual({ batchItemFailures: [] });
     expect(await executions()).toHaveLength(3);
     expect((await ledger.readSlots()).holders).toHaveLength(2);
