@@ -7,7 +7,7 @@ import {
   SLOT_REPAIR_INTERVAL_MS,
 } from '../../shared/domain/run-slots';
 import type { RunInput } from '../../shared/domain/run';
-import { FileObjectLedger } from '../../shared/local/file-ledger';
+import { FileObjectLedger } from '../../local/file-ledger';
 import { memoryLog } from '../helpers/registry';
 import { RecordingStarter } from '../helpers/starters';
 
