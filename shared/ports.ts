@@ -9,6 +9,9 @@ import type {
   LedgerEntry,
   PartitionKey,
   PartitionLease,
+  RunSlot,
+  RunSlotState,
+  SlotOutcome,
 } from './domain/ledger-records';
 import type { StageMetrics } from './domain/metrics';
 
@@ -27,6 +30,9 @@ export type {
   LedgerEntry,
   PartitionKey,
   PartitionLease,
+  RunSlot,
+  RunSlotState,
+  SlotOutcome,
   StageMetrics,
 };
 
@@ -159,26 +165,6 @@ export interface PartitionLeases {
     executionName: string,
   ): Promise<'released' | 'follow-up-pending' | 'not-held'>;
 }
-
-/** One held execution slot: the execution's name and when the slot was taken (ISO). */
-export interface RunSlot {
-  readonly executionName: string;
-  readonly takenAt: string;
-}
-
-/** The execution slots as stored. */
-export interface RunSlotState {
-  readonly holders: readonly RunSlot[];
-  /** The budget the last taker named (what `medallion replay` on AWS uses when given none). */
-  readonly budget?: number;
-  /** When a taker last checked the holders for leaked slots. */
-  readonly repairedAt?: string;
-}
-
-export type SlotOutcome =
-  | { readonly taken: true; readonly inFlight: number }
-  /** Every slot is held: the holders as they were. */
-  | { readonly taken: false; readonly holders: readonly RunSlot[] };
 
 /**
  * The bound on executions in flight (rules: shared/domain/run-slots.ts): a slot is taken before an

@@ -53,3 +53,23 @@ export interface PartitionLease {
   readonly expiresAt: string;
   readonly followUp?: FollowUpRequest;
 }
+
+/** One held execution slot: the execution's name and when the slot was taken (ISO). */
+export interface RunSlot {
+  readonly executionName: string;
+  readonly takenAt: string;
+}
+
+/** The execution slots as stored. */
+export interface RunSlotState {
+  readonly holders: readonly RunSlot[];
+  /** The budget the last taker named (what `medallion replay` on AWS uses when given none). */
+  readonly budget?: number;
+  /** When a taker last checked the holders for leaked slots. */
+  readonly repairedAt?: string;
+}
+
+export type SlotOutcome =
+  | { readonly taken: true; readonly inFlight: number }
+  /** Every slot is held: the holders as they were. */
+  | { readonly taken: false; readonly holders: readonly RunSlot[] };

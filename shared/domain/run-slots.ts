@@ -1,6 +1,6 @@
 import { InvalidExecutionBudgetError } from './errors';
 import type { OwnerState } from './ledger';
-import type { RunSlot } from '../ports';
+import type { RunSlot } from './ledger-records';
 
 /**
  * The bound on executions in flight, written once: a semaphore of execution slots in the ledger
