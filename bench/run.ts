@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { bundleSuite } from './bundle';
 import { cliStartupSuite } from './cli-startup';
+import { consoleReportSuite } from './console-report';
 import { e2eSuite } from './e2e';
 import { enginesSuite } from './engines';
 import { machine, markdownTable, notMeasured, type BenchRow, type Machine, type Suite } from './lib';
@@ -27,6 +28,7 @@ const SUITES: readonly Suite[] = [
   settleSuite,
   e2eSuite,
   cliStartupSuite,
+  consoleReportSuite,
   enginesSuite,
 ];
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MedallionError } from '../shared/domain/errors';
@@ -31,20 +32,24 @@ interface Builder {
   readonly CONSOLE_SCRIPT: string;
   readonly CONSOLE_STYLE: string;
   isStale(): boolean;
-  buildCli(): string;
 }
 
-/** The page's code, built first when a source changed since the last build (as bin/medallion.cjs does). */
+/**
+ * The page's code, built first when a source changed since the last build (as bin/medallion.cjs
+ * does). The build runs in a node process of its own: the builder decides which npm packages stay
+ * outside the CLI bundle by what plain `require` resolves, which a test runner's module registry
+ * would answer differently.
+ */
 export function consoleAssets(): ConsoleAssets {
-  const builder = require(join(repositoryRoot(), 'bin', 'build-cli.cjs')) as Builder;
+  const root = repositoryRoot();
+  const script = join(root, 'bin', 'build-cli.cjs');
+  const builder = require(script) as Builder;
   if (builder.isStale()) {
-    try {
-      builder.buildCli();
-    } catch (error) {
+    const built = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8' });
+    if (built.status !== 0 || builder.isStale())
       throw new ConsoleAssetsError(
-        `the run console's page code (dist/console.js) is out of date and cannot be built: ${(error as Error).message} (run "npm ci" with devDependencies)`,
+        `the run console's page code (dist/console.js) is out of date and could not be built: ${(built.stderr || built.stdout || String(built.error ?? '')).trim()} (run "npm ci" with devDependencies)`,
       );
-    }
   }
   return {
     script: readFileSync(builder.CONSOLE_SCRIPT, 'utf8'),

@@ -29,8 +29,16 @@ export async function startConsoleServer(options: {
   readonly page: () => Promise<string>;
   readonly onError?: (error: unknown) => void;
 }): Promise<ConsoleServer> {
+  let hosts: ReadonlySet<string> = new Set();
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
+    // Only pages addressed to this machine by name: a web page elsewhere cannot rebind a domain of
+    // its own to 127.0.0.1 and read the lake through the browser (DNS rebinding).
+    if (!hosts.has((request.headers.host ?? '').toLowerCase())) {
+      response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`forbidden: the console answers to ${[...hosts].join(' or ')} only\n`);
+      return;
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       response.end('method not allowed\n');
@@ -70,6 +78,7 @@ export async function startConsoleServer(options: {
     server.listen(options.port ?? 0, LOOPBACK, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  hosts = new Set([`${LOOPBACK}:${port}`, `localhost:${port}`]);
   return {
     url: `http://${LOOPBACK}:${port}/`,
     port,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -294,6 +295,20 @@ describe('run console (medallion report / ui) in headless Chromium', () => {
       const code = (text: string) => text.replace(/<script id="console-data"[\s\S]*?<\/script>/, '');
       expect(code(served)).toBe(code(html));
       expect((await fetch(new URL('/nothing', url))).status).toBe(404);
+      // A request for another host name (a rebound domain) is refused.
+      const port = Number(new URL(url).port);
+      const rebound = await new Promise<number | undefined>((done, fail) =>
+        request(
+          { host: '127.0.0.1', port, path: '/', headers: { host: `attacker.example:${port}` } },
+          (r) => {
+            r.resume();
+            done(r.statusCode);
+          },
+        )
+          .on('error', fail)
+          .end(),
+      );
+      expect(rebound).toBe(403);
 
       const page = await browser.newPage();
       try {
