@@ -16,6 +16,8 @@ export const STATUS_LABELS: Record<StateStatus, string> = {
 };
 
 const CHAR_WIDTH = 7.2;
+/** The graph shrinks to fit its panel down to this scale, and scrolls beyond. */
+const MIN_SCALE = 0.8;
 const NODE_HEIGHT = 34;
 
 interface Laid {
@@ -135,6 +137,8 @@ export function drawGraph(
     viewBox: `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`,
     width: Math.ceil(layout.width),
     height: Math.ceil(layout.height),
+    // Scaled to the panel, but never below legibility: a wider graph scrolls in its panel.
+    style: `min-width: ${Math.round(layout.width * MIN_SCALE)}px`,
     role: 'img',
     'aria-label': `State machine ${graph.name}${execution ? `, execution ${execution.name}` : ''}`,
   });

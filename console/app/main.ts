@@ -297,6 +297,8 @@ function executionDetails(execution: ConsoleExecution | undefined): HTMLElement[
   return parts;
 }
 
+let shownExecution: string | undefined;
+
 function renderExecution(): void {
   const execution = selected();
   graphTitle.textContent = execution ? `State machine: ${execution.name}` : 'State machine';
@@ -310,6 +312,17 @@ function renderExecution(): void {
     }),
   );
   details.replaceChildren(...executionDetails(execution), ...(state ? [stateDetails(execution, state)] : []));
+  // A newly selected execution: bring the state it is detailed at into the graph's panel.
+  if (execution && execution.name !== shownExecution && state) {
+    const node = graphBox.querySelector(`g.state[data-state="${CSS.escape(state)}"]`);
+    if (node) {
+      const box = graphBox.getBoundingClientRect();
+      const at = node.getBoundingClientRect();
+      graphBox.scrollLeft += at.left + at.width / 2 - (box.left + box.width / 2);
+      graphBox.scrollTop += at.top + at.height / 2 - (box.top + box.height / 2);
+    }
+  }
+  shownExecution = execution?.name;
 }
 
 function selectExecution(name: string): void {
