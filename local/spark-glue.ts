@@ -16,14 +16,17 @@ import type { JobOutcome } from './glue-runner';
  * answers are JSON lines over the process's stdin/stdout; runs are sequential.
  */
 
-/** The Glue job failed on Spark: `name` is the Python error class the job raised, as Glue reports it. */
+/**
+ * The Glue job failed on Spark: `errorClass` is the Python error class the job raised, as Glue reports
+ * it, and the message starts with it once (the job's own errors already name their class).
+ */
 export class SparkJobError extends MedallionError {
   readonly retryable = false;
   constructor(
     readonly errorClass: string,
     message: string,
   ) {
-    super(`${errorClass}: ${message}`);
+    super(message.startsWith(`${errorClass}: `) ? message : `${errorClass}: ${message}`);
   }
 }
 
