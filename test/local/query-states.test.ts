@@ -7,6 +7,14 @@ import { LocalPipeline } from '../../local/pipeline';
 import { sampleOrders, toJsonLines, writeFile } from '../../local/sample';
 
 const DAY = 'landing/shop/orders/year=2024/month=01/day=15/';
+const VIEWS_DAY = 'landing/web/page_views/dt=2024-01-15/';
+const VIEWS_CSV = [
+  'view_id,session_id,user_id,page,referrer,device,duration_ms,viewed_at',
+  'PV-0000000001,S1,U1,/,-,desktop,1200,2024-01-15 10:00:00',
+  'PV-0000000002,S1,U1,/cart,/,desktop,-,2024-01-15 10:00:05',
+  'PV-0000000003,S2,-,/,https://example.com/,mobile,800,2024-01-15T11:00:00Z',
+  'bad-id,S3,-,/,-,watch,5,2024-01-15 12:00:00',
+].join('\n');
 
 /** The example queries of the README, run as written. */
 const README_QUERIES = [...readFileSync('README.md', 'utf8').matchAll(/npx medallion query "([^"]+)"/g)]
@@ -19,12 +27,15 @@ async function describeAndRun(lake: LocalLake, pipeline: LocalPipeline) {
     const tables = (await duck.rows('SHOW TABLES')).map((r) => String(r['name'])).sort();
     const runsColumns = (await duck.rows('DESCRIBE runs')).map((r) => [r['column_name'], r['column_type']]);
     const shapes: Record<string, unknown[]> = {};
-    for (const t of ['orders_bronze', 'orders_silver', 'orders_daily_revenue', 'orders_quarantine'])
+    const counts: Record<string, number> = {};
+    for (const t of pipeline.registry.datasets.flatMap((d) => Object.values(d.catalog.tables))) {
       shapes[t] = (await duck.rows(`DESCRIBE ${t}`)).map((r) => [r['column_name'], r['column_type']]);
+      counts[t] = Number(await duck.scalar(`SELECT count(*) FROM ${t}`));
+    }
     const results = [];
     for (const sql of README_QUERIES) results.push(await duck.rows(sql));
     const runs = await duck.rows('SELECT name, status, durationMs, error FROM runs ORDER BY startedAt');
-    return { tables, runsColumns, shapes, results, runs };
+    return { tables, runsColumns, shapes, counts, results, runs };
   } finally {
     duck.close();
   }
@@ -48,7 +59,8 @@ describe('medallion query works on every lake state', () => {
       lake.path(`${DAY}a.jsonl`),
       toJsonLines(sampleOrders({ date: '2024-01-15', records: 40, badRatio: 0.2 })),
     );
-    await pipeline.land([`${DAY}a.jsonl`]);
+    writeFile(lake.path(`${VIEWS_DAY}views.csv`), VIEWS_CSV);
+    await pipeline.land([`${DAY}a.jsonl`, `${VIEWS_DAY}views.csv`]);
     await pipeline.idle();
     const succeeded = await describeAndRun(lake, pipeline);
     // a lake where a run failed
@@ -61,16 +73,16 @@ describe('medallion query works on every lake state', () => {
     // Assess
     expect(empty.results.every((rows) => rows.length === 0)).toBe(true);
     expect(empty.runs).toEqual([]);
-    expect(succeeded.runs).toEqual([
-      {
-        name: expect.any(String),
-        status: 'SUCCEEDED',
-        durationMs: expect.stringMatching(/^[0-9]+$/),
-        error: null,
-      },
-    ]);
+    const succeededRun = {
+      name: expect.any(String),
+      status: 'SUCCEEDED',
+      durationMs: expect.stringMatching(/^[0-9]+$/),
+      error: null,
+    };
+    expect(succeeded.runs).toEqual([succeededRun, succeededRun]);
     expect(succeeded.results.every((rows) => rows.length > 0)).toBe(true);
     expect(failed.runs.map((r) => [r['status'], r['error']])).toEqual([
+      ['SUCCEEDED', null],
       ['SUCCEEDED', null],
       ['FAILED', expect.any(String)],
     ]);
@@ -79,12 +91,32 @@ describe('medallion query works on every lake state', () => {
       expect(state.runsColumns).toEqual(empty.runsColumns);
     }
     expect(empty.tables).toEqual(
-      expect.arrayContaining(['alerts', 'catalog', 'ledger', 'metrics', 'runs', 'orders_silver', 'gold']),
+      expect.arrayContaining([
+        'alerts',
+        'catalog',
+        'ledger',
+        'metrics',
+        'runs',
+        'orders_silver',
+        'page_views_daily',
+      ]),
     );
+    // with two datasets, a bare zone name (`gold`) would be ambiguous: there is none
+    expect(pipeline.registry.datasets.length).toBeGreaterThanOrEqual(2);
+    expect(empty.tables).not.toContain('gold');
     // an empty zone has the columns the jobs write (partition keys as text in both)
-    const withoutKeys = (cols: unknown[]) =>
-      cols.filter((c) => !['year', 'month', 'day'].includes(String((c as unknown[])[0])));
+    const keys = new Set(pipeline.registry.datasets.flatMap((d) => d.partitionKeys.map((k) => k.name)));
+    const withoutKeys = (cols: unknown[]) => cols.filter((c) => !keys.has(String((c as unknown[])[0])));
+    expect(Object.keys(empty.shapes)).toHaveLength(4 * pipeline.registry.datasets.length);
     for (const table of Object.keys(empty.shapes))
       expect(withoutKeys(empty.shapes[table] ?? [])).toEqual(withoutKeys(succeeded.shapes[table] ?? []));
+    // the dt= CSV dataset ran end to end: '-' is missing, the bad row is quarantined
+    expect(succeeded.counts).toMatchObject({
+      page_views_bronze: 4,
+      page_views_silver: 3,
+      page_views_quarantine: 1,
+      page_views_daily: 3,
+    });
+    expect(Object.values(empty.counts).every((n) => n === 0)).toBe(true);
   }, 60_000);
 });

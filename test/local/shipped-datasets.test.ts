@@ -53,6 +53,13 @@ function somePartition(dataset: Dataset) {
   return { path: dataset.partitionKeys.map((k, i) => `${k.name}=${values[i]}`).join('/'), values };
 }
 
+test('the examples are at least two datasets with different layouts, so no test can assume one', () => {
+  expect(datasets.length).toBeGreaterThanOrEqual(2);
+  const layouts = new Set(datasets.map((d) => d.partitionKeys.map((k) => k.name).join('/')));
+  expect(layouts.size).toBeGreaterThanOrEqual(2);
+  expect(new Set(datasets.map((d) => d.catalog.database)).size).toBeGreaterThanOrEqual(2);
+});
+
 describe.each(datasets.map((d) => [d.name, d] as const))('shipped dataset %s', (_name, dataset) => {
   test('every gold SQL keeps a row whose nullable columns are NULL, unless it filters that column explicitly', async () => {
     // Prepare: silver rows typed as the silver stage writes them; one row the gold SQL keeps

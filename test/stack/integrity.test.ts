@@ -104,7 +104,14 @@ describe('parameter variants (generator run directly, no re-packaging)', () => {
     ).out.resources.Resources.LakeBucket.Properties.NotificationConfiguration.QueueConfigurations.map(
       (q: Loose) => q.Filter.S3Key.Rules[0].Value,
     );
-    expect(rules).toEqual(['landing/shop/orders/']);
+    // one notification per shipped dataset; none for the nested prefix
+    expect([...rules].sort()).toEqual(
+      loadRegistry(join(ROOT, 'datasets'))
+        .datasets.map((d) => d.landing.prefix)
+        .sort(),
+    );
+    expect(rules).toContain('landing/shop/orders/');
+    expect(rules).not.toContain('landing/shop/orders/eu/');
     expect((result as { out: Loose }).out.resources.Resources.GlueTableOrdersEuSilver).toBeDefined();
   });
 

@@ -81,7 +81,9 @@ describe('prepare-run', () => {
       prepareRun({ executionName: 'x', input: ordersInput({ dataset: 'customers' }) }, deps()),
     ).rejects.toThrow(
       new InvalidRunInputError(
-        'Invalid execution input: dataset: unknown dataset "customers" (known: orders)',
+        `Invalid execution input: dataset: unknown dataset "customers" (known: ${shippedRegistry()
+          .datasets.map((d) => d.name)
+          .join(', ')})`,
       ),
     );
   });
