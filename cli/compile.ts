@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { DatasetConfigError } from '../shared/domain/errors';
 import { planFileText } from '../shared/domain/sql';
 import { zoneColumns } from '../local/zone-columns';
-import { datasetNamed, registry } from './datasets';
+import { readRegistry } from '../shared/config/registry';
+import { datasetNamed } from './datasets';
 
 export interface CompileOptions {
   readonly out: string;
@@ -13,11 +14,14 @@ export interface CompileOptions {
 
 /** `medallion compile`: writes DIR/<dataset>.json, the plan the Glue jobs read. */
 export async function compile(options: CompileOptions): Promise<number> {
-  const reg = registry();
+  // Plans are what gets deployed: compiling every dataset needs every dataset valid; `--dataset`
+  // needs that one only.
+  const checked = readRegistry();
+  const reg = { ...checked.registry, invalid: checked.invalid };
   const datasets = options.dataset ? [datasetNamed(reg, options.dataset)] : reg.datasets;
   // The gold SQL must run over the dataset's silver columns: checked here (DuckDB, over an empty
   // silver), every dataset's problem listed at once, before anything is written.
-  const problems: string[] = [];
+  const problems: string[] = options.dataset ? [] : [...checked.problems];
   for (const dataset of datasets) {
     try {
       await zoneColumns(dataset);

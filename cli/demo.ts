@@ -5,6 +5,7 @@ import { LocalLake } from '../local/lake';
 import { LocalPipeline } from '../local/pipeline';
 import type { Engine } from './options';
 import { ms } from './format';
+import { datasetNamed, registry } from './datasets';
 import { RunProgress } from './progress';
 
 function printRun(r: RunReport): void {
@@ -44,7 +45,15 @@ export async function demo(values: DemoOptions): Promise<number> {
   const progress = values.json
     ? undefined
     : await RunProgress.create((line) => process.stderr.write(`    ${line}\n`), process.stderr);
-  const pipeline = new LocalPipeline({ lake, engine, onUpdate: (h) => progress?.update(h) });
+  // The demo lands orders: that one must be valid; an invalid other dataset is named and left out.
+  const reg = registry();
+  datasetNamed(reg, 'orders');
+  const pipeline = new LocalPipeline({
+    lake,
+    engine,
+    registry: reg,
+    onUpdate: (h) => progress?.update(h),
+  });
   if (!values.json) console.log(`Local lake: ${lake.root} (Glue engine: ${engine})`);
   let result: Awaited<ReturnType<typeof runDemo>>;
   try {

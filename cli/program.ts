@@ -183,7 +183,9 @@ ${EXIT_CODES}`,
 Files are delivered to the real on-landing handler in batches, like the SQS event source: up to
 --batch-size files, or --batch-window seconds after the first one. Files that match no dataset (or
 break its key layout) are reported and left alone. Files already processed (the ledger knows them)
-start nothing. Stop with Ctrl-C: running executions finish first.
+start nothing. datasets/ is followed too: a changed dataset.yml or gold SQL applies from the next
+landing on; an invalid one is reported and keeps its last valid definition. Stop with Ctrl-C:
+running executions finish first.
 
 Exit codes: 0 every run succeeded (--once) or stopped cleanly, 1 a run failed (--once), 2 usage error.`,
     )
@@ -348,8 +350,8 @@ Tables:
 Every table exists on any lake (empty until something is written to it); "SHOW TABLES" lists them.
 
 Examples:
-  medallion query "SELECT country, sum(revenue) FROM gold GROUP BY ALL ORDER BY 2 DESC"
-  medallion query "SELECT _quarantine_reasons, count(*) FROM quarantine GROUP BY ALL"
+  medallion query "SELECT country, sum(revenue) FROM orders_daily_revenue GROUP BY ALL ORDER BY 2 DESC"
+  medallion query "SELECT _quarantine_reasons, count(*) FROM page_views_quarantine GROUP BY ALL"
 
 Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
     )

@@ -116,6 +116,7 @@ export async function replay(v: ReplayOptions): Promise<number> {
     pipeline = new LocalPipeline({
       lake,
       engine,
+      registry: reg,
       onUpdate: (h) => shown.update(h),
       ...(v.executionBudget !== undefined ? { executionBudget: v.executionBudget } : {}),
     });

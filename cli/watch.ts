@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { defaultDatasetsDir } from '../shared/config/registry';
+import { DatasetWatcher, type DatasetChange } from '../local/dataset-watcher';
 import { LocalLake } from '../local/lake';
 import { LocalPipeline } from '../local/pipeline';
 import { LandingWatcher } from '../local/watcher';
+import { registry } from './datasets';
 import type { Engine } from './options';
 import { ms } from './format';
 import { RunProgress } from './progress';
@@ -13,6 +16,8 @@ export interface WatchOptions {
   readonly batchSize: number;
   readonly lake?: string;
   readonly engine: Engine;
+  /** Stops watching when it resolves (default: on SIGINT or SIGTERM). */
+  readonly until?: Promise<void>;
 }
 
 /** `medallion watch`: the pipeline as files land (created lake folder said so). */
@@ -30,6 +35,7 @@ export async function watch(v: WatchOptions): Promise<number> {
   const pipeline = new LocalPipeline({
     lake,
     engine,
+    registry: registry(),
     onUpdate: (h) => {
       progress.update(h);
       if (h.status === 'RUNNING') return;
@@ -58,15 +64,43 @@ export async function watch(v: WatchOptions): Promise<number> {
     progress.stop();
     return failed.length === 0 ? 0 : 1;
   }
-  console.log(`Watching ${lake.root} (Ctrl-C to stop)`);
-  watcher.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const datasets = await DatasetWatcher.start({
+    dir: defaultDatasetsDir(),
+    registry: pipeline.registry,
+    onChange: (change) => {
+      for (const line of describeChange(change)) console.log(line);
+      for (const bad of change.invalid) for (const p of bad.problems) console.error(`  - ${p}`);
+      if (change.added.length + change.changed.length + change.removed.length > 0)
+        pipeline.reload(change.registry);
+    },
   });
+  console.log(`Watching ${lake.root} and ${defaultDatasetsDir()} (Ctrl-C to stop)`);
+  watcher.start();
+  await (v.until ??
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    }));
   console.log('Stopping: waiting for running executions...');
+  await datasets.close();
   await watcher.stop();
   await pipeline.close();
   progress.stop();
   return 0;
+}
+
+/** What a change of datasets/ did, one line each (the problems of an invalid dataset follow on stderr). */
+export function describeChange(change: DatasetChange): string[] {
+  const lines = [
+    ...change.added.map((name) => `datasets  ${name} added: its landings run from now on`),
+    ...change.changed.map(
+      (name) => `datasets  ${name} reloaded: new landings and runs use its new definition`,
+    ),
+    ...change.removed.map((name) => `datasets  ${name} removed: its landings are left alone`),
+    ...change.invalid.map(
+      (bad) =>
+        `datasets  ${bad.folder} is invalid (${bad.file}, ${bad.problems.length} problem(s)): ${bad.kept ? 'its last valid definition keeps running' : 'left out until it is fixed'}`,
+    ),
+  ];
+  return lines;
 }

@@ -88,39 +88,94 @@ const asLambda =
 
 export class LocalPipeline {
   readonly lake: LocalLake;
-  readonly registry: Registry;
   readonly ledger: FileObjectLedger;
   readonly catalog: FileCatalog;
   readonly metrics: FileMetrics;
   readonly alerts: FileAlerter;
   readonly history: ExecutionHistoryStore;
-  readonly runtime: LocalRuntime;
   readonly starter: LocalRunStarter;
-  private readonly onLanding: MiddyHandler<unknown, OnLandingResponse>;
   readonly engine: GlueEngineName;
   readonly executionBudget: number | undefined;
+  private current: Registry;
+  private active: LocalRuntime;
+  /** Runtimes replaced by a reload, until their executions end. */
+  private readonly retired = new Set<LocalRuntime>();
+  private onLanding: MiddyHandler<unknown, OnLandingResponse>;
+  private readonly log: Log;
   private sparkGlue: SparkGlue | undefined;
 
-  constructor(options: LocalPipelineOptions = {}) {
+  constructor(private readonly options: LocalPipelineOptions = {}) {
     this.lake = options.lake ?? new LocalLake();
-    this.registry = options.registry ?? loadRegistry();
+    this.current = options.registry ?? loadRegistry();
     this.engine = options.engine ?? 'duckdb';
     this.executionBudget = options.executionBudget;
-    const budget = options.executionBudget !== undefined ? { executionBudget: options.executionBudget } : {};
-    const log = options.log ?? quietLog;
+    this.log = options.log ?? quietLog;
     const lake = this.lake;
-    writePlans(lake, this.registry);
+    writePlans(lake, this.current);
     this.ledger = new FileObjectLedger(lake.system('ledger.json'));
     this.catalog = new FileCatalog(lake.system('catalog.json'));
     this.metrics = new FileMetrics(lake.system('metrics.jsonl'));
     this.alerts = new FileAlerter(lake.system('alerts.jsonl'), options.onAlert);
     this.history = new ExecutionHistoryStore(lake.system('executions'));
-    const registry = this.registry;
-    const manifests = new FileManifestStore();
+    this.starter = new LocalRunStarter(
+      lake.system('executions.jsonl'),
+      (record) => {
+        void this.active.start(record);
+      },
+      (name) => this.history.get(name)?.status,
+    );
+    this.active = this.newRuntime();
+    this.onLanding = this.newOnLanding();
+  }
 
-    this.runtime = new LocalRuntime({
+  /** The datasets the pipeline runs (the handlers read the current one at each invocation). */
+  get registry(): Registry {
+    return this.current;
+  }
+
+  /** The runtime that runs the executions started from now on. */
+  get runtime(): LocalRuntime {
+    return this.active;
+  }
+
+  /**
+   * Runs the given datasets from now on (`watch` after a dataset.yml or gold SQL changed): plans are
+   * rewritten, new landings and executions use them; executions already running finish as started.
+   */
+  reload(registry: Registry): void {
+    writePlans(this.lake, registry);
+    this.current = registry;
+    const previous = this.active;
+    this.retired.add(previous);
+    void previous.idle().then(() => this.retired.delete(previous));
+    this.active = this.newRuntime();
+    this.onLanding = this.newOnLanding();
+  }
+
+  private newOnLanding(): MiddyHandler<unknown, OnLandingResponse> {
+    const deps = landingDeps({
+      registry: this.current,
+      ledger: this.ledger,
+      ...this.budget(),
+      runs: this.starter,
+      log: this.log,
+    });
+    return createOnLanding(() => deps);
+  }
+
+  /** The execution budget for the handlers that take and release slots, when one is set. */
+  private budget(): { executionBudget?: number } {
+    return this.executionBudget !== undefined ? { executionBudget: this.executionBudget } : {};
+  }
+
+  private newRuntime(): LocalRuntime {
+    const { options, lake, log } = this;
+    const budget = this.budget();
+    const registry = this.current;
+    const manifests = new FileManifestStore();
+    return new LocalRuntime({
       // The Glue Tasks and the execution bounded as the stack bounds them (shared/domain/horizon.ts).
-      definition: localDefinition(options.definition, this.registry.datasets),
+      definition: localDefinition(options.definition, registry.datasets),
       history: this.history,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.onUpdate ? { onUpdate: options.onUpdate } : {}),
@@ -137,7 +192,7 @@ export class LocalPipeline {
           'prepare-run',
           createPrepareRun(() =>
             prepareRunDeps({
-              registry,
+              registry: this.current,
               ledger: this.ledger,
               runs: this.starter,
               lakeRoot: fileUri(lake.root),
@@ -149,7 +204,13 @@ export class LocalPipeline {
         RecordStageFunctionArn: asLambda(
           'record-stage',
           createRecordStage(() =>
-            recordStageDeps({ registry, manifests, catalog: this.catalog, metrics: this.metrics, log }),
+            recordStageDeps({
+              registry: this.current,
+              manifests,
+              catalog: this.catalog,
+              metrics: this.metrics,
+              log,
+            }),
           ),
         ),
         NotifyFunctionArn: asLambda(
@@ -164,7 +225,7 @@ export class LocalPipeline {
           'finish-run',
           createFinishRun(() =>
             finishRunDeps({
-              registry,
+              registry: this.current,
               ledger: this.ledger,
               ...budget,
               runs: this.starter,
@@ -176,15 +237,6 @@ export class LocalPipeline {
         ),
       },
     });
-    this.starter = new LocalRunStarter(
-      lake.system('executions.jsonl'),
-      (record) => {
-        void this.runtime.start(record);
-      },
-      (name) => this.history.get(name)?.status,
-    );
-    const onLandingDeps = landingDeps({ registry, ledger: this.ledger, ...budget, runs: this.starter, log });
-    this.onLanding = createOnLanding(() => onLandingDeps);
   }
 
   /** Delivers landed files (lake keys) to the real on-landing handler, one SQS message per file. */
@@ -205,7 +257,12 @@ export class LocalPipeline {
   }
 
   /** Resolves when every started execution (and the follow-ups they start) has ended. */
-  idle(): Promise<void> {
-    return this.runtime.idle();
+  async idle(): Promise<void> {
+    // A retired runtime's run may start its follow-up in the active one: wait until all are still.
+    for (;;) {
+      const runtimes = [...this.retired, this.active];
+      await Promise.all(runtimes.map((r) => r.idle()));
+      if (runtimes.every((r) => !r.busy) && runtimes.includes(this.active)) return;
+    }
   }
 }

@@ -111,6 +111,11 @@ export class LocalRuntime {
     return history;
   }
 
+  /** Whether an execution is running or queued. */
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
   /** Resolves once no execution is running or queued (including ones started meanwhile). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running]);

@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidObjectKeyError, NoDatasetMatchError } from '../shared/domain/errors';
+import type { Registry } from '../shared/domain/datasets';
 import { KeyParser } from '../shared/domain/object-key';
 import type { LocalPipeline } from './pipeline';
 
@@ -25,9 +26,12 @@ export interface WatchOptions {
 }
 
 export class LandingWatcher {
-  private readonly parser: KeyParser;
+  private parser: KeyParser;
+  private parserFor: Registry;
   private readonly state = new Map<string, string>();
   private readonly done = new Set<string>();
+  /** Files left alone: looked at again when the datasets change (a dataset fixed or added). */
+  private readonly ignored = new Set<string>();
   private batch: string[] = [];
   private batchOpenedAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -37,7 +41,20 @@ export class LandingWatcher {
     private readonly pipeline: LocalPipeline,
     private readonly options: WatchOptions = {},
   ) {
+    this.parserFor = pipeline.registry;
     this.parser = new KeyParser(pipeline.registry);
+  }
+
+  /** After a reload of the pipeline's datasets: the new layouts, and the files left alone looked at again. */
+  private followDatasets(): void {
+    if (this.parserFor === this.pipeline.registry) return;
+    this.parserFor = this.pipeline.registry;
+    this.parser = new KeyParser(this.parserFor);
+    for (const key of this.ignored) {
+      this.done.delete(key);
+      this.state.delete(key);
+    }
+    this.ignored.clear();
   }
 
   private list(dir = this.pipeline.lake.root, top = true): string[] {
@@ -57,6 +74,7 @@ export class LandingWatcher {
 
   /** Files that are new and stable since the last poll (or all new ones when `settle` is false). */
   private poll(settle: boolean): string[] {
+    this.followDatasets();
     const ready: string[] = [];
     for (const key of this.list()) {
       if (this.done.has(key)) continue;
@@ -81,6 +99,7 @@ export class LandingWatcher {
             : error instanceof InvalidObjectKeyError
               ? `${error.message}; left alone`
               : String(error);
+        this.ignored.add(key);
         this.options.onEvent?.({ kind: 'ignored', key, reason });
       }
     }

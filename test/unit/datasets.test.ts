@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileRegistry, loadDeployedRegistry } from '../../shared/config/deployed-registry';
-import { parseRegistry } from '../../shared/config/dataset-files';
+import { checkRegistry, parseRegistry } from '../../shared/config/dataset-files';
 import type { DatasetSource } from '../../shared/domain/datasets';
 import { DatasetConfigError } from '../../shared/domain/errors';
 import { shippedRegistry } from '../helpers/registry';
@@ -126,7 +126,53 @@ describe('dataset registry', () => {
 
     const problems = problemsOf([source(ordersYaml), source(twin, 'orders_copy')]);
 
-    expect(problems).toEqual([expect.stringContaining('"landing/shop/orders/" is already used by orders')]);
+    expect(problems).toEqual([
+      'datasets/orders: landing.prefix: "landing/shop/orders/" is also used by orders_copy',
+      'datasets/orders_copy: landing.prefix: "landing/shop/orders/" is already used by orders',
+    ]);
+  });
+
+  it('reports a schema problem, a cross-field problem and a rule the engines cannot run in one pass', () => {
+    // Prepare: an unknown key (schema), a dedup on a missing column (cross-field) in one file; a rule
+    // pattern with a backslash (compiled SQL) in another
+    const twoKinds = ordersYaml
+      .replace('owner: data-platform@example.com', 'owner: data-platform@example.com\ncolour: red')
+      .replace('orderBy: updated_at', 'orderBy: changed_at');
+    const backslash = ordersYaml
+      .replace('name: orders', 'name: orders_copy')
+      .replace('prefix: landing/shop/orders/', 'prefix: landing/shop/orders_copy/')
+      .replace("pattern: '^ORD-[0-9]{8}$'", () => "pattern: '^ORD-\\d{8}$'");
+
+    // Act
+    const problems = problemsOf([source(twoKinds), source(backslash, 'orders_copy')]);
+
+    // Assess
+    expect(problems).toEqual([
+      'datasets/orders/dataset.yml: (root): Unrecognized key: "colour" (colour)',
+      'datasets/orders/dataset.yml: dedup.orderBy: unknown column "changed_at"',
+      expect.stringMatching(
+        /^datasets\/orders_copy\/dataset\.yml: rules\[0\]\.pattern: contains a backslash/,
+      ),
+    ]);
+  });
+
+  it('keeps the valid datasets and names each invalid one with its own problems', () => {
+    const broken = ordersYaml
+      .replace('name: orders', 'name: returns')
+      .replace('prefix: landing/shop/orders/', 'prefix: landing/shop/returns/')
+      .replace('maxRatio: 0.05', 'maxRatio: 5');
+
+    const checked = checkRegistry([source(ordersYaml), source(broken, 'returns')]);
+
+    expect(checked.registry.datasets.map((d) => d.name)).toEqual(['orders']);
+    expect(checked.invalid).toEqual([
+      {
+        folder: 'returns',
+        file: 'datasets/returns/dataset.yml',
+        problems: [expect.stringMatching(/^datasets\/returns\/dataset\.yml: quarantine\.maxRatio: /)],
+      },
+    ]);
+    expect(checked.problems).toEqual(checked.invalid[0]?.problems);
   });
 
   it('names the file of a YAML syntax error', () => {
