@@ -9,7 +9,9 @@ import { LocalLake } from '../local/lake';
 import { LocalPipeline, quietLog } from '../local/pipeline';
 import { datePartitions, partitionFromPath, startReplays } from '../local/replay';
 import type { RunStarter } from '../shared/ports';
+import { failureOf, skippedFilesOf } from '../local/history';
 import { datasetNamed, registry } from './datasets';
+import { endedLines } from './runs';
 import { UsageError, type Engine } from './options';
 import { ms } from './format';
 import { RunProgress } from './progress';
@@ -152,20 +154,25 @@ export async function replay(v: ReplayOptions): Promise<number> {
   await pipeline.idle();
   await pipeline.close();
   progress?.stop();
-  const results = started.map((s) => {
-    const h = pipeline.history.get(s.name);
+  const histories = started.map((s) => pipeline.history.get(s.name));
+  const results = started.map((s, i) => {
+    const h = histories[i];
     return {
       name: s.name,
       partition: s.partition,
       status: h?.status ?? 'UNKNOWN',
       error: h?.error ?? null,
+      errorClass: (h && failureOf(h)?.errorClass) ?? null,
       durationMs: h?.durationMs,
+      skippedFiles: h ? skippedFilesOf(h) : [],
     };
   });
   if (v.json) console.log(JSON.stringify({ results }, null, 2));
   else {
-    for (const r of results)
-      log(`${r.status.padEnd(9)} ${r.name}  ${ms(r.durationMs)}${r.error ? `  ${r.error}` : ''}`);
+    for (const [i, r] of results.entries()) {
+      const h = histories[i];
+      for (const line of h ? endedLines(h, false) : [`${r.status.padEnd(9)} ${r.name}`]) log(line);
+    }
     log(
       `${results.length} replay(s) in ${ms(Date.now() - startedAt)}; details: npx medallion runs show <name>`,
     );

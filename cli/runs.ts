@@ -1,4 +1,11 @@
-import { ExecutionHistoryStore, type ExecutionHistory, type ExecutionStatus } from '../local/history';
+import {
+  ExecutionHistoryStore,
+  failureOf,
+  skippedFilesOf,
+  stageReports,
+  type ExecutionHistory,
+  type ExecutionStatus,
+} from '../local/history';
 import { LocalLake } from '../local/lake';
 import { datasetNamed, registry } from './datasets';
 import { ms, table } from './format';
@@ -15,10 +22,24 @@ export function stagesOf(h: ExecutionHistory): string {
     .join('  ');
 }
 
+/**
+ * What `watch`, `replay` and `demo` print when a run ends: status, name, duration (and the states
+ * visited), the error class of a failure; then a warning for each landed file it skipped.
+ */
+export function endedLines(h: ExecutionHistory, withPath = true): string[] {
+  const failure = failureOf(h);
+  const path = withPath ? `  ${h.states.map((s) => s.name).join(' → ')}` : '';
+  return [
+    `${h.status.padEnd(9)} ${h.name}  ${ms(h.durationMs)}${path}${failure ? `  (${failure.errorClass})` : ''}`,
+    ...skippedFilesOf(h).map((f) => `warning   ${h.name}: skipped ${f.file}: ${f.reason}`),
+  ];
+}
+
 export function showExecution(h: ExecutionHistory): string {
+  const failure = failureOf(h);
   const lines = [
     `${h.name}`,
-    `  status     ${h.status}${h.error ? `  (${h.error})` : ''}`,
+    `  status     ${h.status}${failure ? `  ${failure.errorClass}${failure.errorClass !== failure.error ? ` (${failure.error})` : ''}` : ''}`,
     `  dataset    ${h.dataset}  partition ${h.partition}  trigger ${h.trigger}`,
     `  started    ${h.startedAt}  duration ${ms(h.durationMs)}`,
     '',
@@ -33,7 +54,24 @@ export function showExecution(h: ExecutionHistory): string {
       })),
     ),
   ];
-  if (h.cause) lines.push('', `  cause: ${h.cause}`);
+  const stages = stageReports(h);
+  if (stages.length > 0)
+    lines.push(
+      '',
+      table(
+        stages.map((s) => ({
+          stage: s.stage,
+          'records in': s.recordsIn,
+          out: s.recordsOut,
+          quarantined: s.recordsQuarantined,
+          partitions: `${s.partitionsCreated} created, ${s.partitionsUpdated} updated`,
+          quarantine: s.verdict,
+        })),
+      ),
+    );
+  for (const skipped of skippedFilesOf(h))
+    lines.push(`  warning: skipped ${skipped.file}: ${skipped.reason}`);
+  if (failure?.cause) lines.push('', `  cause: ${failure.cause}`);
   const cut = (v: unknown) => {
     const text = JSON.stringify(v);
     return text.length > 300 ? `${text.slice(0, 299)}… (--json shows everything)` : text;
@@ -98,7 +136,7 @@ export async function listRuns(options: RunsOptions): Promise<number> {
         started: h.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
         duration: ms(h.durationMs),
         stages: stagesOf(h),
-        error: h.error ?? '',
+        error: failureOf(h)?.errorClass ?? '',
       })),
       80,
     ),

@@ -6,8 +6,8 @@ import { LocalPipeline } from '../local/pipeline';
 import { LandingWatcher } from '../local/watcher';
 import { registry } from './datasets';
 import type { Engine } from './options';
-import { ms } from './format';
 import { RunProgress } from './progress';
+import { endedLines } from './runs';
 
 export interface WatchOptions {
   readonly once: boolean;
@@ -40,9 +40,7 @@ export async function watch(v: WatchOptions): Promise<number> {
       progress.update(h);
       if (h.status === 'RUNNING') return;
       if (h.status !== 'SUCCEEDED') failed.push(h.name);
-      console.log(
-        `${h.status.padEnd(9)} ${h.name}  ${ms(h.durationMs)}  ${h.states.map((s) => s.name).join(' → ')}${h.error ? `  (${h.error})` : ''}`,
-      );
+      for (const line of endedLines(h)) console.log(line);
     },
     onAlert: (a) => console.log(`ALERT     [${a.attributes.severity}] ${a.subject}`),
   });

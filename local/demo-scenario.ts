@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { stageReports, type ExecutionHistory, type StageReport } from './history';
+import { failureOf, stageReports, type StageReport } from './history';
 import { openLakeViews } from './lake-query';
 import type { LocalPipeline } from './pipeline';
 import { expectedLake, sampleOrders, toCsv, toJsonLines, writeFile, type OrderRow } from './sample';
@@ -60,18 +60,6 @@ const partitionOf = (date: string) => {
   return `year=${y}/month=${m}/day=${d}`;
 };
 
-/** The first failed state's cause, in one line. */
-function causeOf(h: ExecutionHistory): string | undefined {
-  const failed = h.states.find((s) => s.error !== undefined);
-  if (!failed?.cause) return undefined;
-  try {
-    const c = JSON.parse(failed.cause) as { ErrorMessage?: string; errorMessage?: string };
-    return c.ErrorMessage ?? c.errorMessage ?? failed.cause;
-  } catch {
-    return failed.cause;
-  }
-}
-
 export async function runDemo(pipeline: LocalPipeline, options: DemoOptions = {}): Promise<DemoResult> {
   const n = options.rows ?? 400;
   const lake = pipeline.lake;
@@ -107,7 +95,7 @@ export async function runDemo(pipeline: LocalPipeline, options: DemoOptions = {}
         path: h.states.map((s) => s.name),
         stages: stageReports(h),
         error: h.error,
-        cause: causeOf(h),
+        cause: failureOf(h)?.cause,
         alerts: alerts
           .filter((a) => a.body.includes(h.name))
           .map((a) => ({ kind: a.attributes.kind, severity: a.attributes.severity, subject: a.subject })),

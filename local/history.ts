@@ -117,3 +117,55 @@ export function stageReports(history: ExecutionHistory): StageReport[] {
     ];
   });
 }
+
+/** Why an execution failed, as a person reads it. */
+export interface Failure {
+  /** The error class: a failed Glue job's own (`MalformedLandingFileError`), not `States.TaskFailed`. */
+  readonly errorClass: string;
+  /** The Step Functions error as raised (`States.TaskFailed`, `InvalidManifestError`...). */
+  readonly error: string;
+  /** The cause in words: a Glue JobRun's ErrorMessage, a Lambda's errorMessage, else the raw cause. */
+  readonly cause: string | undefined;
+}
+
+/**
+ * The failure of an execution (undefined when none): its own error and cause, else the first failed
+ * state's. A cause is JSON when Step Functions wraps it (the JobRun of a failed `.sync` Glue Task,
+ * a Lambda's error object); its message is what a person needs, and a Glue message that starts with a
+ * class name (`JobInputError: ...`) names the class.
+ */
+export function failureOf(h: ExecutionHistory): Failure | undefined {
+  const failed = h.states.find((s) => s.error !== undefined);
+  const error = h.error ?? failed?.error;
+  if (error === undefined) return undefined;
+  const raw = h.cause ?? failed?.cause;
+  let message: string | undefined = raw;
+  let errorClass = error;
+  try {
+    const c = JSON.parse(raw ?? '') as {
+      ErrorMessage?: unknown;
+      errorMessage?: unknown;
+      errorType?: unknown;
+    };
+    if (typeof c.ErrorMessage === 'string') message = c.ErrorMessage;
+    else if (typeof c.errorMessage === 'string') message = c.errorMessage;
+    if (typeof c.errorType === 'string') errorClass = c.errorType;
+  } catch {
+    // not JSON: the cause is already words
+  }
+  const named = /^([A-Z][A-Za-z0-9]*(?:Error|Exception))\b/.exec(message ?? '');
+  if (error === 'States.TaskFailed' && named?.[1]) errorClass = named[1];
+  return { errorClass, error, cause: message };
+}
+
+/** Landed files the run skipped (empty files, named by bronze with the reason), as recorded. */
+export function skippedFilesOf(
+  h: ExecutionHistory,
+): ReadonlyArray<{ readonly file: string; readonly reason: string }> {
+  for (const visit of [...h.states].reverse()) {
+    const out = visit.output as { results?: Partial<Record<string, StageResult>> } | undefined;
+    const skipped = out?.results?.['bronze']?.skippedFiles;
+    if (skipped) return skipped.sample;
+  }
+  return [];
+}

@@ -182,7 +182,8 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
       sample: (manifest.skippedFiles ?? []).slice(0, PARTITION_SAMPLE),
     },
   };
-  const level = quarantine.verdict === 'spike' ? 'warn' : 'info';
+  // A spike, or landed files skipped (empty): a person should look, so the line is a warning.
+  const level = quarantine.verdict === 'spike' || result.skippedFiles?.count ? 'warn' : 'info';
   deps.log[level](`Recorded ${stage} results`, {
     dataset: dataset.name,
     partition: input.partitionPath,
