@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LandedObject } from '../shared/domain/events';
+import { SystemLock } from './system-lock';
 import { mergeFollowUp } from '../shared/domain/lease';
 import {
   decideClaim,
@@ -37,7 +38,9 @@ interface SlotsFile {
 /**
  * The local twin of the DynamoDB ledger: the same rules (shared/domain/ledger.ts), kept in one JSON file that a person can
  * open (`.lake/_system/ledger.json`), and the partition leases in a sibling file
- * (`ledger.leases.json`). Calls are serialised, and each one is written atomically.
+ * (`ledger.leases.json`). Each change holds the lake's `_system/` lock (local/system-lock.ts),
+ * reads both files afresh, and writes them atomically: two processes on one lake (`watch` and
+ * `replay`) see and keep each other's claims and leases.
  */
 export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots {
   private entries: Map<string, LedgerEntry> | undefined;
@@ -46,11 +49,13 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
   private readonly slotsPath: string | null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly leasePath: string | null;
+  private readonly lock: SystemLock | null;
 
   /** `path` null: kept in memory only (same rules, no file; for the model-based test's many worlds). */
   constructor(private readonly path: string | null) {
     this.leasePath = path === null ? null : path.replace(/(\.json)?$/, '.leases.json');
     this.slotsPath = path === null ? null : path.replace(/(\.json)?$/, '.slots.json');
+    this.lock = path === null ? null : SystemLock.of(path);
   }
 
   static inMemory(): FileObjectLedger {
@@ -301,7 +306,8 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
   }
 
   private loadSlots(): SlotsFile {
-    if (!this.slots) {
+    // A file-backed ledger reads the file each time: another process may have changed it.
+    if (!this.slots || this.slotsPath !== null) {
       let file: SlotsFile = { holders: {} };
       try {
         if (this.slotsPath !== null) file = JSON.parse(readFileSync(this.slotsPath, 'utf8')) as SlotsFile;
@@ -323,7 +329,8 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
   }
 
   private loadLeases(): Map<PartitionKey, PartitionLease> {
-    if (!this.leases) {
+    // A file-backed ledger reads the file each time: another process may have changed it.
+    if (!this.leases || this.leasePath !== null) {
       let list: PartitionLease[] = [];
       try {
         if (this.leasePath !== null)
@@ -349,7 +356,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
   }
 
   private load(): Map<string, LedgerEntry> {
-    if (!this.entries) {
+    if (!this.entries || this.path !== null) {
       let list: LedgerEntry[] = [];
       try {
         if (this.path !== null) list = JSON.parse(readFileSync(this.path, 'utf8')) as LedgerEntry[];
@@ -362,12 +369,13 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
   }
 
   private mutate<R>(change: (entries: Map<string, LedgerEntry>) => R): Promise<R> {
-    const run = this.queue.then(() => {
+    const step = () => {
       const entries = this.load();
       const result = change(entries);
       if (this.path !== null) writeAtomically(this.path, [...entries.values()]);
       return result;
-    });
+    };
+    const run = this.queue.then(() => (this.lock ? this.lock.run(step) : step()));
     this.queue = run.catch(() => undefined);
     return run;
   }

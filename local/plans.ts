@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import type { Dataset, Registry, Stage } from '../shared/domain/datasets';
 import { glueArguments } from '../shared/domain/glue-args';
 import { planFileText } from '../shared/domain/sql';
@@ -8,10 +8,18 @@ import type { LocalLake } from './lake';
 /** Where the local lake keeps the compiled dataset plans (the local twin of the artifacts bucket). */
 export const planPath = (lake: LocalLake, dataset: string): string => lake.system(`plans/${dataset}.json`);
 
-/** Compiles every dataset of the registry into the lake's plan folder (what `--dataset_plan` reads). */
+/**
+ * Compiles every dataset of the registry into the lake's plan folder (what `--dataset_plan` reads).
+ * Each plan is written whole (a rename): a job of another process on the lake never reads half of one.
+ */
 export function writePlans(lake: LocalLake, registry: Registry): void {
   mkdirSync(lake.system('plans'), { recursive: true });
-  for (const dataset of registry.datasets) writeFileSync(planPath(lake, dataset.name), planFileText(dataset));
+  for (const dataset of registry.datasets) {
+    const path = planPath(lake, dataset.name);
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, planFileText(dataset));
+    renameSync(tmp, path);
+  }
 }
 
 /** The Glue arguments of one stage run against the local lake. */

@@ -13,6 +13,7 @@ import type {
   StageMetrics,
 } from '../shared/ports';
 import { localPath } from './glue-runner';
+import { SystemLock } from './system-lock';
 
 /**
  * The local twins of the Glue Data Catalog, CloudWatch metrics, SNS alerts and the lake bucket's
@@ -34,9 +35,12 @@ function readLines<T>(path: string): T[] {
     .map((l) => JSON.parse(l) as T);
 }
 
-function appendLine(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  appendFileSync(path, `${JSON.stringify(value)}\n`);
+/** Appends one JSON line holding the lake's `_system/` lock (another process may be appending too). */
+function appendLine(path: string, value: unknown): Promise<void> {
+  return SystemLock.of(path).run(() => {
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, `${JSON.stringify(value)}\n`);
+  });
 }
 
 /** One catalog partition as stored in `catalog.json`. */
@@ -49,7 +53,10 @@ export interface CatalogEntry {
   readonly updatedAt: string;
 }
 
-/** Catalog partitions in one JSON file, written atomically; create or update like BatchCreate/Update. */
+/**
+ * Catalog partitions in one JSON file, read and rewritten (atomically) under the lake's `_system/`
+ * lock; create or update like BatchCreate/Update.
+ */
 export class FileCatalog implements PartitionCatalog {
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -63,40 +70,42 @@ export class FileCatalog implements PartitionCatalog {
     readonly table: string;
     readonly partitions: readonly PartitionSpec[];
   }): Promise<RegisteredPartitions> {
-    const run = this.queue.then(() => {
-      const entries = this.all();
-      const at = this.now().toISOString();
-      let created = 0;
-      let updated = 0;
-      for (const p of request.partitions) {
-        const i = entries.findIndex(
-          (e) =>
-            e.database === request.database &&
-            e.table === request.table &&
-            e.values.join('\u0000') === p.values.join('\u0000'),
-        );
-        const existing = i >= 0 ? entries[i] : undefined;
-        if (existing) {
-          entries[i] = { ...existing, location: p.location, updatedAt: at };
-          updated++;
-        } else {
-          entries.push({
-            database: request.database,
-            table: request.table,
-            values: [...p.values],
-            location: p.location,
-            createdAt: at,
-            updatedAt: at,
-          });
-          created++;
+    const run = this.queue.then(() =>
+      SystemLock.of(this.path).run(() => {
+        const entries = this.all();
+        const at = this.now().toISOString();
+        let created = 0;
+        let updated = 0;
+        for (const p of request.partitions) {
+          const i = entries.findIndex(
+            (e) =>
+              e.database === request.database &&
+              e.table === request.table &&
+              e.values.join('\u0000') === p.values.join('\u0000'),
+          );
+          const existing = i >= 0 ? entries[i] : undefined;
+          if (existing) {
+            entries[i] = { ...existing, location: p.location, updatedAt: at };
+            updated++;
+          } else {
+            entries.push({
+              database: request.database,
+              table: request.table,
+              values: [...p.values],
+              location: p.location,
+              createdAt: at,
+              updatedAt: at,
+            });
+            created++;
+          }
         }
-      }
-      mkdirSync(dirname(this.path), { recursive: true });
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(entries, null, 1));
-      renameSync(tmp, this.path);
-      return { created, updated };
-    });
+        mkdirSync(dirname(this.path), { recursive: true });
+        const tmp = `${this.path}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(entries, null, 1));
+        renameSync(tmp, this.path);
+        return { created, updated };
+      }),
+    );
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -121,7 +130,7 @@ export class FileMetrics implements MetricsSink, MetricsReader {
 
   async publishStage(metrics: StageMetrics): Promise<void> {
     const line: MetricsLine = { ...metrics, timestamp: metrics.timestamp.toISOString() };
-    appendLine(this.path, line);
+    await appendLine(this.path, line);
   }
 
   async recentQuarantineRatios(query: {
@@ -159,7 +168,7 @@ export class FileAlerter implements Alerter {
 
   async publish(alert: Alert): Promise<{ readonly messageId: string }> {
     const line: AlertLine = { ...alert, messageId: randomUUID(), publishedAt: new Date().toISOString() };
-    appendLine(this.path, line);
+    await appendLine(this.path, line);
     this.listener?.(line);
     return { messageId: line.messageId };
   }
