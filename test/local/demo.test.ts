@@ -114,7 +114,7 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
 
     expect([listed, shown]).toEqual([0, 0]);
     expect(failedName).toEqual([result.runs[4]?.name]);
-    expect(out[1]).toContain('status     FAILED  (States.TaskFailed)');
+    expect(out[1]).toContain('status     FAILED  MalformedLandingFileError (States.TaskFailed)');
     expect(out[1]).toMatch(/Run bronze job\s+Task\s+caught/);
   });
 });
