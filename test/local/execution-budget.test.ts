@@ -96,7 +96,11 @@ describe('a backfill with an execution budget', () => {
     );
     expect(new Set(history.map((h) => h.partition)).size).toBe(DAYS);
     const followUps = history.filter((h) => h.name.includes('-next-'));
-    expect(followUps).toHaveLength(1);
+    // The late file lands while its partition's run is past bronze: it is deferred to that run's
+    // follow-up (which holds the predecessor's slot), unless the run released its lease before the
+    // landing reached it, and then it starts a run of its own. Which one depends on timing (the
+    // lake's lock makes landings slower); either way it must be read, as checked below.
+    expect(followUps.length).toBeLessThanOrEqual(1);
     // Every landed object version was read by a run that succeeded...
     const succeeded = new Set(history.map((h) => h.name));
     const entries = await pipeline.ledger.all();
