@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../cli/program';
 import { runDemo } from '../../local/demo-scenario';
 import { LocalLake } from '../../local/lake';
 import { openLakeViews } from '../../local/lake-query';
 import { LocalPipeline } from '../../local/pipeline';
+import { runCliCaptured } from '../helpers/cli';
 
 /** `medallion catalog`: the data dictionary an analyst reads, from a lake the demo filled. */
 describe('medallion catalog (data dictionary)', () => {
@@ -21,30 +21,7 @@ describe('medallion catalog (data dictionary)', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out += String(chunk);
-      return true;
-    });
-    const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void (out += `${text}\n`));
-    const error = jest
-      .spyOn(console, 'error')
-      .mockImplementation((text: string) => void (err += `${text}\n`));
-    const errWrite = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      err += String(chunk);
-      return true;
-    });
-    try {
-      return { code: await runCli(args), out, err };
-    } finally {
-      write.mockRestore();
-      log.mockRestore();
-      error.mockRestore();
-      errWrite.mockRestore();
-    }
-  }
+  const cli = runCliCaptured;
 
   const count = async (sql: string): Promise<number> => {
     const { duck } = await openLakeViews(pipeline.lake, pipeline.registry);

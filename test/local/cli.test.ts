@@ -3,28 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../cli/program';
-
-/** Runs the CLI in-process on `args`, capturing what it prints (commander's output and the commands'). */
-async function capture(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  const write = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await runCli(args, { writeOut: (t) => void out.push(t), writeErr: (t) => void err.push(t) });
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+import { runCliCaptured as capture } from '../helpers/cli';
 
 /** Exit code and stderr of the real binary. */
 function binary(args: string[]): { code: number; err: string; out: string } {

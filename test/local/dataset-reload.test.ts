@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../cli/program';
+import { runCliCaptured as cli } from '../helpers/cli';
 import { watch } from '../../cli/watch';
 import { ExecutionHistoryStore, stageReports } from '../../local/history';
 import { LocalLake } from '../../local/lake';
@@ -38,25 +38,6 @@ afterAll(() => {
   else process.env['DATASETS_DIR'] = savedDatasetsDir;
   rmSync(root, { recursive: true, force: true });
 });
-
-/** Runs the CLI in-process; stdout (console.log too) and stderr (console.error too) as text. */
-async function cli(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  try {
-    const code = await runCli(args, { writeOut: (t) => void out.push(t), writeErr: (t) => void err.push(t) });
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 /** Quarantined records of each run of a dataset, oldest first. */
 function quarantined(lake: string, dataset: string): Array<[string, string, number | undefined]> {

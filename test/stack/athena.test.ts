@@ -1,13 +1,12 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { loadRegistry } from '../../shared/config/registry';
 import { stageDatabaseName } from '../../shared/domain/stage-names';
 import {
   PACKAGE_TIMEOUT_MS,
   ROOT,
   ensurePackaged,
+  serverlessDefaults,
   loadTemplate,
   props,
   resource,
@@ -27,11 +26,7 @@ type Loose = any;
 
 const STAGE = 'dev';
 const datasets = loadRegistry(join(ROOT, 'datasets')).datasets;
-const defaults = (
-  parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
-    params: { default: Record<string, unknown> };
-  }
-).params.default;
+const defaults = serverlessDefaults();
 let template: Template;
 
 beforeAll(() => {

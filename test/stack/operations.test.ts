@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import {
   PACKAGE_TIMEOUT_MS,
   ROOT,
   VARIANTS,
   ensurePackaged,
+  serverlessDefaults,
   ensureVariant,
   lambdaLogicalId,
   loadTemplate,
@@ -25,11 +25,7 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
 
-const defaults = (
-  parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
-    params: { default: Loose };
-  }
-).params.default;
+const defaults = serverlessDefaults();
 let templates: Array<{ name: string; template: Template; params: Record<string, number> }>;
 
 beforeAll(() => {

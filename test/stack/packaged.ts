@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 
 /**
  * The packaged stack: `npm run package` output. Packages first when .serverless/ is missing or was
@@ -9,6 +10,14 @@ import { join } from 'node:path';
 
 export const ROOT = process.cwd();
 export const SERVERLESS_DIR = join(ROOT, '.serverless');
+/** serverless.yml's `params.default`: the values a stage gets unless a deploy overrides them. */
+export const serverlessDefaults = (): Record<string, unknown> =>
+  (
+    parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+      params: { default: Record<string, unknown> };
+    }
+  ).params.default;
+
 /** Packaging runs esbuild for every function and serverless itself: allow for a slow CI machine. */
 export const PACKAGE_TIMEOUT_MS = 300_000;
 
