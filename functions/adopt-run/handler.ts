@@ -11,7 +11,7 @@ import { createLogger } from '../../shared/logger';
 import type { JobRunFinder } from '../../shared/ports';
 
 /**
- * adopt-run: the fault-only adopt path of an ambiguous Glue start (README, "Ambiguous Glue starts").
+ * adopt-run: the fault-only adopt path of an ambiguous Glue start (docs/pipeline.md, "Ambiguous Glue starts").
  *
  * Input: { action: 'find', stage, jobName, runId: $$.Execution.Name, startedAfter: $$.Execution.StartTime }
  * Output: { found: true, jobRun: { Id, JobName, JobRunState } } | { found: false, jobRun: null }

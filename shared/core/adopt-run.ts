@@ -6,7 +6,7 @@ import { MedallionError } from '../domain/errors';
 import type { JobRunFinder, Log } from '../ports';
 
 /**
- * The adopt path of an ambiguous Glue start (README, "Ambiguous Glue starts"): StartJobRun failed
+ * The adopt path of an ambiguous Glue start (docs/pipeline.md, "Ambiguous Glue starts"): StartJobRun failed
  * with an error after which a run may have started (it takes no idempotency token). *Find <stage>
  * run* looks for this execution's run of the stage (`find`); when there is one, *Wait for <stage>
  * run* follows it to its end (`wait`, retried by the state machine while it runs) instead of

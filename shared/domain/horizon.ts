@@ -84,7 +84,7 @@ export const taskWorstSeconds = (timeoutSeconds: number, retry: readonly Retrier
 export const GLUE_TIMEOUT_PARAMETER = /^\$\.run\.jobs\.(bronze|silver|gold)\.timeoutMinutes$/;
 
 /**
- * The adopt path's poll (README, "Ambiguous Glue starts"): *Wait for <stage> run* raises
+ * The adopt path's poll (docs/pipeline.md, "Ambiguous Glue starts"): *Wait for <stage> run* raises
  * JobRunNotFinishedError while the adopted run runs, and its Retry on that error polls every
  * ADOPTED_RUN_POLL_SECONDS. A poll is a Retry, not a Wait → Task → Choice cycle: one transition a
  * poll, and bounded the way this module bounds every Task (attempts × timeout + waits), with

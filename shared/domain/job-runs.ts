@@ -2,7 +2,7 @@ import type { Stage } from './datasets';
 import { GLUE_ARGS } from './glue-args';
 
 /**
- * Finding this execution's run of a stage's Glue job: the rule of the fault-only adopt path (README,
+ * Finding this execution's run of a stage's Glue job: the rule of the fault-only adopt path (docs/pipeline.md,
  * "Ambiguous Glue starts"). StartJobRun takes no idempotency token, so after an ambiguous start error
  * (`Glue.InternalServiceException`, `Glue.OperationTimeoutException`) the run, if one started, is
  * recognised by its arguments: `--run_id` is the execution name and `--stage` the stage.

@@ -7,7 +7,7 @@ import type { JobRunFinder } from '../../shared/ports';
 import { useMoto } from '../helpers/moto';
 
 /**
- * The adopt path's lookup (README, "Ambiguous Glue starts"): after an ambiguous StartJobRun error, the
+ * The adopt path's lookup (docs/pipeline.md, "Ambiguous Glue starts"): after an ambiguous StartJobRun error, the
  * run this execution started for a stage is found among the job's runs by `--run_id` and `--stage`.
  * The AWS adapter runs against GetJobRuns on moto server (real SDK v3 client, several pages); the
  * local twin against the runs the local Glue started. One suite for both.

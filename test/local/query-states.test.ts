@@ -16,8 +16,9 @@ const VIEWS_CSV = [
   'bad-id,S3,-,/,-,watch,5,2024-01-15 12:00:00',
 ].join('\n');
 
-/** The example queries of the README, run as written. */
-const README_QUERIES = [...readFileSync('README.md', 'utf8').matchAll(/npx medallion query "([^"]+)"/g)]
+/** The example queries of the README and docs/local.md, run as written. */
+const DOC_TEXT = ['README.md', 'docs/local.md'].map((f) => readFileSync(f, 'utf8')).join('\n');
+const README_QUERIES = [...DOC_TEXT.matchAll(/npx medallion query "([^"]+)"/g)]
   .map((m) => m[1] ?? '')
   .filter((sql) => /^SELECT /i.test(sql) && !sql.includes('...'));
 
@@ -47,7 +48,7 @@ describe('medallion query works on every lake state', () => {
   const lake = new LocalLake(root);
   const pipeline = new LocalPipeline({ lake });
 
-  test('the README example queries are found', () => {
+  test('the documented example queries are found', () => {
     expect(README_QUERIES.length).toBeGreaterThanOrEqual(3);
   });
 

@@ -5,7 +5,7 @@ import type { Alert } from '../../shared/ports';
 import { shippedRegistry } from '../helpers/registry';
 import { ordersInput } from './harness';
 
-/** The two sample alerts shown in the README, rendered by the real alert code (a test keeps them equal). */
+/** The two sample alerts shown in docs/alerts.md, rendered by the real alert code (a test keeps them equal). */
 
 const NAME = 'orders-2024-01-15-3f9c2a7d1b0e4c55';
 export const SAMPLE_EXECUTION: ExecutionContext = {
@@ -121,7 +121,7 @@ export function sampleSpikeAlert(): Alert {
   return spikeAlert({ ...base(), results: { bronze, silver } }, SAMPLE_EXECUTION);
 }
 
-/** The README block of an alert: subject, attributes, body. */
+/** The docs/alerts.md block of an alert: subject, attributes, body. */
 export const readmeBlock = (alert: Alert): string =>
   [
     `Subject: ${alert.subject}`,

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { METRIC_NAMES } from '../../shared/domain/metrics';
 import { readmeBlock, sampleFailureAlert, sampleSpikeAlert } from './alert-samples';
 
-const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+const readme = readFileSync(join(process.cwd(), 'docs', 'alerts.md'), 'utf8');
 
-describe('README pipeline documentation', () => {
+describe('docs/alerts.md', () => {
   it('shows the alerts exactly as the alert code renders them', () => {
     expect(readme).toContain(`\`\`\`text\n${readmeBlock(sampleFailureAlert())}\n\`\`\``);
     expect(readme).toContain(`\`\`\`text\n${readmeBlock(sampleSpikeAlert())}\n\`\`\``);
