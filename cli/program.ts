@@ -114,10 +114,12 @@ Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`,
     .action(act(async (opts) => (await import('./demo')).demo(opts as never)));
 
   command(program, 'sample', 'Write a deterministic sample file into the landing folder of the local lake.')
+    .usage('--dataset D --records N (--date YYYY-MM-DD [--where k=v] | --partition k=v/...) [options]')
     .addOption(
-      new Option('--dataset <name>', 'dataset to generate for (generators exist for: orders)').default(
-        'orders',
-      ),
+      new Option(
+        '--dataset <name>',
+        'dataset to generate for: rows follow its declared columns and rules (orders: the demo generator)',
+      ).default('orders'),
     )
     .addOption(
       new Option('--records <n>', 'number of rows (streamed: 1,000,000 rows take seconds)')
@@ -125,10 +127,18 @@ Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`,
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option('--date <YYYY-MM-DD>', 'the partition (year=/month=/day=) and the day of the rows')
-        .argParser(calendarDate)
-        .makeOptionMandatory(),
+      new Option(
+        '--date <YYYY-MM-DD>',
+        "the partition's day (any date layout) and the day of the rows",
+      ).argParser(calendarDate),
     )
+    .addOption(
+      new Option(
+        '--where <key=value>',
+        'value of a partition key that is not the date (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(new Option('--partition <k=v/...>', "the partition's hive path, for any layout"))
     .addOption(
       new Option('--bad-ratio <r>', 'share of rows that break one rule each, 0..1')
         .argParser(numberIn(0, 1))
@@ -139,11 +149,15 @@ Exit codes: 0 every expected outcome happened, 1 some did not, 2 usage error.`,
         .argParser(integer)
         .default(42),
     )
-    .addOption(new Option('--first-id <n>', 'order ids start after N').argParser(integer).default(0))
     .addOption(
-      new Option('--format <format>', 'jsonl or csv')
-        .argParser(choiceOf(['jsonl', 'csv'] as const))
-        .default('jsonl'),
+      new Option('--first-id <n>', 'sequential ids (orders, keys without a pattern) start after N')
+        .argParser(integer)
+        .default(0),
+    )
+    .addOption(
+      new Option('--format <format>', "jsonl or csv (default: the dataset's first landing format)").argParser(
+        choiceOf(['jsonl', 'csv'] as const),
+      ),
     )
     .addOption(new Option('--file <name>', 'file name (default sample-<seed>.<format>)'))
     .addOption(lakeOption('; created if missing'))

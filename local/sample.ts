@@ -79,7 +79,7 @@ export function* orderRows(options: SampleOptions): Generator<OrderRow> {
 
 export const sampleOrders = (options: SampleOptions): OrderRow[] => [...orderRows(options)];
 
-const COLUMNS: ReadonlyArray<keyof OrderRow> = [
+export const ORDER_COLUMNS: ReadonlyArray<keyof OrderRow> = [
   'order_id',
   'customer_id',
   'status',
@@ -90,13 +90,20 @@ const COLUMNS: ReadonlyArray<keyof OrderRow> = [
   'updated_at',
 ];
 
-const csvLine = (r: OrderRow): string => COLUMNS.map((c) => (r[c] === null ? '' : String(r[c]))).join(',');
+/** One CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, quote or line break. */
+const csvField = (v: unknown): string => {
+  const text = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
 
-export const toJsonLines = (rows: readonly OrderRow[]): string =>
+const csvLine = (columns: readonly string[], r: object): string =>
+  columns.map((c) => csvField((r as Record<string, unknown>)[c])).join(',');
+
+export const toJsonLines = (rows: readonly object[]): string =>
   rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 export const toCsv = (rows: readonly OrderRow[]): string =>
-  [COLUMNS.join(','), ...rows.map(csvLine)].join('\n') + '\n';
+  [ORDER_COLUMNS.join(','), ...rows.map((r) => csvLine(ORDER_COLUMNS, r))].join('\n') + '\n';
 
 export function writeFile(path: string, content: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -104,18 +111,19 @@ export function writeFile(path: string, content: string | Uint8Array): void {
 }
 
 /**
- * Streams rows to a file (JSON lines or CSV) in buffered chunks: memory stays flat whatever the
- * number of rows. Returns the number of rows and bytes written.
+ * Streams rows to a file (JSON lines, or CSV with a header of `columns`) in buffered chunks: memory
+ * stays flat whatever the number of rows. Returns the number of rows and bytes written.
  */
 export function writeRows(
   path: string,
   format: 'jsonl' | 'csv',
-  rows: Iterable<OrderRow>,
+  columns: readonly string[],
+  rows: Iterable<object>,
   onProgress?: (rows: number) => void,
 ): { rows: number; bytes: number } {
   mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path, 'w');
-  let buffer = format === 'csv' ? `${COLUMNS.join(',')}\n` : '';
+  let buffer = format === 'csv' ? `${columns.join(',')}\n` : '';
   let count = 0;
   let bytes = 0;
   const flush = () => {
@@ -124,7 +132,7 @@ export function writeRows(
   };
   try {
     for (const row of rows) {
-      buffer += `${format === 'csv' ? csvLine(row) : JSON.stringify(row)}\n`;
+      buffer += `${format === 'csv' ? csvLine(columns, row) : JSON.stringify(row)}\n`;
       count++;
       if (buffer.length > 1 << 20) {
         flush();

@@ -66,6 +66,23 @@ export function dateKeyValues(layout: DateLayout, isoDay: string): Record<string
   };
 }
 
+/** The day `YYYY-MM-DD` a partition's date keys name (the inverse of `dateKeyValues`), if it is a calendar day. */
+export function dayOfPartition(
+  layout: DateLayout,
+  partition: { readonly values: ReadonlyArray<readonly [string, string]> },
+): string | undefined {
+  const of = (key: string) => partition.values.find(([k]) => k === key)?.[1];
+  let iso: string | undefined;
+  if (layout.kind === 'date') {
+    const v = of(layout.key);
+    iso = v && layout.format === 'YYYYMMDD' ? `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}` : v;
+  } else {
+    const [y, m, d] = [of(layout.keys.year), of(layout.keys.month), of(layout.keys.day)];
+    if (y && m && d) iso = `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`;
+  }
+  return iso && parseCalendarDay(iso) ? iso : undefined;
+}
+
 /** `YYYY-MM-DD` of a real calendar day, or undefined (`2024-02-30` is none, never March 1). */
 export function parseCalendarDay(
   value: string,
