@@ -114,14 +114,7 @@ const distinct = (lake: string, key: string, column: number): number =>
 describe('medallion sample for any dataset', () => {
   test("page_views (dt=, CSV): every generated row passes its rules; the file is the dataset's format", async () => {
     const lake = newLake();
-    const written = await sample(lake, [
-      '--dataset',
-      'page_views',
-      '--records',
-      '400',
-      '--date',
-      '2024-05-01',
-    ]);
+    const written = await sample(lake, `--dataset page_views --records 400 --date 2024-05-01`.split(' '));
     expect(written.key).toBe('landing/web/page_views/dt=2024-05-01/sample-42.csv');
     expect(written.rowsBreakingARule).toBe(0);
     const counts = await runAndCount(lake, 'page_views');
@@ -131,18 +124,10 @@ describe('medallion sample for any dataset', () => {
 
   test('page_views with --bad-ratio: exactly the rows that break a rule are quarantined', async () => {
     const lake = newLake();
-    const written = await sample(lake, [
-      '--dataset',
-      'page_views',
-      '--records',
-      '400',
-      '--date',
-      '2024-05-02',
-      '--bad-ratio',
-      '0.2',
-      '--seed',
-      '7',
-    ]);
+    const written = await sample(
+      lake,
+      `--dataset page_views --records 400 --date 2024-05-02 --bad-ratio 0.2 --seed 7`.split(' '),
+    );
     expect(written.rowsBreakingARule).toBeGreaterThan(40);
     const counts = await runAndCount(lake, 'page_views');
     expect(counts.quarantined).toBe(written.rowsBreakingARule);
@@ -150,31 +135,17 @@ describe('medallion sample for any dataset', () => {
 
   test('every column type and rule kind, region=/dt= by --date and --where, and by --partition', async () => {
     const lake = newLake();
-    const byDate = await sample(lake, [
-      '--dataset',
-      'readings',
-      '--records',
-      '300',
-      '--date',
-      '2024-06-01',
-      '--where',
-      'region=eu-west',
-    ]);
+    const byDate = await sample(
+      lake,
+      `--dataset readings --records 300 --date 2024-06-01 --where region=eu-west`.split(' '),
+    );
     expect(byDate.key).toBe('landing/test/readings/region=eu-west/dt=2024-06-01/sample-42.jsonl');
-    const byPath = await sample(lake, [
-      '--dataset',
-      'readings',
-      '--records',
-      '300',
-      '--partition',
-      'region=us-east/dt=2024-06-02',
-      '--format',
-      'csv',
-      '--bad-ratio',
-      '0.3',
-      '--seed',
-      '3',
-    ]);
+    const byPath = await sample(
+      lake,
+      `--dataset readings --records 300 --partition region=us-east/dt=2024-06-02 --format csv --bad-ratio 0.3 --seed 3`.split(
+        ' ',
+      ),
+    );
     expect(byPath.key).toBe('landing/test/readings/region=us-east/dt=2024-06-02/sample-3.csv');
     const counts = await runAndCount(lake, 'readings');
     expect(counts.quarantined).toBe(byPath.rowsBreakingARule);
@@ -190,36 +161,14 @@ describe('medallion sample for any dataset', () => {
   });
 
   test('usage errors name the problem: a format the dataset does not take, no partition, a layout without a date', async () => {
-    const lake = newLake();
-    const format = await cli([
-      'sample',
-      '--lake',
-      lake,
-      '--dataset',
-      'page_views',
-      '--records',
-      '5',
-      '--date',
-      '2024-05-01',
-      '--format',
-      'jsonl',
-    ]);
+    const sampleIn = (args: string) => cli(['sample', '--lake', newLake(), ...args.split(' ')]);
+    const format = await sampleIn('--dataset page_views --records 5 --date 2024-05-01 --format jsonl');
     expect(format.code).toBe(2);
     expect(format.err).toContain('dataset "page_views" does not accept jsonl files (it takes csv)');
-    const none = await cli(['sample', '--lake', lake, '--dataset', 'page_views', '--records', '5']);
+    const none = await sampleIn('--dataset page_views --records 5');
     expect(none.code).toBe(2);
     expect(none.err).toContain('give --date YYYY-MM-DD or --partition');
-    const where = await cli([
-      'sample',
-      '--lake',
-      lake,
-      '--dataset',
-      'readings',
-      '--records',
-      '5',
-      '--date',
-      '2024-05-01',
-    ]);
+    const where = await sampleIn('--dataset readings --records 5 --date 2024-05-01');
     expect(where.code).toBe(2);
     expect(where.err).toContain('region');
   });
