@@ -6,7 +6,7 @@ import sys
 
 from awsglue.utils import getResolvedOptions
 
-from medallion_glue.contract import JOB_ARGS
+from medallion_glue.contract import job_args
 from medallion_glue.sparkio import SparkEngine
 from medallion_glue.stages import run_stage
 from medallion_glue.storage import Stores
@@ -14,7 +14,7 @@ from medallion_glue.storage import Stores
 
 def main(argv):
     # A missing argument fails here, naming it (GlueArgumentError: the run ends FAILED).
-    resolved = getResolvedOptions(argv, list(JOB_ARGS))
+    resolved = getResolvedOptions(argv, job_args("silver"))
     return run_stage("silver", resolved, engine_factory=SparkEngine.create, stores=Stores())
 
 

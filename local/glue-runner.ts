@@ -33,7 +33,8 @@ import {
   MAX_CSV_RECORD_BYTES,
 } from '../shared/domain/landed-files';
 import { MedallionError } from '../shared/domain/errors';
-import { GLUE_ARGS, stageSourceKey } from '../shared/domain/glue-args';
+import { GLUE_ARGS, GOLD_WINDOW_ARG, stageSourceKey } from '../shared/domain/glue-args';
+import { goldTargetsOf, type GoldWindowArgument } from '../shared/domain/gold-window';
 import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../shared/domain/manifest';
 import { INGESTED_AT, PLAN_VERSION, SOURCE_FILE, type DatasetPlan } from '../shared/domain/sql';
 import { Duck, sqlString } from './duck';
@@ -271,15 +272,13 @@ export async function runGlueJob(
         break;
       }
       case 'gold': {
-        await duck.run(
-          `CREATE VIEW silver AS SELECT * FROM read_parquet(${parquetGlob(source)}, hive_partitioning = false)`,
-        );
-        const recordsIn = Number(await duck.scalar('SELECT count(*) FROM silver'));
-        await duck.run(`CREATE TABLE gold AS ${plan.sql.gold.select}`);
-        const recordsOut = Number(await duck.scalar('SELECT count(*) FROM gold'));
-        await overwriteFolder(target, (folder) => writeParquet(duck, 'gold', folder));
-        counts = { recordsIn, recordsOut, recordsQuarantined: 0 };
-        outputPartitions = [partition(tables.gold, args[GLUE_ARGS.targetLocation] ?? '')];
+        const written = await gold(duck, plan, args, source, target);
+        counts = { recordsIn: written.recordsIn, recordsOut: written.recordsOut, recordsQuarantined: 0 };
+        outputPartitions = written.targets.map((t) => ({
+          table: tables.gold,
+          values: [...t.values],
+          location: t.location,
+        }));
         break;
       }
     }
@@ -315,6 +314,67 @@ export async function runGlueJob(
     duck.close();
     rmSync(spill, { recursive: true, force: true });
   }
+}
+
+/**
+ * The gold stage: each target of the run's window (shared/domain/gold-window.ts; without a window,
+ * the partition alone) is the gold SELECT over the silver partitions of its window that exist, and
+ * replaces its gold partition. A later day whose silver does not exist yet is not written (it has no
+ * gold to correct). The run's own partition must have silver, as before.
+ */
+async function gold(
+  duck: Duck,
+  plan: DatasetPlan,
+  args: Readonly<Record<string, string>>,
+  source: string,
+  target: string,
+): Promise<{
+  recordsIn: number;
+  recordsOut: number;
+  targets: Array<{ values: readonly string[]; location: string }>;
+}> {
+  let window: GoldWindowArgument;
+  try {
+    window = JSON.parse(requireArg(args, GOLD_WINDOW_ARG)) as GoldWindowArgument;
+  } catch (error) {
+    if (error instanceof MedallionError) throw error;
+    throw new JobInputError(`Glue argument ${GOLD_WINDOW_ARG} is not JSON`, { cause: error });
+  }
+  const own = args[GLUE_ARGS.partitionPath] ?? '';
+  const targets = goldTargetsOf(window);
+  if (targets[0]?.path !== own)
+    throw new JobInputError(
+      `Glue argument ${GOLD_WINDOW_ARG}: its first target is ${targets[0]?.path}, not the run's partition ${own}`,
+    );
+  // The zone folders of silver and gold: the run's own partition folder without its path.
+  const zoneOf = (folder: string) => folder.slice(0, folder.length - own.length - 1).replace(/\/+$/, '');
+  const silverRoot = zoneOf(source.replace(/\/+$/, ''));
+  const goldRoot = zoneOf(target.replace(/\/+$/, ''));
+  const targetUri = args[GLUE_ARGS.targetLocation] ?? '';
+  const goldUriRoot = targetUri.slice(0, targetUri.length - own.length - 1);
+  const hasSilver = (path: string) => {
+    const folder = join(silverRoot, path);
+    return existsSync(folder) && readdirSync(folder).some((f) => f.endsWith('.parquet'));
+  };
+  let recordsIn = 0;
+  let recordsOut = 0;
+  const written: Array<{ values: readonly string[]; location: string }> = [];
+  for (const [i, t] of targets.entries()) {
+    if (i > 0 && !hasSilver(t.path)) continue;
+    const sources = t.window.filter((path) => path === own || hasSilver(path));
+    const globs = sources.map((path) => parquetGlob(join(silverRoot, path)));
+    await duck.run('DROP VIEW IF EXISTS silver');
+    await duck.run('DROP TABLE IF EXISTS gold');
+    await duck.run(
+      `CREATE VIEW silver AS SELECT * FROM read_parquet([${globs.join(', ')}], hive_partitioning = false)`,
+    );
+    recordsIn += Number(await duck.scalar('SELECT count(*) FROM silver'));
+    await duck.run(`CREATE TABLE gold AS ${plan.sql.gold.select}`);
+    recordsOut += Number(await duck.scalar('SELECT count(*) FROM gold'));
+    await overwriteFolder(join(goldRoot, t.path), (folder) => writeParquet(duck, 'gold', folder));
+    written.push({ values: t.values, location: `${goldUriRoot}${t.path}/` });
+  }
+  return { recordsIn, recordsOut, targets: written };
 }
 
 async function bronze(

@@ -54,6 +54,7 @@ const EMPTY_SYSTEM_TABLES: Record<string, readonly ZoneColumn[]> = {
     { name: 'recordsOut', type: 'BIGINT' },
     { name: 'recordsQuarantined', type: 'BIGINT' },
     { name: 'quarantineRatio', type: 'DOUBLE' },
+    { name: 'goldPartitionsWritten', type: 'BIGINT' },
   ],
   alerts: [
     { name: 'subject', type: 'VARCHAR' },

@@ -1,3 +1,4 @@
+import { goldWindowArgument } from '../shared/domain/gold-window';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import type { Dataset, Registry, Stage } from '../shared/domain/datasets';
 import { glueArguments } from '../shared/domain/glue-args';
@@ -39,5 +40,6 @@ export function localGlueArguments(
     runId,
     partitionPath: partition.path,
     partitionValues: partition.values,
+    ...(stage === 'gold' ? { goldWindow: goldWindowArgument(dataset, partition) } : {}),
   });
 }

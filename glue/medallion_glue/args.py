@@ -4,10 +4,11 @@ then check it against the dataset plan and the lake layout before touching any d
 import json
 import re
 from dataclasses import dataclass
-from typing import Mapping, Optional, Tuple
+from typing import Mapping, Optional, Sequence, Tuple
 
 from .contract import JOB_ARGS, RUN_ID_PATTERN, STAGES
 from .errors import JobArgumentError
+from .gold_window import GOLD_WINDOW, GoldTarget, gold_targets
 from .locations import Location, expected_locations, is_within, lake_root, parse_location
 from .plan import Plan
 
@@ -42,6 +43,9 @@ class JobArgs:
     # Glue's --TempDir (the stack sets it on every job): where the bronze job puts the copies it reads
     # instead of a landed file (landing.gz_copies). None when the run has none.
     temp_dir: Optional[Location] = None
+    # The gold job's window (--gold_window, gold_window.py): the gold partitions it writes, the run's own
+    # first. Empty for bronze and silver.
+    gold_targets: Sequence[GoldTarget] = ()
 
 
 def _text(resolved: Mapping[str, object], name: str) -> str:
@@ -104,6 +108,7 @@ def parse_job_args(resolved: Mapping[str, object], stage: str) -> JobArgs:
         manifest=manifest,
         plan=plan,
         temp_dir=_temp_dir(resolved),
+        gold_targets=tuple(gold_targets(_text(resolved, GOLD_WINDOW))) if stage == "gold" else (),
     )
 
 
@@ -113,22 +118,9 @@ def check_against_plan(args: JobArgs, plan: Plan) -> None:
     if plan.dataset != args.dataset:
         raise JobArgumentError(f"--dataset: {args.dataset!r} but --dataset_plan {args.plan.uri} is for {plan.dataset!r}")
 
-    keys = plan.partition_keys
-    if len(args.partition_values) != len(keys):
-        raise JobArgumentError(
-            f"--partition_values: {len(args.partition_values)} value(s) for the {len(keys)} partition key(s) "
-            f"{[k.name for k in keys]} of dataset {plan.dataset!r}"
-        )
-    for key, value in zip(keys, args.partition_values):
-        if key.pattern is not None and not re.search(key.pattern, value):
-            raise JobArgumentError(f"--partition_values: value {value!r} of key {key.name!r} does not match {key.pattern}")
-        if "/" in value:
-            raise JobArgumentError(f"--partition_values: value {value!r} of key {key.name!r} contains '/'")
-    expected_path = "/".join(f"{k.name}={v}" for k, v in zip(keys, args.partition_values))
-    if args.partition_path != expected_path:
-        raise JobArgumentError(
-            f"--partition_path: {args.partition_path!r} disagrees with --partition_values (expected {expected_path!r})"
-        )
+    _check_partition(plan, args.partition_values, args.partition_path, "--partition_values", "--partition_path")
+    for target in args.gold_targets:
+        _check_partition(plan, target.values, target.path, f"--{GOLD_WINDOW} values", f"--{GOLD_WINDOW} path")
 
     root = lake_root(args.target, args.stage, args.dataset, args.partition_path)
     expected = expected_locations(root, args.stage, args.dataset, plan.landing_prefix, args.partition_path, args.run_id)
@@ -153,3 +145,23 @@ def check_against_plan(args: JobArgs, plan: Plan) -> None:
                     f"--{GLUE_TEMP_DIR}: {args.temp_dir.uri!r} lies inside --{name} {given[name].uri!r} (the "
                     f"job's temporary files must stay out of the partitions it reads and writes)"
                 )
+
+
+def _check_partition(plan: Plan, values: Sequence[str], path: str, values_arg: str, path_arg: str) -> None:
+    """`values` are one partition of the plan's dataset and `path` its hive path."""
+    keys = plan.partition_keys
+    if len(values) != len(keys):
+        raise JobArgumentError(
+            f"{values_arg}: {len(values)} value(s) for the {len(keys)} partition key(s) "
+            f"{[k.name for k in keys]} of dataset {plan.dataset!r}"
+        )
+    for key, value in zip(keys, values):
+        if not isinstance(value, str) or not value:
+            raise JobArgumentError(f"{values_arg}: value {value!r} of key {key.name!r} must be a non-empty string")
+        if key.pattern is not None and not re.search(key.pattern, value):
+            raise JobArgumentError(f"{values_arg}: value {value!r} of key {key.name!r} does not match {key.pattern}")
+        if "/" in value:
+            raise JobArgumentError(f"{values_arg}: value {value!r} of key {key.name!r} contains '/'")
+    expected_path = "/".join(f"{k.name}={v}" for k, v in zip(keys, values))
+    if path != expected_path:
+        raise JobArgumentError(f"{path_arg}: {path!r} disagrees with {values_arg} (expected {expected_path!r})")

@@ -16,6 +16,14 @@ JOB_ARGS = (
     "dataset_plan",
 )
 
+# shared/domain/glue-args.ts GOLD_WINDOW_ARG: the gold job's own argument (gold_window.py).
+GOLD_JOB_ARGS = ("gold_window",)
+
+
+def job_args(stage: str) -> list:
+    """What a stage's script asks getResolvedOptions for: the contract's arguments, and gold's own."""
+    return [*JOB_ARGS, *(GOLD_JOB_ARGS if stage == "gold" else ())]
+
 # shared/domain/datasets.ts FORMAT_EXTENSIONS (matched on the lower-cased file name).
 FORMAT_EXTENSIONS = {
     "jsonl": (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"),

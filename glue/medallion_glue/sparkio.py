@@ -205,11 +205,13 @@ class SparkEngine:
     def drop(self, frame: DataFrame, column: str) -> DataFrame:
         return frame.drop(column)
 
-    def read_parquet(self, uri: str, view: str) -> DataFrame:
+    def read_parquet(self, uri, view: str) -> DataFrame:
+        """One folder URI, or a list of them read as one frame (a gold window's silver partitions)."""
+        uris = [uri] if isinstance(uri, str) else list(uri)
         try:
-            frame = self.spark.read.parquet(escape_hadoop_glob(uri))
+            frame = self.spark.read.parquet(*[escape_hadoop_glob(u) for u in uris])
         except Exception as error:  # AnalysisException: PATH_NOT_FOUND, unreadable files...
-            raise StageContractError(f"cannot read the {view} partition at {uri}: {error}") from error
+            raise StageContractError(f"cannot read the {view} partition at {', '.join(uris)}: {error}") from error
         frame.createOrReplaceTempView(view)
         return frame
 

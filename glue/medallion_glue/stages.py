@@ -9,7 +9,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, 
 
 from .args import JobArgs, check_against_plan, parse_job_args
 from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUARANTINE_REASONS, SOURCE_FILE
-from .errors import MedallionJobError, StageContractError
+from .errors import JobArgumentError, MedallionJobError, StageContractError
+from .gold_window import GoldTarget
+from .locations import parse_location
 from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, first_line, gz_copies
 from .manifest import build_manifest, iso_now, manifest_json, output_partition, source_file
 from .plan import Plan, parse_plan
@@ -35,7 +37,7 @@ class Engine(Protocol):
         ...
     def corrupt_records(self, frame) -> Tuple[int, List[str]]: ...
     def drop(self, frame, column: str): ...
-    def read_parquet(self, uri: str, view: str): ...
+    def read_parquet(self, uri, view: str): ...  # one folder URI, or a list of them (their union)
     def sql(self, text: str, label: str, view: Optional[str] = None): ...
     def columns(self, frame) -> List[str]: ...
     def count(self, frame, where: Optional[str] = None) -> int: ...
@@ -200,12 +202,35 @@ def run_silver(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
 
 
 def run_gold(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
+    """Each target of the run's gold window (gold_window.py; without a window, the partition alone)
+    is the gold select over the silver partitions of its window that exist, and replaces its gold
+    partition; a later day whose silver does not exist yet is not written. The local runner does the
+    same (local/glue-runner.ts `gold`)."""
+    targets = args.gold_targets or [GoldTarget(args.partition_path, args.partition_values, (args.partition_path,))]
+    if targets[0].path != args.partition_path:
+        raise JobArgumentError(f"--gold_window: its first target is {targets[0].path!r}, not the run's partition {args.partition_path!r}")
+    own = args.partition_path + "/"
+    silver_root = args.source.uri[: len(args.source.uri) - len(own)]
+    gold_root = args.target.uri[: len(args.target.uri) - len(own)]
+
+    def has_silver(path: str) -> bool:
+        folder = parse_location(silver_root + path + "/", "gold_window")
+        return any(f.location.key.endswith(".parquet") for f in stores.list_files(folder))
+
     engine = engine_factory()
-    silver = engine.read_parquet(args.source.uri, view="silver")
-    records_in = engine.count(silver)
-    gold = engine.sql(plan.gold_sql, "sql.gold.select")
-    records_out = engine.count(gold)
-    engine.write_parquet(gold, args.target.uri)
+    records_in = records_out = 0
+    partitions = []
+    for index, target in enumerate(targets):
+        if index > 0 and not has_silver(target.path):
+            continue
+        sources = [silver_root + path + "/" for path in target.window if path == args.partition_path or has_silver(path)]
+        silver = engine.read_parquet(sources[0] if len(sources) == 1 else sources, view="silver")
+        records_in += engine.count(silver)
+        gold = engine.sql(plan.gold_sql, "sql.gold.select")
+        records_out += engine.count(gold)
+        location = gold_root + target.path + "/"
+        engine.write_parquet(gold, location)
+        partitions.append(output_partition(plan.tables["gold"], target.values, location))
     return build_manifest(
         args,
         started_at=started_at,
@@ -213,7 +238,7 @@ def run_gold(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], st
         records_in=records_in,
         records_out=records_out,
         records_quarantined=0,
-        output_partitions=[output_partition(plan.tables["gold"], args.partition_values, args.target.uri)],
+        output_partitions=partitions,
         quarantine_location=None,
     )
 

@@ -67,6 +67,9 @@ class Lake:
             # Glue passes the job's --TempDir (the stack sets one on every job).
             "TempDir": self.uri + "_system/tmp/",
         }
+        if stage == "gold":
+            # The gold job's window (shared/domain/gold-window.ts): the partition alone.
+            args["gold_window"] = json.dumps({"size": 1, "partitions": [{"path": PARTITION_PATH, "values": list(PARTITION)}]})
         args.update(override)
         return args
 

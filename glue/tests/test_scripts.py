@@ -52,7 +52,7 @@ class Scripts(unittest.TestCase):
         for script, stage in zip(SCRIPTS, ("bronze", "silver", "gold")):
             with self.subTest(script=script):
                 text = (GLUE / script).read_text()
-                self.assertIn("getResolvedOptions(argv, list(JOB_ARGS))", text)
+                self.assertIn(f'getResolvedOptions(argv, job_args("{stage}"))', text)
                 self.assertRegex(text, rf'run_stage\("{stage}", resolved')
 
     def test_no_bucket_is_hard_coded(self):

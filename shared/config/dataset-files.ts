@@ -2,6 +2,7 @@ import { parseDocument } from 'yaml';
 import { datasetSchema, type DatasetDefinition } from '../domain/dataset-schema';
 import { makeRegistry, ruleName, type Dataset, type DatasetSource, type Registry } from '../domain/datasets';
 import { DatasetConfigError } from '../domain/errors';
+import { dateLayoutOf } from '../domain/partition-dates';
 import { compileDatasetSql } from '../domain/sql';
 
 /**
@@ -54,6 +55,16 @@ function semanticProblems(def: Partial<DatasetDefinition>, source: DatasetSource
     if (goldNames.has(c.name)) at(`gold.columns[${i}].name`, `duplicate column "${c.name}"`);
     goldNames.add(c.name);
   });
+  if (
+    def.gold?.window &&
+    def.gold.window.partitions > 1 &&
+    def.partitionKeys &&
+    !dateLayoutOf({ partitionKeys: def.partitionKeys })
+  )
+    at(
+      'gold.window',
+      `a window of ${def.gold.window.partitions} partitions needs a date in the partition keys (year/month/day, or a key such as dt=YYYY-MM-DD); ${partitionNames.join('/')} hold none`,
+    );
   if (def.gold && source.files[def.gold.sql] === undefined)
     at('gold.sql', `file "${def.gold.sql}" not found in datasets/${source.folder}/`);
   def.nullValues?.forEach((v, i) => {

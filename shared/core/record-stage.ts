@@ -157,6 +157,13 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
     recordsOut: manifest.recordsOut,
     recordsQuarantined: manifest.recordsQuarantined,
     quarantineRatio: ratio,
+    ...(stage === 'gold'
+      ? {
+          goldPartitionsWritten: manifest.outputPartitions.filter(
+            (p) => p.table === dataset.catalog.tables.gold,
+          ).length,
+        }
+      : {}),
   });
 
   const result: StageResult = {

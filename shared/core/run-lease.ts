@@ -1,3 +1,4 @@
+import { goldWindowArgument } from '../domain/gold-window';
 import type { Registry, Stage } from '../domain/datasets';
 import { glueArguments } from '../domain/glue-args';
 import {
@@ -103,6 +104,14 @@ export async function prepareRun(raw: PrepareRunInput, deps: PrepareRunDeps): Pr
       runId: raw.executionName,
       partitionPath: input.partitionPath,
       partitionValues: input.partitionValues,
+      ...(stage === 'gold'
+        ? {
+            goldWindow: goldWindowArgument(dataset, {
+              path: input.partitionPath,
+              values: input.partitionValues,
+            }),
+          }
+        : {}),
     });
     return {
       jobName: dataset.stages[stage].glueJob,

@@ -14,3 +14,6 @@ export const FORMAT_EXTENSIONS: Record<FileFormat, readonly string[]> = {
 
 /** The longest settle window a dataset may declare (seconds). */
 export const SETTLE_SECONDS_MAX = 3600;
+
+/** The longest trailing window a gold model may declare (partitions): a run recomputes at most this many gold partitions. */
+export const GOLD_WINDOW_MAX = 31;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FILE_FORMATS, SETTLE_SECONDS_MAX } from './dataset-limits';
+import { FILE_FORMATS, GOLD_WINDOW_MAX, SETTLE_SECONDS_MAX } from './dataset-limits';
 
 /**
  * The schema of datasets/<name>/dataset.yml, validated strictly: unknown keys are errors, and every
@@ -114,6 +114,21 @@ export const datasetSchema = z.strictObject({
      * of decimal(10,2) is decimal(20,2) in Spark, decimal(38,2) in DuckDB).
      */
     columns: z.array(z.strictObject({ name: identifier, type: columnType })).min(1),
+    /**
+     * A trailing window: gold of a day is the gold SELECT over silver of that day and the
+     * `partitions - 1` days before it (a rolling 7-day model: `{ partitions: 7 }`). When a silver
+     * partition changes, every existing gold partition whose window holds it is recomputed in the same
+     * run (shared/domain/gold-window.ts). Needs a date in the partition keys. Default: 1, the day alone.
+     */
+    window: z
+      .strictObject({
+        partitions: z
+          .number({ error: 'must be a whole number of partitions' })
+          .int('must be a whole number of partitions')
+          .min(1, 'must be 1 (the partition alone) or more')
+          .max(GOLD_WINDOW_MAX, `must be at most ${GOLD_WINDOW_MAX}`),
+      })
+      .optional(),
   }),
   /**
    * When a landing starts its run. `settleSeconds`: the run of a partition waits this long after the

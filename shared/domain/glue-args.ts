@@ -1,4 +1,5 @@
 import type { Stage } from './datasets';
+import type { GoldWindowArgument } from './gold-window';
 import { manifestKey, zoneKey } from './layout';
 
 /**
@@ -23,6 +24,14 @@ export const GLUE_ARGS = {
 } as const;
 
 export type GlueArgName = keyof typeof GLUE_ARGS;
+
+/**
+ * The gold job's own argument: JSON of the run's gold window (shared/domain/gold-window.ts), the
+ * gold partitions it writes and the silver partitions each reads. Always passed to gold (Glue's
+ * getResolvedOptions cannot ask for an optional argument); a dataset without a window gets its one
+ * partition.
+ */
+export const GOLD_WINDOW_ARG = '--gold_window';
 
 /**
  * Glue's own temporary folder, a default argument of every job (stack/glue-jobs.ts: `tmp/` of the
@@ -59,6 +68,8 @@ export function glueArguments(p: {
   runId: string;
   partitionPath: string;
   partitionValues: readonly string[];
+  /** The gold stage's window (gold-window.ts `goldWindowArgument`); default: the partition alone. */
+  goldWindow?: GoldWindowArgument;
 }): Record<string, string> {
   const root = p.lakeRoot.endsWith('/') ? p.lakeRoot : `${p.lakeRoot}/`;
   return {
@@ -72,5 +83,12 @@ export function glueArguments(p: {
     [GLUE_ARGS.quarantineLocation]: root + zoneKey('quarantine', p.dataset, p.partitionPath),
     [GLUE_ARGS.manifestLocation]: root + manifestKey(p.dataset, p.stage, p.runId),
     [GLUE_ARGS.datasetPlan]: p.planLocation,
+    ...(p.stage === 'gold'
+      ? {
+          [GOLD_WINDOW_ARG]: JSON.stringify(
+            p.goldWindow ?? { size: 1, partitions: [{ path: p.partitionPath, values: p.partitionValues }] },
+          ),
+        }
+      : {}),
   };
 }

@@ -12,6 +12,8 @@ export interface StageMetrics {
   readonly recordsQuarantined: number;
   /** recordsQuarantined / recordsIn (0 when recordsIn is 0). */
   readonly quarantineRatio: number;
+  /** Gold only: the gold partitions the run wrote (more than 1 when a gold window recomputed later days). */
+  readonly goldPartitionsWritten?: number;
 }
 
 /** CloudWatch metric names and dimensions of the pipeline (one PutMetricData per stage). */
@@ -23,6 +25,7 @@ export const METRIC_NAMES = {
   recordsOut: 'RecordsOut',
   recordsQuarantined: 'RecordsQuarantined',
   quarantineRatio: 'QuarantineRatio',
+  goldPartitionsWritten: 'GoldPartitionsWritten',
 } as const;
 
 export const DIMENSIONS = { dataset: 'Dataset', stage: 'Stage' } as const;
@@ -35,7 +38,7 @@ export interface MetricPoint {
   readonly unit: MetricUnit;
 }
 
-/** The five data points of a stage; non-finite values (CloudWatch rejects NaN/Infinity) become 0. */
+/** The data points of a stage (five, and gold's partition count); non-finite values (CloudWatch rejects NaN/Infinity) become 0. */
 export function stageMetricPoints(m: StageMetrics): MetricPoint[] {
   const finite = (v: number) => (Number.isFinite(v) ? v : 0);
   return [
@@ -44,5 +47,14 @@ export function stageMetricPoints(m: StageMetrics): MetricPoint[] {
     { name: METRIC_NAMES.recordsOut, value: finite(m.recordsOut), unit: 'Count' },
     { name: METRIC_NAMES.recordsQuarantined, value: finite(m.recordsQuarantined), unit: 'Count' },
     { name: METRIC_NAMES.quarantineRatio, value: finite(m.quarantineRatio), unit: 'None' },
+    ...(m.goldPartitionsWritten !== undefined
+      ? [
+          {
+            name: METRIC_NAMES.goldPartitionsWritten,
+            value: finite(m.goldPartitionsWritten),
+            unit: 'Count' as const,
+          },
+        ]
+      : []),
   ];
 }

@@ -81,6 +81,25 @@ describe('dataset registry', () => {
     ]);
   });
 
+  it('gold.window: a whole number of partitions up to 31, only for a dataset with a date in its keys', () => {
+    const windowed = (value: string, yaml = ordersYaml) =>
+      source(yaml.replace(/^gold:\n/m, `gold:\n  window: { partitions: ${value} }\n`));
+    expect(parseRegistry([windowed('7')]).get('orders').gold.window).toEqual({ partitions: 7 });
+    expect(problemsOf([windowed('0')])).toEqual([
+      'datasets/orders/dataset.yml: gold.window.partitions: must be 1 (the partition alone) or more',
+    ]);
+    expect(problemsOf([windowed('40')])).toEqual([
+      'datasets/orders/dataset.yml: gold.window.partitions: must be at most 31',
+    ]);
+    const noDate = ordersYaml.replace(
+      /partitionKeys:\n(?: {2}- .*\n)+/,
+      () => "partitionKeys:\n  - { name: shop, pattern: '^[a-z]+$' }\n",
+    );
+    expect(problemsOf([windowed('3', noDate)])).toEqual([
+      'datasets/orders/dataset.yml: gold.window: a window of 3 partitions needs a date in the partition keys (year/month/day, or a key such as dt=YYYY-MM-DD); shop hold none',
+    ]);
+  });
+
   it('trigger.settleSeconds: 0 by default, a whole number of seconds up to an hour, a bad one named', () => {
     expect(shippedRegistry().get('orders').trigger).toEqual({ settleSeconds: 0 });
     const settle = (value: string) => source(`${ordersYaml}\ntrigger:\n  settleSeconds: ${value}\n`);
