@@ -1,5 +1,6 @@
 import type { Dataset, Registry } from '../shared/domain/datasets';
 import { ruleName } from '../shared/domain/datasets';
+import { columnGovernance, type Classification } from '../shared/domain/governance';
 import type { Zone } from '../shared/domain/layout';
 import type { LocalLake } from './lake';
 import { openLakeViews } from './lake-query';
@@ -19,6 +20,12 @@ export const LATEST_PARTITIONS = 5;
 export interface DictionaryColumn {
   readonly name: string;
   readonly type: string;
+  /** What the registry says the column means (dataset.yml `description`). */
+  readonly description: string | undefined;
+  /** Who may read it (dataset.yml `classification`; `confidential` when undeclared). */
+  readonly classification: Classification;
+  /** False when the column declares no classification (the default applies). */
+  readonly classified: boolean;
   /** `not null` when the dataset declares it so, then the names of the rules on the column. */
   readonly constraints: readonly string[];
 }
@@ -38,6 +45,7 @@ export interface DictionaryDataset {
   readonly name: string;
   readonly description: string;
   readonly owner: string | undefined;
+  readonly tags: readonly string[];
   readonly landingPrefix: string;
   readonly formats: readonly string[];
   readonly partitionKeys: readonly string[];
@@ -64,7 +72,18 @@ async function columnsOf(dataset: Dataset): Promise<Record<Zone, DictionaryColum
   return Object.fromEntries(
     ZONES.map((zone) => [
       zone,
-      zones[zone].map((c) => ({ name: c.name, type: c.type, constraints: constraints(zone, c.name) })),
+      [...zones[zone], ...dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }))].map((c) => {
+        const g = columnGovernance(dataset, zone, c.name);
+        const key = dataset.partitionKeys.some((k) => k.name === c.name);
+        return {
+          name: c.name,
+          type: c.type,
+          description: g.description,
+          classification: g.classification,
+          classified: g.declared,
+          constraints: key ? ['partition key'] : constraints(zone, c.name),
+        };
+      }),
     ]),
   ) as unknown as Record<Zone, DictionaryColumn[]>;
 }
@@ -104,6 +123,7 @@ export async function dataDictionary(lake: LocalLake, registry: Registry): Promi
         name: dataset.name,
         description: dataset.description,
         owner: dataset.owner,
+        tags: dataset.tags,
         landingPrefix: dataset.landing.prefix,
         formats: dataset.landing.formats,
         partitionKeys: keys,
@@ -128,6 +148,10 @@ export function freshness(lastSuccessAt: string | undefined, now: Date): string 
   return `${parts.join(' ')} ago (${lastSuccessAt})`;
 }
 
+/** `pii`, or `confidential (unclassified)` when the default applies. */
+const classificationText = (c: DictionaryColumn): string =>
+  c.classified ? c.classification : `${c.classification} (unclassified)`;
+
 const md = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function dictionaryMarkdown(datasets: readonly DictionaryDataset[], now: Date): string {
@@ -135,6 +159,7 @@ export function dictionaryMarkdown(datasets: readonly DictionaryDataset[], now: 
   for (const d of datasets) {
     lines.push(`## ${d.name}`, '', md(d.description), '');
     lines.push(`- **Owner:** ${d.owner ?? 'not declared'}`);
+    if (d.tags.length > 0) lines.push(`- **Tags:** ${d.tags.map((t) => `\`${t}\``).join(', ')}`);
     lines.push(`- **Lands at:** \`${d.landingPrefix}\` (${d.formats.join(', ')})`);
     lines.push(`- **Partition keys:** ${d.partitionKeys.map((k) => `\`${k}\``).join(', ')}`);
     lines.push(`- **Fresh:** last successful run ${freshness(d.lastSuccessAt, now)}`, '');
@@ -146,10 +171,11 @@ export function dictionaryMarkdown(datasets: readonly DictionaryDataset[], now: 
         for (const p of t.latest) lines.push(`| \`${p.partition}\` | ${p.rows} |`);
         lines.push('');
       }
-      lines.push('| column | type | constraints |', '|---|---|---|');
+      lines.push('| column | type | classification | description | constraints |', '|---|---|---|---|---|');
       for (const c of t.columns)
-        lines.push(`| \`${c.name}\` | ${c.type} | ${md(c.constraints.join(', '))} |`);
-      for (const k of d.partitionKeys) lines.push(`| \`${k}\` | VARCHAR | partition key |`);
+        lines.push(
+          `| \`${c.name}\` | ${c.type} | ${classificationText(c)} | ${md(c.description ?? '')} | ${md(c.constraints.join(', '))} |`,
+        );
       lines.push('');
     }
     lines.push('### Gold SQL', '', '```sql', d.goldSql, '```', '');
@@ -177,11 +203,17 @@ ${
         .join('')}</table>`
     : ''
 }
-<table class="columns">${row(['column', 'type', 'constraints'], 'th')}${t.columns
-            .map((c) => row([`<code>${html(c.name)}</code>`, html(c.type), html(c.constraints.join(', '))]))
-            .join(
-              '',
-            )}${d.partitionKeys.map((k) => row([`<code>${html(k)}</code>`, 'VARCHAR', 'partition key'])).join('')}</table>
+<table class="columns">${row(['column', 'type', 'classification', 'description', 'constraints'], 'th')}${t.columns
+            .map((c) =>
+              row([
+                `<code>${html(c.name)}</code>`,
+                html(c.type),
+                `<span class="classification ${c.classification}">${html(classificationText(c))}</span>`,
+                html(c.description ?? ''),
+                html(c.constraints.join(', ')),
+              ]),
+            )
+            .join('')}</table>
 </section>`,
         )
         .join('\n');
@@ -190,7 +222,7 @@ ${
 <p>${html(d.description)}</p>
 <ul>
 <li><b>Owner:</b> ${html(d.owner ?? 'not declared')}</li>
-<li><b>Lands at:</b> <code>${html(d.landingPrefix)}</code> (${html(d.formats.join(', '))})</li>
+${d.tags.length > 0 ? `<li><b>Tags:</b> ${d.tags.map((t) => `<code>${html(t)}</code>`).join(', ')}</li>\n` : ''}<li><b>Lands at:</b> <code>${html(d.landingPrefix)}</code> (${html(d.formats.join(', '))})</li>
 <li><b>Partition keys:</b> ${d.partitionKeys.map((k) => `<code>${html(k)}</code>`).join(', ')}</li>
 <li><b>Fresh:</b> last successful run ${html(freshness(d.lastSuccessAt, now))}</li>
 </ul>
@@ -203,7 +235,7 @@ ${tables}
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Data dictionary</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}table{border-collapse:collapse;margin:.5rem 0}
-th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}pre{background:#f6f6f6;padding:.5rem;overflow:auto}</style>
+th,td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}.classification.pii,.classification.confidential{color:#a00;font-weight:600}pre{background:#f6f6f6;padding:.5rem;overflow:auto}</style>
 </head><body>
 <h1>Data dictionary</h1>
 <p>Generated ${html(now.toISOString())}; ${datasets.length} datasets.</p>

@@ -1,6 +1,9 @@
 import { ZONES } from './constants';
 import { glueArn, pascal, refuseClash, type Cfn, type Resources, type StackContext } from './context';
-import { tableColumns } from './catalog-columns';
+import { tableColumns, type CatalogColumn } from './catalog-columns';
+import type { Dataset } from '../shared/domain/datasets';
+import { columnGovernance, mostRestricted } from '../shared/domain/governance';
+import type { Zone } from '../shared/domain/layout';
 
 /**
  * Glue Data Catalog as code: one database per declared `catalog.database`, and per dataset the
@@ -29,6 +32,44 @@ export function catalogArns(ctx: StackContext): { catalogArn: Cfn; databaseArns:
     tableArns: ctx.datasets.flatMap((d) =>
       ZONES.map((zone) => glueArn(`table/${database(d.catalog.database)}/${d.catalog.tables[zone]}`)),
     ),
+  };
+}
+
+/** Glue's column comment limit. */
+const COMMENT_MAX = 255;
+
+/** A column's comment: its classification, then its description, as Athena's and Glue's consoles show it. */
+export function columnComment(dataset: Dataset, zone: Zone, column: string): string {
+  const g = columnGovernance(dataset, zone, column);
+  const text = `[${g.classification}${g.declared ? '' : ', unclassified'}]${g.description ? ` ${g.description}` : ''}`;
+  return text.length > COMMENT_MAX ? `${text.slice(0, COMMENT_MAX - 1)}…` : text;
+}
+
+/**
+ * The table's parameters: Glue's own (`classification` is Glue's data format key, so the registry's
+ * classification goes under `medallion.`), then the dataset, layer, owner, tags, the table's most
+ * restricted column classification and, per classification, its columns.
+ */
+export function tableParameters(
+  dataset: Dataset,
+  zone: Zone,
+  columns: readonly CatalogColumn[],
+): Record<string, string> {
+  const classes = columns.map((c) => columnGovernance(dataset, zone, c.Name).classification);
+  const byClass: Record<string, string> = {};
+  columns.forEach((c, i) => {
+    const key = `medallion.columns.${classes[i]}`;
+    byClass[key] = byClass[key] ? `${byClass[key]},${c.Name}` : c.Name;
+  });
+  return {
+    classification: 'parquet',
+    EXTERNAL: 'TRUE',
+    'medallion.dataset': dataset.name,
+    'medallion.layer': zone,
+    ...(dataset.owner ? { 'medallion.owner': dataset.owner } : {}),
+    ...(dataset.tags.length > 0 ? { 'medallion.tags': dataset.tags.join(',') } : {}),
+    'medallion.classification': mostRestricted(classes),
+    ...Object.fromEntries(Object.entries(byClass).sort(([a], [b]) => a.localeCompare(b))),
   };
 }
 
@@ -61,6 +102,7 @@ export async function catalogResources(ctx: StackContext): Promise<Resources> {
   }
   for (const dataset of ctx.datasets) {
     for (const zone of ZONES) {
+      const zoneColumns = columns.get(dataset.name)![zone];
       resources[`GlueTable${pascal(dataset.name)}${pascal(zone)}`] = {
         Type: 'AWS::Glue::Table',
         DependsOn: `GlueDatabase${pascal(dataset.catalog.database)}`,
@@ -69,12 +111,17 @@ export async function catalogResources(ctx: StackContext): Promise<Resources> {
           DatabaseName: ctx.databaseName(dataset.catalog.database),
           TableInput: {
             Name: dataset.catalog.tables[zone],
-            Description: `${dataset.name} ${zone}: ${dataset.description}`,
+            Description: `${dataset.name} ${zone}: ${dataset.description}`.slice(0, 2048),
+            ...(dataset.owner ? { Owner: dataset.owner } : {}),
             TableType: 'EXTERNAL_TABLE',
-            Parameters: { classification: 'parquet', EXTERNAL: 'TRUE', 'medallion.dataset': dataset.name },
-            PartitionKeys: dataset.partitionKeys.map((k) => ({ Name: k.name, Type: 'string' })),
+            Parameters: tableParameters(dataset, zone, zoneColumns),
+            PartitionKeys: dataset.partitionKeys.map((k) => ({
+              Name: k.name,
+              Type: 'string',
+              Comment: columnComment(dataset, zone, k.name),
+            })),
             StorageDescriptor: {
-              Columns: columns.get(dataset.name)![zone],
+              Columns: zoneColumns.map((c) => ({ ...c, Comment: columnComment(dataset, zone, c.Name) })),
               Location: { 'Fn::Join': ['', ['s3://', ctx.lakeBucket, `/${zone}/${dataset.name}/`]] },
               ...PARQUET,
               Compressed: false,

@@ -17,3 +17,7 @@ export const SETTLE_SECONDS_MAX = 3600;
 
 /** The longest trailing window a gold model may declare (partitions): a run recomputes at most this many gold partitions. */
 export const GOLD_WINDOW_MAX = 31;
+
+/** Column classifications, least restricted first (shared/domain/governance.ts says what each means). */
+export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'pii'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FILE_FORMATS, GOLD_WINDOW_MAX, SETTLE_SECONDS_MAX } from './dataset-limits';
+import { CLASSIFICATIONS, FILE_FORMATS, GOLD_WINDOW_MAX, SETTLE_SECONDS_MAX } from './dataset-limits';
 
 /**
  * The schema of datasets/<name>/dataset.yml, validated strictly: unknown keys are errors, and every
@@ -25,6 +25,26 @@ const columnType = z
     /^(string|int|bigint|double|boolean|date|timestamp|decimal\(\d{1,2},\d{1,2}\))$/,
     'must be one of string, int, bigint, double, boolean, date, timestamp, decimal(p,s)',
   );
+
+/** What a column means, shown as the Glue column comment (255 characters at most there). */
+const description = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters (the Glue column comment limit)');
+
+/**
+ * Who may read the column: one of a closed list (shared/domain/governance.ts). Omitted means
+ * `confidential`, withheld from readers until the owner classifies it.
+ */
+const classification = z.enum(CLASSIFICATIONS, {
+  error: `must be one of ${CLASSIFICATIONS.join(', ')}`,
+});
+
+/** Table-level tags: lower-case words for finding tables (`sales`, `web-analytics`). */
+const tag = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,49}$/, 'must be lower-case letters, digits, - or _ (at most 50)');
 
 const stageSchema = z.strictObject({
   glueJob: z.string().min(1).max(255),
@@ -67,6 +87,8 @@ export const datasetSchema = z.strictObject({
   name: identifier,
   description: z.string().min(1),
   owner: z.string().min(1).optional(),
+  /** Table-level tags, on every table of the dataset (Glue parameter `medallion.tags`). */
+  tags: z.array(tag).max(20).default([]),
   landing: z.strictObject({
     prefix: z
       .string()
@@ -91,7 +113,15 @@ export const datasetSchema = z.strictObject({
   }),
   stages: z.strictObject({ bronze: stageSchema, silver: stageSchema, gold: stageSchema }),
   columns: z
-    .array(z.strictObject({ name: identifier, type: columnType, nullable: z.boolean().default(true) }))
+    .array(
+      z.strictObject({
+        name: identifier,
+        type: columnType,
+        nullable: z.boolean().default(true),
+        description: description.optional(),
+        classification: classification.optional(),
+      }),
+    )
     .min(1),
   rules: z.array(ruleSchema).default([]),
   /**
@@ -113,7 +143,16 @@ export const datasetSchema = z.strictObject({
      * SELECT's result to it and the catalog declares it (engines type aggregates differently: a SUM
      * of decimal(10,2) is decimal(20,2) in Spark, decimal(38,2) in DuckDB).
      */
-    columns: z.array(z.strictObject({ name: identifier, type: columnType })).min(1),
+    columns: z
+      .array(
+        z.strictObject({
+          name: identifier,
+          type: columnType,
+          description: description.optional(),
+          classification: classification.optional(),
+        }),
+      )
+      .min(1),
     /**
      * A trailing window: gold of a day is the gold SELECT over silver of that day and the
      * `partitions - 1` days before it (a rolling 7-day model: `{ partitions: 7 }`). When a silver

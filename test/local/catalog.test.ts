@@ -47,8 +47,21 @@ describe('medallion catalog (data dictionary)', () => {
     // The demo's orders ran: fresh minutes ago, not "never".
     expect(out).toMatch(/## orders[\s\S]*?\*\*Fresh:\*\* last successful run \d+ min ago/);
     // Silver columns carry their declared constraints and rule names.
-    expect(out).toContain('| `order_id` | VARCHAR | not null, order_id_pattern |');
-    expect(out).toContain('| `currency` | VARCHAR | currency_accepted_values |');
+    expect(out).toContain(
+      '| `order_id` | VARCHAR | internal | Order number (ORD- and 8 digits), the same for every version of an order | not null, order_id_pattern |',
+    );
+    expect(out).toContain(
+      '| `currency` | VARCHAR | public | ISO 4217 currency code of the amount (EUR, USD, GBP) | currency_accepted_values |',
+    );
+    // Each column's classification and description from dataset.yml, in every zone, gold's from its contract.
+    expect(out).toMatch(
+      /### silver: `shop_lake.orders_silver`[\s\S]*?\| `customer_id` \| VARCHAR \| pii \| The shop's customer number/,
+    );
+    expect(out).toMatch(
+      /### gold: `shop_lake.orders_daily_revenue`[\s\S]*?\| `revenue` \| DECIMAL\(14,2\) \| confidential \| Revenue of those orders/,
+    );
+    expect(out).toContain('| `year` | VARCHAR | internal | Partition key | partition key |');
+    expect(out).toContain('**Tags:** `sales`, `e-commerce`');
   });
 
   test('row counts and the latest partitions are those of the lake', async () => {
@@ -76,6 +89,9 @@ describe('medallion catalog (data dictionary)', () => {
       expect(page).toContain(`<article class="dataset" id="${d.name}">`);
       expect(page).toContain(`<section class="table" data-table="${d.catalog.tables.gold}">`);
     }
+    expect(page).toContain(
+      `<td><code>user_id</code></td><td>VARCHAR</td><td><span class="classification pii">pii</span></td><td>Signed-in user's id`,
+    );
     expect(page).not.toMatch(/<script/);
   });
 

@@ -372,7 +372,9 @@ describe('Glue: jobs, scripts, catalog', () => {
         expect(table).toBeDefined();
         expect(table['DatabaseName']).toBe(stageDatabaseName(d.catalog.database, STAGE));
         const input = table['TableInput'];
-        expect(input.PartitionKeys).toEqual(d.partitionKeys.map((k) => ({ Name: k.name, Type: 'string' })));
+        expect(input.PartitionKeys).toEqual(
+          d.partitionKeys.map((k) => ({ Name: k.name, Type: 'string', Comment: '[internal] Partition key' })),
+        );
         expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe(
           'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
         );
@@ -391,7 +393,11 @@ describe('Glue: jobs, scripts, catalog', () => {
         ([, r]) => (r.Properties?.['TableInput'] as { Name: string }).Name === d.catalog.tables.silver,
       )?.[1].Properties as Record<string, Loose>;
 
-      expect(silver['TableInput'].StorageDescriptor.Columns).toEqual([
+      expect(
+        (silver['TableInput'].StorageDescriptor.Columns as Array<{ Name: string; Type: string }>).map(
+          ({ Name, Type }) => ({ Name, Type }),
+        ),
+      ).toEqual([
         ...d.columns.map((c) => ({ Name: c.name, Type: c.type })),
         { Name: '_ingested_at', Type: 'timestamp' },
         { Name: '_source_file', Type: 'string' },
