@@ -11,6 +11,7 @@ import {
   numberIn,
   portNumber,
 } from './options';
+import { ACCESS_LEVELS } from '../shared/domain/dataset-limits';
 
 /**
  * The `medallion` CLI (commander): every command, its options and its help are declared here; the
@@ -348,6 +349,12 @@ Exit codes: 0 printed, 1 failure, 2 usage error (a lake that does not exist incl
     .argument('<sql...>', 'the SQL (quote it)')
     .addOption(lakeOption())
     .addOption(jsonOption())
+    .addOption(
+      new Option(
+        '--as <principal>',
+        "query as a principal: reader (public and internal columns only) or full (every column), the registry's column policy",
+      ).argParser(choiceOf(ACCESS_LEVELS)),
+    )
     .addHelpText(
       'after',
       `
@@ -363,9 +370,15 @@ Tables:
   ledger               landed object versions and the run that processed them
 Every table exists on any lake (empty until something is written to it); "SHOW TABLES" lists them.
 
+--as reader shows what an analyst granted the ReaderPrincipals access sees in Athena: the dataset
+tables without their confidential and pii columns (dataset.yml classification); selecting one is an
+error naming the column and the policy. --as full shows every column. A preview of the policy, not a
+security boundary: the lake's files are on your disk.
+
 Examples:
   medallion query "SELECT country, sum(revenue) FROM orders_daily_revenue GROUP BY ALL ORDER BY 2 DESC"
   medallion query "SELECT _quarantine_reasons, count(*) FROM page_views_quarantine GROUP BY ALL"
+  medallion query --as reader "SELECT * FROM orders_silver LIMIT 5"
 
 Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
     )

@@ -1,5 +1,6 @@
 import { LocalLake } from '../local/lake';
-import { openLakeViews } from '../local/lake-query';
+import type { AccessLevel } from '../shared/domain/governance';
+import { columnPolicyError, openLakeViews } from '../local/lake-query';
 import { registry } from './datasets';
 import { table } from './format';
 import { UsageError } from './options';
@@ -7,6 +8,8 @@ import { UsageError } from './options';
 export interface QueryOptions {
   readonly lake?: string;
   readonly json: boolean;
+  /** Query as a principal of this access level: the registry's column policy applies. */
+  readonly as?: AccessLevel;
 }
 
 /** `medallion query "SQL"`: DuckDB over the local lake (exit 1 on a SQL error). */
@@ -14,14 +17,15 @@ export async function query(sqlText: string, options: QueryOptions): Promise<num
   const sql = sqlText.trim();
   if (!sql) throw new UsageError('give the SQL to run');
   const lake = new LocalLake(options.lake).existing();
-  const { duck, warnings } = await openLakeViews(lake, registry());
+  const { duck, warnings, withheld } = await openLakeViews(lake, registry(), { as: options.as });
   for (const w of warnings) console.error(`warning: ${w}`);
   try {
     const rows = await duck.rows(sql);
     console.log(options.json ? JSON.stringify(rows, null, 2) : table(rows));
     return 0;
   } catch (error) {
-    console.error(`SQL error: ${(error as Error).message}`);
+    const policy = columnPolicyError(error, options.as, withheld);
+    console.error(policy ? `${policy.name}: ${policy.message}` : `SQL error: ${(error as Error).message}`);
     return 1;
   } finally {
     duck.close();

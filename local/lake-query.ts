@@ -1,6 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from '../shared/domain/datasets';
+import {
+  columnGovernance,
+  mayRead,
+  policyText,
+  type AccessLevel,
+  type Classification,
+} from '../shared/domain/governance';
 import type { Zone } from '../shared/domain/layout';
 import { zonePrefix } from '../shared/domain/layout';
 import { Duck, sqlString } from './duck';
@@ -88,36 +95,71 @@ function hasParquet(dir: string): boolean {
   return false;
 }
 
+/** A column a principal's view leaves out, and why. */
+export interface WithheldColumn {
+  readonly table: string;
+  readonly column: string;
+  readonly classification: Classification;
+}
+
+export interface LakeViewOptions {
+  /**
+   * Whose view of the lake: the dataset tables show only the columns the registry's column policy
+   * lets this access level select (shared/domain/governance.ts, the rule Lake Formation grants on
+   * AWS). Undefined: every column (the data engineer's own lake).
+   */
+  readonly as?: AccessLevel | undefined;
+}
+
 export interface LakeViews {
   readonly duck: Duck;
+  /** Columns left out of the dataset tables for the principal (`as`), in table order. */
+  readonly withheld: readonly WithheldColumn[];
   /** Names of the views and tables created. */
   readonly tables: string[];
   /** System files that exist but could not be exposed as tables. */
   readonly warnings: string[];
 }
 
-export async function openLakeViews(lake: LocalLake, registry: Registry): Promise<LakeViews> {
+export async function openLakeViews(
+  lake: LocalLake,
+  registry: Registry,
+  options: LakeViewOptions = {},
+): Promise<LakeViews> {
   const duck = await Duck.open();
   const tables: string[] = [];
   const warnings: string[] = [];
+  const withheld: WithheldColumn[] = [];
   const view = async (name: string, select: string) => {
     await duck.run(`CREATE VIEW ${name} AS ${select}`);
     tables.push(name);
   };
   for (const dataset of registry.datasets) {
-    let empty: Awaited<ReturnType<typeof zoneColumns>> | undefined;
+    const columns = await zoneColumns(dataset);
     for (const zone of ZONES) {
       const dir = lake.path(zonePrefix(zone, dataset.name));
+      const table = dataset.catalog.tables[zone];
+      const keys = dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }));
+      const all = [...columns[zone], ...keys];
+      const level = options.as;
+      const shown =
+        level === undefined
+          ? all
+          : all.filter((c) => {
+              const { classification } = columnGovernance(dataset, zone, c.name);
+              if (mayRead(level, classification)) return true;
+              withheld.push({ table, column: c.name, classification });
+              return false;
+            });
       let select: string;
       if (hasParquet(dir)) {
         const glob = sqlString(join(dir, '**', 'part-*.parquet'));
-        select = `SELECT * FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true)`;
+        const list = level === undefined ? '*' : shown.map((c) => quoted(c.name)).join(', ');
+        select = `SELECT ${list} FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true)`;
       } else {
-        empty ??= await zoneColumns(dataset);
-        const keys = dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }));
-        select = emptyRelation([...empty[zone], ...keys]);
+        select = emptyRelation(shown);
       }
-      await view(dataset.catalog.tables[zone], select);
+      await view(table, select);
       if (registry.datasets.length === 1) await view(zone, select);
     }
   }
@@ -156,5 +198,50 @@ export async function openLakeViews(lake: LocalLake, registry: Registry): Promis
   } else {
     await view('runs', emptyRelation([...RUNS_COLUMNS, { name: 'states', type: 'BIGINT' }]));
   }
-  return { duck, tables, warnings };
+  return { duck, withheld, tables, warnings };
+}
+
+/** A principal selected a column the registry's column policy withholds from it. */
+export class ColumnPolicyError extends Error {
+  override readonly name = 'ColumnPolicyError';
+  constructor(
+    readonly level: AccessLevel,
+    readonly column: string,
+    readonly withheld: readonly WithheldColumn[],
+  ) {
+    const classes = [...new Set(withheld.map((w) => w.classification))].join(', ');
+    const tables = withheld.map((w) => w.table).join(', ');
+    super(
+      `column "${column}" is withheld from ${level} principals: it is classified ${classes} (${tables}); column policy: ${policyText(level)} (dataset.yml classification, docs/governance.md)`,
+    );
+  }
+}
+
+/** The column names a DuckDB binder error says it could not find. */
+const MISSING_COLUMN = [
+  /Referenced column "([^"]+)" not found/g,
+  /does not have a column named "([^"]+)"/g,
+  /Values list "[^"]+" does not have a column named "([^"]+)"/g,
+];
+
+/**
+ * The policy error behind a SQL error, if the SQL named a column the principal's views withhold
+ * (DuckDB reports it as a column that does not exist); else undefined.
+ */
+export function columnPolicyError(
+  error: unknown,
+  level: AccessLevel | undefined,
+  withheld: readonly WithheldColumn[],
+): ColumnPolicyError | undefined {
+  // DuckDB's errors may come from another realm than this module's Error: read the message as text.
+  const message = (error as { message?: unknown } | null)?.message;
+  if (level === undefined || typeof message !== 'string') return undefined;
+  for (const pattern of MISSING_COLUMN) {
+    for (const match of message.matchAll(pattern)) {
+      const column = match[1]!;
+      const where = withheld.filter((w) => w.column.toLowerCase() === column.toLowerCase());
+      if (where.length > 0) return new ColumnPolicyError(level, where[0]!.column, where);
+    }
+  }
+  return undefined;
 }

@@ -21,3 +21,7 @@ export const GOLD_WINDOW_MAX = 31;
 /** Column classifications, least restricted first (shared/domain/governance.ts says what each means). */
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'pii'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
+
+/** Access levels of the column policy (shared/domain/governance.ts): who selects which columns. */
+export const ACCESS_LEVELS = ['reader', 'full'] as const;
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];

@@ -1,9 +1,9 @@
 import type { Dataset } from './datasets';
 import type { Zone } from './layout';
-import { CLASSIFICATIONS, type Classification } from './dataset-limits';
+import { ACCESS_LEVELS, CLASSIFICATIONS, type AccessLevel, type Classification } from './dataset-limits';
 import { INGESTED_AT, QUARANTINE_REASONS, SOURCE_FILE } from './sql';
 
-export { CLASSIFICATIONS, type Classification };
+export { ACCESS_LEVELS, CLASSIFICATIONS, type AccessLevel, type Classification };
 
 /**
  * What the registry says about who may read a column: every column of a dataset.yml (and of its gold
@@ -30,12 +30,11 @@ export const DEFAULT_CLASSIFICATION: Classification = 'confidential';
 /** Classifications a reader may not select. */
 export const SENSITIVE_CLASSIFICATIONS: readonly Classification[] = ['confidential', 'pii'];
 
-/**
- * Access levels: a `reader` selects the non-sensitive columns of every table, `full` every column.
- * On AWS the stack's ReaderPrincipals and FullAccessPrincipals parameters list who has which.
+/*
+ * Access levels (ACCESS_LEVELS): a `reader` selects the non-sensitive columns of every table, `full`
+ * every column. On AWS the stack's ReaderPrincipals and FullAccessPrincipals parameters list who has
+ * which.
  */
-export const ACCESS_LEVELS = ['reader', 'full'] as const;
-export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
 /** The classifications a principal of this access level may select: the one column policy. */
 export const readableClassifications = (level: AccessLevel): Classification[] =>
