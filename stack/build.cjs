@@ -25,6 +25,8 @@ module.exports = async (
       glueRunQuota: Number(await param('glueRunQuota')),
       glueRunBudget: Number(await param('glueRunBudget')),
       executionBudget: await param('executionBudget'),
+      lakeReaders: await param('lakeFormationReaders'),
+      lakeFullAccess: await param('lakeFormationFullAccess'),
     });
   }
   return memo;
@@ -43,6 +45,8 @@ if (require.main === module) {
     glueRunQuota: 50,
     glueRunBudget: 30,
     executionBudget: '',
+    lakeReaders: '',
+    lakeFullAccess: '',
   };
   generators()
     .build({ ...defaults, ...JSON.parse(process.argv[2] ?? '{}') })

@@ -7,6 +7,7 @@ import { quarantineAlarms } from './alarms';
 import { athenaResources } from './athena';
 import { executionBudget, waitingRunFilters } from './back-pressure';
 import { catalogResources } from './catalog';
+import { tableColumns } from './catalog-columns';
 import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
 import { dashboard } from './dashboard';
 import { artifactsPrefix, glueArtifacts } from './glue-artifacts';
@@ -17,6 +18,8 @@ import { functionRoles } from './iam-functions';
 import { glueJobRole } from './iam-glue-jobs';
 import { stateMachineRole } from './iam-state-machine';
 import { lakeResources } from './lake';
+import { lakeFormationResources, principalsParam } from './lake-formation';
+import { ZONES } from './constants';
 
 /**
  * The dataset-driven and definition-driven parts of the stack (serverless.yml reads them through
@@ -43,7 +46,18 @@ const functionFolders = (root: string): string[] =>
     .map((d) => d.name)
     .sort();
 
-export async function build(p: BuildParams): Promise<StackParts> {
+/** What stack/build.cjs passes: the principal lists as the serverless params' comma-separated text. */
+export type BuildInput = Omit<BuildParams, 'lakeReaders' | 'lakeFullAccess'> & {
+  lakeReaders: string;
+  lakeFullAccess: string;
+};
+
+export async function build(input: BuildInput): Promise<StackParts> {
+  const p: BuildParams = {
+    ...input,
+    lakeReaders: principalsParam('lakeFormationReaders', input.lakeReaders),
+    lakeFullAccess: principalsParam('lakeFormationFullAccess', input.lakeFullAccess),
+  };
   assertStage(p.stage);
   const registry = loadRegistry(join(p.root, 'datasets'));
   // The functions read this compiled registry (shared/config/deployed-registry.ts), shipped in each
@@ -59,9 +73,25 @@ export async function build(p: BuildParams): Promise<StackParts> {
   const plansLocation = deployed(artifacts.plans);
   const sm = stateMachineDefinition(ctx, plansLocation);
   const lake = lakeResources(ctx);
+  const columns = await tableColumns(ctx.datasets);
   const resources: Resources = {
     ...lake.resources,
-    ...(await catalogResources(ctx)),
+    ...(await catalogResources(ctx, columns)),
+    ...lakeFormationResources(
+      ctx,
+      columns,
+      [
+        {
+          role: 'GlueJobRole',
+          datasets: ctx.datasets.map((dataset) => ({
+            dataset,
+            reads: ['bronze', 'silver'],
+            writes: [...ZONES],
+          })),
+        },
+      ],
+      ctx.functionFolders.includes('record-stage') ? 'RecordStageRole' : undefined,
+    ),
     ...glueJobResources(ctx, jobs, artifacts),
     StateMachineRole: stateMachineRole(ctx, sm, jobs),
     GlueJobRole: glueJobRole(ctx, artifactsPrefix(p.service, p.stage)),

@@ -73,7 +73,10 @@ export function tableParameters(
   };
 }
 
-export async function catalogResources(ctx: StackContext): Promise<Resources> {
+export async function catalogResources(
+  ctx: StackContext,
+  known?: Map<string, Record<Zone, CatalogColumn[]>>,
+): Promise<Resources> {
   refuseClash(
     'Glue table',
     ctx.datasets.flatMap((d) =>
@@ -86,7 +89,7 @@ export async function catalogResources(ctx: StackContext): Promise<Resources> {
       ),
     ),
   );
-  const columns = await tableColumns(ctx.datasets);
+  const columns = known ?? (await tableColumns(ctx.datasets));
   const resources: Resources = {};
   for (const database of [...new Set(ctx.datasets.map((d) => d.catalog.database))].sort()) {
     resources[`GlueDatabase${pascal(database)}`] = {

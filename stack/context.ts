@@ -27,6 +27,10 @@ export interface BuildParams {
   glueRunBudget: number;
   /** Executions in flight at most; empty = each Glue job's MaxConcurrentRuns (stack/back-pressure.ts). */
   executionBudget: string;
+  /** IAM role or user ARNs granted SELECT on the non-sensitive columns (stack/lake-formation.ts). */
+  lakeReaders: string[];
+  /** IAM role or user ARNs granted SELECT on every column. */
+  lakeFullAccess: string[];
 }
 
 export interface StackContext {

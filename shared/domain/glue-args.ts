@@ -1,6 +1,6 @@
 import type { Stage } from './datasets';
 import type { GoldWindowArgument } from './gold-window';
-import { manifestKey, zoneKey } from './layout';
+import { manifestKey, zoneKey, type Zone } from './layout';
 
 /**
  * The Glue job argument contract: what the state machine passes to every stage's job (Glue on AWS,
@@ -42,6 +42,22 @@ export const GOLD_WINDOW_ARG = '--gold_window';
 export const GLUE_TEMP_DIR = '--TempDir';
 
 /** Where a stage reads from: landing for bronze, the previous zone otherwise. */
+/**
+ * The zones (catalog tables) a stage's job reads and writes: bronze reads landing (no table) and
+ * writes bronze; silver reads bronze and writes silver and quarantine; gold reads silver and writes
+ * gold. The stack scopes each Glue job's role (IAM and Lake Formation) to these.
+ */
+export function stageZones(stage: Stage): { reads: Zone[]; writes: Zone[] } {
+  switch (stage) {
+    case 'bronze':
+      return { reads: [], writes: ['bronze'] };
+    case 'silver':
+      return { reads: ['bronze'], writes: ['silver', 'quarantine'] };
+    case 'gold':
+      return { reads: ['silver'], writes: ['gold'] };
+  }
+}
+
 export function stageSourceKey(
   stage: Stage,
   dataset: string,

@@ -67,6 +67,9 @@ export const VARIANTS = {
       glueRunQuota: '200',
       glueRunBudget: '120',
       executionBudget: '25',
+      lakeFormationReaders:
+        'arn:aws:iam::123456789012:role/analyst,arn:aws:iam::123456789012:role/bi-dashboards',
+      lakeFormationFullAccess: 'arn:aws:iam::123456789012:role/data-steward',
     },
   },
 } as const satisfies Record<string, { stage: string; params: Record<string, string> }>;

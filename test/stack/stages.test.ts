@@ -37,6 +37,8 @@ const NAMED: Record<string, { path: string[]; max: number }> = {
   'AWS::Glue::SecurityConfiguration': { path: ['Name'], max: 255 },
   'AWS::Athena::WorkGroup': { path: ['Name'], max: 128 },
   'AWS::IAM::Role': { path: ['RoleName'], max: 64 },
+  // LF-Tag keys are unique per account and region (and stored in lower case).
+  'AWS::LakeFormation::Tag': { path: ['TagKey'], max: 128 },
 };
 /** Types the stack names itself (IAM roles are left to CloudFormation: their names are global). */
 const MUST_BE_NAMED = Object.keys(NAMED).filter((t) => t !== 'AWS::IAM::Role');
