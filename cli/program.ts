@@ -388,6 +388,30 @@ Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
 
   command(
     program,
+    'access-report',
+    'Who can read and write what: per principal of the packaged stack, its S3 prefixes and Lake Formation tables and columns.',
+  )
+    .addOption(
+      new Option('--template <file>', 'the packaged template').default(
+        '.serverless/cloudformation-template-update-stack.json',
+      ),
+    )
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+Reads the template "npm run package" (osls package) writes and prints, for each IAM role of the stack
+(one per function, one per Glue job, the state machine's) and each principal of the
+lakeFormationReaders / lakeFormationFullAccess parameters: the S3 objects it can read (s3:GetObject)
+and write (s3:PutObject, s3:DeleteObject), and the tables and columns Lake Formation grants it (LF-Tag
+expressions resolved against the template's tag associations). docs/governance.md, "Access review".
+
+Exit codes: 0 printed, 1 failure, 2 usage error (no template at that path).`,
+    )
+    .action(act(async (opts) => (await import('./access-report')).accessReportCommand(opts as never)));
+
+  command(
+    program,
     'compile',
     'Compile every dataset (definition + generated SQL) into the plan the Glue jobs read (--dataset_plan).',
   )
@@ -408,6 +432,7 @@ Exit codes: 0 ok, 1 SQL error, 2 usage error.`,
 /** The error classes a command throws for a usage mistake found after parsing (exit 2). */
 const USAGE_ERRORS = new Set([
   'UsageError',
+  'TemplateShapeError',
   'ConsolePortError',
   'LakeNotFoundError',
   'ReplayArgumentError',

@@ -15,11 +15,10 @@ import { stateMachineDefinition } from './definition';
 import { functionAlarms } from './function-alarms';
 import { collectJobs, glueJobResources } from './glue-jobs';
 import { functionRoles } from './iam-functions';
-import { glueJobRole } from './iam-glue-jobs';
+import { glueJobRoles, glueJobTableAccess } from './iam-glue-jobs';
 import { stateMachineRole } from './iam-state-machine';
 import { lakeResources } from './lake';
 import { lakeFormationResources, principalsParam } from './lake-formation';
-import { ZONES } from './constants';
 
 /**
  * The dataset-driven and definition-driven parts of the stack (serverless.yml reads them through
@@ -80,21 +79,12 @@ export async function build(input: BuildInput): Promise<StackParts> {
     ...lakeFormationResources(
       ctx,
       columns,
-      [
-        {
-          role: 'GlueJobRole',
-          datasets: ctx.datasets.map((dataset) => ({
-            dataset,
-            reads: ['bronze', 'silver'],
-            writes: [...ZONES],
-          })),
-        },
-      ],
+      glueJobTableAccess(ctx, jobs),
       ctx.functionFolders.includes('record-stage') ? 'RecordStageRole' : undefined,
     ),
     ...glueJobResources(ctx, jobs, artifacts),
     StateMachineRole: stateMachineRole(ctx, sm, jobs),
-    GlueJobRole: glueJobRole(ctx, artifactsPrefix(p.service, p.stage)),
+    ...glueJobRoles(ctx, jobs, artifactsPrefix(p.service, p.stage)),
     ...functionRoles(ctx, jobs),
     ...functionAlarms({
       folders: ctx.functionFolders,

@@ -56,6 +56,12 @@ export function collectJobs(ctx: StackContext): Map<string, GlueJob> {
 
 export const jobLogicalId = (declared: string): string => `GlueJob${pascal(declared)}`;
 
+/** The logical id of a job's own role (stack/iam-glue-jobs.ts). */
+export const glueJobRoleId = (declared: string): string => `GlueJobRole${pascal(declared)}`;
+
+/** The job's own Glue temp dir (`--TempDir`) in the artifacts bucket. */
+export const glueTempKey = (declared: string): string => `tmp/${declared}/`;
+
 /** The ARNs of the stack's Glue jobs, in name order. */
 export const jobArns = (jobs: Map<string, GlueJob>): Cfn[] =>
   [...jobs.keys()].sort().map((name) => glueArn(`job/\${${jobLogicalId(name)}}`));
@@ -75,7 +81,8 @@ export function glueJobResources(
       Properties: {
         Name: ctx.jobName(name),
         Description: `medallion ${job.stage} stage (datasets: ${job.datasets.join(', ')})`,
-        Role: { 'Fn::GetAtt': ['GlueJobRole', 'Arn'] },
+        // Its own role, scoped to its datasets and stage (stack/iam-glue-jobs.ts).
+        Role: { 'Fn::GetAtt': [glueJobRoleId(name), 'Arn'] },
         // Glue 5.1: Spark 3.5.6, Python 3.11, Java 17 (pyspark 3.5.6 in python/requirements.lock).
         GlueVersion: GLUE_VERSION,
         ExecutionClass: job.executionClass === 'flex' ? 'FLEX' : 'STANDARD',
@@ -102,7 +109,7 @@ export function glueJobResources(
           '--enable-job-insights': 'true',
           // Glue 5.x logs in real time to <prefix>/output and <prefix>/error: the stack's log groups.
           '--custom-logGroup-prefix': GLUE_LOG_PREFIX(ctx.stage),
-          [GLUE_TEMP_DIR]: { 'Fn::Sub': 's3://${ArtifactsBucket}/tmp/' },
+          [GLUE_TEMP_DIR]: { 'Fn::Sub': `s3://\${ArtifactsBucket}/${glueTempKey(name)}` },
           ...(artifacts.library ? { '--extra-py-files': deployed(artifacts.library) } : {}),
         },
       },

@@ -38,6 +38,14 @@ import type { CatalogColumn } from './catalog-columns';
 export const CLASSIFICATION_TAG_ID = 'LakeFormationClassificationTag';
 export const LAKE_LOCATION_ID = 'LakeFormationLakeLocation';
 
+/** The serverless params listing the principals of each access level. */
+export const PRINCIPAL_PARAMS: Record<AccessLevel, string> = {
+  reader: 'lakeFormationReaders',
+  full: 'lakeFormationFullAccess',
+};
+/** The Metadata key naming, on a principal's grant, the param that listed it. */
+export const PARAMETER_METADATA = 'medallion:parameter';
+
 /** The stage's LF-Tag key (lower case: Lake Formation stores keys in lower case). */
 export const classificationTagKey = (stage: string): string => `medallion-${stage}-classification`;
 
@@ -145,11 +153,14 @@ export function lakeFormationResources(
 
   const databases = [...new Set(ctx.datasets.map((d) => d.catalog.database))].sort();
   const grantPolicy = (level: AccessLevel, principals: readonly string[]) => {
+    // The serverless param that lists the principal (medallion access-report reads it).
+    const Metadata = { [PARAMETER_METADATA]: PRINCIPAL_PARAMS[level] };
     for (const principal of principals) {
       const id = `Lf${pascal(level)}${short(principal)}`;
       resources[id] = {
         Type: 'AWS::LakeFormation::PrincipalPermissions',
         DependsOn: [CLASSIFICATION_TAG_ID],
+        Metadata,
         Properties: {
           Principal: { DataLakePrincipalIdentifier: principal },
           Resource: {
@@ -166,6 +177,7 @@ export function lakeFormationResources(
       for (const db of databases) {
         resources[`${id}Database${pascal(db)}`] = {
           Type: 'AWS::LakeFormation::PrincipalPermissions',
+          Metadata,
           DependsOn: [`GlueDatabase${pascal(db)}`],
           Properties: {
             Principal: { DataLakePrincipalIdentifier: principal },
