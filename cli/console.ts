@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readConsoleData } from '../console/data';
 import { consoleAssets, renderPage } from '../console/page';
 import { startConsoleServer } from '../console/server';
+import { DICTIONARY_FILE } from '../local/data-dictionary';
 import { LocalLake } from '../local/lake';
 import { registry } from './datasets';
 import { ms } from './format';
@@ -13,10 +14,20 @@ export interface ConsolePageOptions {
   readonly lake?: string;
 }
 
-/** The console page of the lake as it is now. */
-export async function consolePage(options: ConsolePageOptions): Promise<string> {
+/** Where `medallion ui` serves the lake's published data dictionary. */
+export const DICTIONARY_PATH = `/${DICTIONARY_FILE}`;
+
+/** The console page of the lake as it is now (`served`: by `medallion ui`, which serves the dictionary). */
+export async function consolePage(options: ConsolePageOptions, served = false): Promise<string> {
   const lake = new LocalLake(options.lake).existing();
-  return renderPage(await readConsoleData({ lake, registry: registry() }), consoleAssets());
+  return renderPage(
+    await readConsoleData({
+      lake,
+      registry: registry(),
+      ...(served ? { dictionaryHref: DICTIONARY_PATH } : {}),
+    }),
+    consoleAssets(),
+  );
 }
 
 export interface ReportOptions extends ConsolePageOptions {
@@ -64,7 +75,13 @@ export async function ui(options: UiOptions): Promise<number> {
   const until = options.until ?? signalled();
   const server = await startConsoleServer({
     port: options.port,
-    page: () => consolePage(options),
+    page: () => consolePage(options, true),
+    pages: {
+      [DICTIONARY_PATH]: () => {
+        const file = new LocalLake(options.lake).system(DICTIONARY_FILE);
+        return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+      },
+    },
     onError: (error) =>
       console.error(`medallion ui: ${error instanceof Error ? error.message : String(error)}`),
   });

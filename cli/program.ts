@@ -333,6 +333,12 @@ Exit codes: 0 written, 1 failure, 2 usage error.`,
         .default('md'),
     )
     .addOption(new Option('--out <file>', 'write to this file instead of stdout'))
+    .addOption(
+      new Option(
+        '--publish',
+        'write the HTML dictionary into the lake (_system/data-dictionary.html), where the run console (medallion ui / report) links it',
+      ),
+    )
     .addHelpText(
       'after',
       `

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseCause } from '../shared/domain/alert-text';
 import type { Registry } from '../shared/domain/datasets';
 import { baselineOf, quarantineRatio } from '../shared/domain/quarantine';
 import { JUDGED_STAGE } from '../shared/core/record-stage';
 import { localDefinition } from '../local/definition';
 import { ExecutionHistoryStore, stageReports, type ExecutionHistory } from '../local/history';
+import { DICTIONARY_FILE } from '../local/data-dictionary';
 import type { LocalLake } from '../local/lake';
 import { FileAlerter, FileMetrics, type MetricsLine } from '../local/system-store';
 import {
@@ -181,6 +184,11 @@ export interface ConsoleDataOptions {
   /** The ASL (default: the file the local runtime runs). */
   readonly definition?: string | object;
   readonly now?: Date;
+  /**
+   * The link to the published data dictionary when the lake has one: `medallion ui` serves it,
+   * `medallion report` links the file (default: its file:// URL).
+   */
+  readonly dictionaryHref?: string;
 }
 
 export async function readConsoleData(options: ConsoleDataOptions): Promise<ConsoleData> {
@@ -245,5 +253,8 @@ export async function readConsoleData(options: ConsoleDataOptions): Promise<Cons
     executions: histories.map(execution),
     datasets,
     alerts,
+    ...(existsSync(lake.system(DICTIONARY_FILE))
+      ? { dictionary: options.dictionaryHref ?? pathToFileURL(lake.system(DICTIONARY_FILE)).href }
+      : {}),
   };
 }

@@ -130,4 +130,6 @@ export interface ConsoleData {
   readonly executions: readonly ConsoleExecution[];
   readonly datasets: readonly ConsoleDataset[];
   readonly alerts: readonly ConsoleAlert[];
+  /** Where the lake's published data dictionary is (`medallion catalog --publish`), if it is. */
+  readonly dictionary?: string;
 }

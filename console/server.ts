@@ -27,6 +27,8 @@ export async function startConsoleServer(options: {
   readonly port?: number;
   /** Renders the page afresh (called for each request of `/`). */
   readonly page: () => Promise<string>;
+  /** Other pages by path (`/data-dictionary.html`): their HTML, read afresh, or undefined (404). */
+  readonly pages?: Readonly<Record<string, () => string | undefined>>;
   readonly onError?: (error: unknown) => void;
 }): Promise<ConsoleServer> {
   let hosts: ReadonlySet<string> = new Set();
@@ -42,6 +44,17 @@ export async function startConsoleServer(options: {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       response.end('method not allowed\n');
+      return;
+    }
+    const other = path === undefined ? undefined : options.pages?.[path];
+    const otherHtml = other?.();
+    if (otherHtml !== undefined) {
+      response.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-length': Buffer.byteLength(otherHtml),
+      });
+      response.end(request.method === 'HEAD' ? undefined : otherHtml);
       return;
     }
     if (path !== '/' && path !== '/index.html') {

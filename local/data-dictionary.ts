@@ -14,6 +14,12 @@ import { zoneColumns } from './zone-columns';
  */
 
 const ZONES: readonly Zone[] = ['bronze', 'silver', 'gold', 'quarantine'];
+/**
+ * The published HTML dictionary's file in the lake's system folder (`medallion catalog --publish`):
+ * the run console links it when it exists.
+ */
+export const DICTIONARY_FILE = 'data-dictionary.html';
+
 /** Partitions listed per table, newest first. */
 export const LATEST_PARTITIONS = 5;
 

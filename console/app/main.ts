@@ -65,6 +65,9 @@ app.appendChild(
       el('span', {}, `${data.executions.length} executions, ${failed} failed`),
       el('span', {}, `${data.alerts.length} alerts`),
       el('span', {}, `read ${timestamp(data.generatedAt)}`),
+      ...(data.dictionary
+        ? [el('a', { id: 'dictionary-link', href: data.dictionary }, 'data dictionary')]
+        : []),
     ),
   ),
 );

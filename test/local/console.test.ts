@@ -3,6 +3,8 @@ import { request } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ui } from '../../cli/console';
 import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../../cli/program';
 import type { ConsoleData } from '../../console/model';
@@ -325,6 +327,60 @@ describe('run console (medallion report / ui) in headless Chromium', () => {
       await expect(fetch(url)).rejects.toThrow();
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  test('the data dictionary, once published into the lake, is linked from the report and served by ui', async () => {
+    // Before: no link.
+    expect(dataOf(html).dictionary).toBeUndefined();
+    const published = await quietly(['catalog', '--lake', root, '--publish']);
+    const file = join(root, '_system', 'data-dictionary.html');
+    expect(published).toEqual({ code: 0, out: expect.stringContaining(`wrote ${file}`) });
+
+    const linked = join(root, 'out', 'linked.html');
+    expect((await quietly(['report', '--lake', root, '--out', linked])).code).toBe(0);
+    const href = dataOf(readFileSync(linked, 'utf8')).dictionary;
+    expect(href).toBe(pathToFileURL(file).href);
+    const page = await browser.newPage();
+    try {
+      await page.goto(pathToFileURL(linked).href);
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.$eval('#dictionary-link', (a) => a.getAttribute('href'))).toBe(href);
+      await page.click('#dictionary-link');
+      await page.waitForSelector('article.dataset#orders');
+      expect(await page.title()).toBe('Data dictionary');
+    } finally {
+      await page.close();
+    }
+
+    let stop: () => void = () => undefined;
+    const until = new Promise<void>((done) => (stop = done));
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((text: string) => void out.push(text));
+    try {
+      const running = ui({ lake: root, port: 0, until });
+      const url = await new Promise<string>((done, fail) => {
+        const started = Date.now();
+        const poll = setInterval(() => {
+          const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out.join('\n'));
+          if (m) {
+            clearInterval(poll);
+            done(m[0]);
+          } else if (Date.now() - started > 20_000) {
+            clearInterval(poll);
+            fail(new Error(`no URL printed: ${out.join('\n')}`));
+          }
+        }, 50);
+      });
+      expect(dataOf(await (await fetch(url)).text()).dictionary).toBe('/data-dictionary.html');
+      const served = await fetch(new URL('/data-dictionary.html', url));
+      expect(served.status).toBe(200);
+      expect(await served.text()).toBe(readFileSync(file, 'utf8'));
+      stop();
+      expect(await running).toBe(0);
+    } finally {
+      stop();
+      log.mockRestore();
     }
   });
 
