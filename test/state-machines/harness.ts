@@ -162,7 +162,12 @@ export interface Harness {
 
 export function createHarness(
   registry: Registry = shippedRegistry(),
-  options: { starter?: RunStarter; ledger?: FileObjectLedger } = {},
+  options: {
+    starter?: RunStarter;
+    ledger?: FileObjectLedger;
+    /** prepare-run's clock (default: the real time), for runs whose plan depends on it (the settle wait). */
+    now?: () => Date;
+  } = {},
 ): Harness {
   const ledger =
     options.ledger ?? new FileObjectLedger(join(mkdtempSync(join(tmpdir(), 'asl-ledger-')), 'ledger.json'));
@@ -253,15 +258,16 @@ export function createHarness(
   };
 
   // Wired by the handlers' own wiring functions, as the Lambda entries and the local runtime do.
-  const prepare = prepareRunHandler(() =>
-    prepareRunDeps({
+  const prepare = prepareRunHandler(() => ({
+    ...prepareRunDeps({
       registry,
       ledger,
       lakeRoot: 's3://example-lake/',
       plansLocation: 's3://example-artifacts/plans/',
       log,
     }),
-  );
+    ...(options.now ? { now: options.now } : {}),
+  }));
   const record = recordStageHandler(() => recordStageDeps({ registry, manifests, catalog, metrics, log }));
   const notify = notifyHandler(() => notifyDeps({ alerter, log }));
   const finish = finishRunHandler(() =>

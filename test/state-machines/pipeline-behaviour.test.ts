@@ -188,13 +188,15 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
         d.name === 'orders' ? { ...d, trigger: { settleSeconds: 60 } } : d,
       ),
     );
-    const harness = createHarness(settling);
-    const arrived = new Date(Date.now() - 58_500).toISOString();
+    // prepare-run's clock reads 58.5 s after the arrival whatever the machine's load, so the plan is 2 s
+    const arrivedMs = Date.now() - 58_500;
+    const harness = createHarness(settling, { now: () => new Date(arrivedMs + 58_500) });
+    const arrived = new Date(arrivedMs).toISOString();
     const fresh = ordersInput({
       objects: { ...ordersInput().objects, firstLandedAt: arrived, lastLandedAt: arrived },
     });
 
-    // Act: the wait is real (the seconds the execution names), here 1 to 2 s
+    // Act: the wait is real (the seconds the execution names), here 2 s
     const waited = await runPipeline(harness, fresh);
     const old = await runPipeline(createHarness(settling), ordersInput());
     const replay = await runPipeline(createHarness(settling), { ...fresh, trigger: 'replay' });
@@ -204,8 +206,7 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
     expect(waited.status).toBe('SUCCEEDED');
     expect(waited.path).toEqual([...HAPPY_PATH.slice(0, 2), 'Settle partition', ...HAPPY_PATH.slice(2)]);
     expect(waited.transitions).toBe(11);
-    expect((waited.output as { run: { settleSeconds: number } }).run.settleSeconds).toBeGreaterThanOrEqual(1);
-    expect((waited.output as { run: { settleSeconds: number } }).run.settleSeconds).toBeLessThanOrEqual(2);
+    expect((waited.output as { run: { settleSeconds: number } }).run.settleSeconds).toBe(2);
     // Its first file landed long ago, a replay reads nothing new, a dataset without a window: no wait
     for (const run of [old, replay, none]) {
       expect(run.path).toEqual(HAPPY_PATH);
