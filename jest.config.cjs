@@ -9,8 +9,8 @@ module.exports = {
       { jsc: { target: 'es2023', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
     ],
   },
-  // middy and a few AWS helpers ship ESM only: let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // middy, a few AWS helpers and tinybench (the benchmark's timer) ship ESM only: swc turns them into CommonJS for jest.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|tinybench)/)'],
   // middy's package exports only an `import` condition, which jest's CommonJS resolver cannot see.
   moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { parseDocument } from 'yaml';
+import { parse } from 'yaml';
 import { fmt, kb, median, type BenchRow, type Suite } from './lib';
 
 /**
@@ -19,100 +19,41 @@ const LOAD_RUNS = 15;
 const FLOOR_SLACK_BYTES = 60 * 1024;
 const LOAD_RATIO_TARGET = 0.75;
 
-/** Used when serverless.yml is absent or has no `custom.esbuild`. */
-const DEFAULT_BUNDLE: BuildOptions = {
-  bundle: true,
-  minify: true,
-  sourcemap: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  mainFields: ['module', 'main'],
-  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-};
-
 /**
  * The production bundle settings: serverless.yml's `custom.esbuild` (what serverless-esbuild builds
  * the Lambda zips with) and the functions' NODE_OPTIONS, so the benchmark measures what ships.
+ * (CloudFormation tags such as !Ref are not YAML core tags: `yaml` keeps their values as plain ones.)
  */
 function productionSettings(): { options: BuildOptions; nodeOptions: string; source: string } {
-  const file = join(ROOT, 'serverless.yml');
-  if (!existsSync(file))
-    return { options: DEFAULT_BUNDLE, nodeOptions: '', source: 'defaults (no serverless.yml)' };
-  // CloudFormation tags (!Ref, !GetAtt...) are not YAML core tags: keep them as plain values.
-  const doc = parseDocument(readFileSync(file, 'utf8'), {
-    customTags: [
-      'Ref',
-      'GetAtt',
-      'Sub',
-      'Join',
-      'If',
-      'Equals',
-      'Not',
-      'Select',
-      'Split',
-      'ImportValue',
-      'FindInMap',
-      'GetAZs',
-      'Base64',
-      'Cidr',
-      'And',
-      'Or',
-      'Condition',
-    ].flatMap((tag) => [
-      { tag: `!${tag}`, resolve: (v: string) => v },
-      { tag: `!${tag}`, collection: 'seq' as const, resolve: (v: unknown) => v },
-      { tag: `!${tag}`, collection: 'map' as const, resolve: (v: unknown) => v },
-    ]),
-    logLevel: 'silent',
-  });
-  const config = doc.toJS() as {
+  const config = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
     custom?: { esbuild?: Record<string, unknown> };
     provider?: { environment?: Record<string, unknown> };
   };
   const esb = config.custom?.esbuild;
-  if (!esb)
-    return {
-      options: DEFAULT_BUNDLE,
-      nodeOptions: '',
-      source: 'defaults (serverless.yml has no custom.esbuild)',
-    };
-  const pick = <K extends keyof BuildOptions>(key: K): Partial<BuildOptions> =>
-    esb[key] === undefined ? {} : { [key]: esb[key] as BuildOptions[K] };
-  const options: BuildOptions = {
-    bundle: true,
-    ...pick('minify'),
-    ...pick('sourcemap'),
-    ...pick('platform'),
-    ...pick('target'),
-    ...pick('format'),
-    ...pick('mainFields'),
-    ...pick('banner'),
-    ...pick('keepNames'),
-    ...pick('external'),
-  };
+  if (!esb) throw new Error('serverless.yml has no custom.esbuild: nothing to bundle the functions like');
+  const keys = [
+    'minify',
+    'sourcemap',
+    'platform',
+    'target',
+    'format',
+    'mainFields',
+    'banner',
+    'keepNames',
+    'external',
+  ];
+  const options = Object.fromEntries(keys.filter((k) => esb[k] !== undefined).map((k) => [k, esb[k]]));
   const nodeOptions = String(config.provider?.environment?.['NODE_OPTIONS'] ?? '');
-  return { options, nodeOptions, source: 'serverless.yml custom.esbuild' };
+  return { options: { bundle: true, ...options }, nodeOptions, source: 'serverless.yml custom.esbuild' };
 }
 
 export const SETTINGS = productionSettings();
 export const BUNDLE: BuildOptions = { ...SETTINGS.options, legalComments: 'none', logLevel: 'silent' };
 
-/** ESM output needs `require` for the CommonJS packages it inlines. */
-const formatOptions = (format: 'esm' | 'cjs'): BuildOptions =>
-  format === 'esm'
-    ? {
-        format,
-        banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-      }
-    : { format, banner: {} };
-
 const functionNames = (): string[] =>
-  existsSync(join(ROOT, 'functions'))
-    ? readdirSync(join(ROOT, 'functions'))
-        .filter((f) => existsSync(join(ROOT, 'functions', f, 'handler.ts')))
-        .sort()
-    : [];
+  readdirSync(join(ROOT, 'functions'))
+    .filter((f) => existsSync(join(ROOT, 'functions', f, 'handler.ts')))
+    .sort();
 
 /** `@aws-sdk/*` value imports of the repo's own sources that went into a bundle. */
 function sdkImports(metafile: Metafile): Map<string, Set<string>> {
@@ -187,30 +128,15 @@ function loadMs(file: string, env: Record<string, string>, nodeOptions = SETTING
   return Number(out.stdout);
 }
 
-export interface FunctionBundle {
-  fn: string;
-  bytes: number;
-  zipBytes: number;
-  loadMs: number;
-  floorBytes: number;
-  floorZipBytes: number;
-  floorLoadMs: number;
-  unbundledLoadMs: number;
-  altFormat: string;
-  altLoadMs: number;
-  altBytes: number;
-  noSourceMapsLoadMs: number | undefined;
-  overFloorByPackage: Record<string, number>;
-  sdk: Record<string, string[]>;
-}
-
-export async function measureFunction(fn: string): Promise<FunctionBundle> {
+export async function measureFunction(fn: string) {
   const dir = join(OUT, fn);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const entry = join(ROOT, 'functions', fn, 'handler.ts');
+  if (BUNDLE.format !== 'esm')
+    throw new Error('serverless.yml custom.esbuild: the functions ship as ESM (.mjs)');
 
-  const bundled = join(dir, BUNDLE.format === 'esm' ? 'handler.mjs' : 'handler.cjs');
+  const bundled = join(dir, 'handler.mjs');
   const result = await build({ ...BUNDLE, entryPoints: [entry], outfile: bundled, metafile: true });
   const sdk = sdkImports(result.metafile);
 
@@ -221,7 +147,7 @@ export async function measureFunction(fn: string): Promise<FunctionBundle> {
   );
   const used = [...sdk.entries()].flatMap(([, names], i) => [...names].map((n) => `s${i}_${n}`));
   writeFileSync(floorEntry, `${imports.join('\n')}\nexport const used = [${used.join(', ')}];\n`);
-  const floor = join(dir, BUNDLE.format === 'esm' ? 'floor.mjs' : 'floor.cjs');
+  const floor = join(dir, 'floor.mjs');
   const floorResult = await build({ ...BUNDLE, entryPoints: [floorEntry], outfile: floor, metafile: true });
   const overFloor = packageBytes(result.metafile);
   for (const [pkg, bytes] of packageBytes(floorResult.metafile))
@@ -229,57 +155,43 @@ export async function measureFunction(fn: string): Promise<FunctionBundle> {
   const extras = [...overFloor].filter(([, b]) => b > 1024).sort((a, b) => b[1] - a[1]);
 
   // The other output format, same settings: how much the format choice alone changes the load time.
-  const altFormat = BUNDLE.format === 'esm' ? 'cjs' : 'esm';
-  const alt = join(dir, altFormat === 'esm' ? 'alt.mjs' : 'alt.cjs');
-  await build({ ...BUNDLE, ...formatOptions(altFormat), entryPoints: [entry], outfile: alt });
-  const altBytes = statSync(alt).size;
-
+  const alt = join(dir, 'alt.cjs');
+  await build({ ...BUNDLE, format: 'cjs', banner: {}, entryPoints: [entry], outfile: alt });
   // (b) unbundled: same code, transpiled into one ESM file, every package imported from node_modules.
   const unbundled = join(dir, 'unbundled.mjs');
-  await build({
-    ...BUNDLE,
-    ...formatOptions('esm'),
-    minify: false,
-    packages: 'external',
-    entryPoints: [entry],
-    outfile: unbundled,
-  });
+  await build({ ...BUNDLE, minify: false, packages: 'external', entryPoints: [entry], outfile: unbundled });
 
   const env = Object.fromEntries(requiredEnv(fn).map((name) => [name, `bench-${name.toLowerCase()}`]));
-  // Warm the OS file cache once, then interleave the variants so drift hits all three alike.
-  for (const f of [bundled, floor, unbundled, alt]) loadMs(f, env);
   // What --enable-source-maps (set on the functions) costs at load: node reads and parses the map.
   const withMaps = SETTINGS.nodeOptions.includes('--enable-source-maps');
-  const times = {
-    bundled: [] as number[],
-    floor: [] as number[],
-    unbundled: [] as number[],
-    alt: [] as number[],
-    noMaps: [] as number[],
+  const noMaps = SETTINGS.nodeOptions.replace('--enable-source-maps', '').trim();
+  const variants: Record<string, () => number> = {
+    bundled: () => loadMs(bundled, env),
+    floor: () => loadMs(floor, env),
+    unbundled: () => loadMs(unbundled, env),
+    alt: () => loadMs(alt, env),
+    ...(withMaps ? { noMaps: () => loadMs(bundled, env, noMaps) } : {}),
   };
-  for (let i = 0; i < LOAD_RUNS; i++) {
-    times.bundled.push(loadMs(bundled, env));
-    times.floor.push(loadMs(floor, env));
-    times.unbundled.push(loadMs(unbundled, env));
-    times.alt.push(loadMs(alt, env));
-    if (withMaps)
-      times.noMaps.push(
-        loadMs(bundled, env, SETTINGS.nodeOptions.replace('--enable-source-maps', '').trim()),
-      );
-  }
+  // Warm the OS file cache once, then interleave the variants (not tinybench's one task after the
+  // other) so drift on a shared machine hits them alike; each time is measured inside the child.
+  Object.values(variants).forEach((load) => load());
+  const times: Record<string, number[]> = {};
+  for (let i = 0; i < LOAD_RUNS; i++)
+    for (const [name, load] of Object.entries(variants)) (times[name] ??= []).push(load());
+  const med = (name: string) => median(times[name] ?? []);
   return {
     fn,
     bytes: statSync(bundled).size,
     zipBytes: zipBytes(bundled),
-    loadMs: median(times.bundled),
+    loadMs: med('bundled'),
     floorBytes: statSync(floor).size,
     floorZipBytes: zipBytes(floor),
-    floorLoadMs: median(times.floor),
-    unbundledLoadMs: median(times.unbundled),
-    altFormat,
-    altLoadMs: median(times.alt),
-    altBytes,
-    noSourceMapsLoadMs: withMaps ? median(times.noMaps) : undefined,
+    floorLoadMs: med('floor'),
+    unbundledLoadMs: med('unbundled'),
+    altFormat: 'cjs',
+    altLoadMs: med('alt'),
+    altBytes: statSync(alt).size,
+    noSourceMapsLoadMs: withMaps ? med('noMaps') : undefined,
     overFloorByPackage: Object.fromEntries(extras),
     sdk: Object.fromEntries([...sdk.entries()].map(([pkg, names]) => [pkg, [...names].sort()])),
   };
@@ -296,9 +208,11 @@ const topExtras = (byPackage: Record<string, number>): string => {
  * report its scripts/bundle-sizes.cjs writes. Empty, with the reason, when packaging is unavailable.
  */
 function deployedZips(): { zips: Map<string, number>; note?: string } {
-  const script = join(ROOT, 'scripts', 'package.sh');
-  if (!existsSync(script)) return { zips: new Map(), note: 'no scripts/package.sh' };
-  const out = spawnSync('bash', [script, '--if-stale'], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
+  const out = spawnSync('bash', [join(ROOT, 'scripts', 'package.sh'), '--if-stale'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   if (out.status !== 0)
     return {
       zips: new Map(),

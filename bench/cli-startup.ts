@@ -1,45 +1,32 @@
-import { spawnSync } from 'node:child_process';
-import { fmt, median, type BenchRow, type Suite } from './lib';
+import { fmt, hyperfine, type BenchRow, type Suite } from './lib';
 
 /**
- * CLI start-up: wall time of `medallion --help` in a fresh process (spawn to exit), median of RUNS
- * after WARMUP unmeasured runs, against (a) a bare `node -e 0` (the floor) and (b) the CLI run from
- * its TypeScript sources through tsx, which is how bin/medallion.cjs started before the compiled
- * bundle (dist/cli.cjs). `npx medallion --help` is measured too (npm's own start-up on top).
+ * CLI start-up: wall time of `medallion --help` in a fresh process (spawn to exit), timed by
+ * hyperfine (median of RUNS after WARMUP unmeasured runs; the first run after a source change
+ * rebuilds dist/ and is one of them), against (a) a bare `node -e 0` (the floor) and (b) the CLI run
+ * from its TypeScript sources through tsx, which is how bin/medallion.cjs started before the
+ * compiled bundle (dist/cli.cjs). `npx medallion --help` is measured too (npm's own start-up on top).
  */
 
 const RUNS = 15;
-const WARMUP = 2;
+const SLOW_RUNS = 5;
+const WARMUP = 3;
 const TARGET_MS = 200;
-
-/** Median wall milliseconds of `command args` run to completion; throws if it exits non-zero. */
-function spawnMedian(
-  command: string,
-  args: readonly string[],
-  runs = RUNS,
-): { medianMs: number; all: number[] } {
-  const all: number[] = [];
-  for (let i = 0; i < WARMUP + runs; i++) {
-    const t0 = performance.now();
-    const result = spawnSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    const wall = performance.now() - t0;
-    if (result.status !== 0)
-      throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr.slice(0, 300)}`);
-    if (i >= WARMUP) all.push(Math.round(wall * 10) / 10);
-  }
-  return { medianMs: median(all), all };
-}
 
 export const cliStartupSuite: Suite = {
   name: 'cli',
   async run(): Promise<BenchRow[]> {
     const node = process.execPath;
-    // The first start after a source change compiles the bundle: do it before measuring.
-    spawnMedian(node, ['bin/medallion.cjs', '--help'], 1);
-    const bundled = spawnMedian(node, ['bin/medallion.cjs', '--help']);
-    const bare = spawnMedian(node, ['-e', '0']);
-    const fromSources = spawnMedian(node, ['--import', 'tsx', 'cli/main.ts', '--help'], 5);
-    const npx = spawnMedian('npx', ['--no-install', 'medallion', '--help'], 5);
+    const [bundled, bare] = hyperfine([`${node} bin/medallion.cjs --help`, `${node} -e 0`], {
+      runs: RUNS,
+      warmup: WARMUP,
+    });
+    const [fromSources, npx] = hyperfine(
+      [`${node} --import tsx cli/main.ts --help`, 'npx --no-install medallion --help'],
+      { runs: SLOW_RUNS, warmup: 2 },
+    );
+    if (!bundled || !bare || !fromSources || !npx)
+      throw new Error('hyperfine timed fewer commands than given');
     return [
       {
         benchmark: 'CLI start-up',
@@ -48,8 +35,8 @@ export const cliStartupSuite: Suite = {
         baseline: `${fmt(fromSources.medianMs)} ms from the TypeScript sources through tsx (the start-up before)`,
         target: `≤ ${TARGET_MS} ms`,
         met: bundled.medianMs <= TARGET_MS,
-        values: { medianMs: bundled.medianMs, runsMs: bundled.all, bareNodeMedianMs: bare.medianMs },
-        baselineValues: { medianMs: fromSources.medianMs, runsMs: fromSources.all },
+        values: { medianMs: bundled.medianMs, runsMs: bundled.runsMs, bareNodeMedianMs: bare.medianMs },
+        baselineValues: { medianMs: fromSources.medianMs, runsMs: fromSources.runsMs },
         runs: RUNS,
       },
       {
@@ -59,8 +46,8 @@ export const cliStartupSuite: Suite = {
         baseline: '—',
         target: '—',
         met: null,
-        values: { medianMs: npx.medianMs, runsMs: npx.all },
-        runs: 5,
+        values: { medianMs: npx.medianMs, runsMs: npx.runsMs },
+        runs: SLOW_RUNS,
         note: "npm's own start-up (npx resolving the bin) on top of the CLI's",
       },
     ];

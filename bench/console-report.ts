@@ -1,15 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fmt, kb, median, type BenchRow, type Suite } from './lib';
+import { fmt, hyperfine, kb, median, type BenchRow, type Suite } from './lib';
 
 /**
  * The run console's offline page: `medallion report --out F.html` on the demo's lake (5 executions,
  * one failed), then on the same lake after REPLAYS replays of its three good days (5 + 3·REPLAYS
  * executions, all real runs through the local runtime). Measured: the file's size, the command's
  * wall time from spawn to exit (node start-up and the lake's registry included), and the time the
- * command itself reports for reading the lake and writing the page (its --json `ms`).
+ * command itself reports for reading the lake and writing the page (its --json `ms`), median of
+ * the same runs.
  */
 
 const ROOT = process.cwd();
@@ -18,35 +19,44 @@ const LAKE = join(tmpdir(), 'medallion-bench-console');
 const RUNS = 7;
 const REPLAYS = 15;
 
-function cli(args: string[]): { stdout: string; wallMs: number } {
-  const t0 = performance.now();
+function cli(args: string[]): void {
   const out = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
-  const wallMs = performance.now() - t0;
   if (out.status !== 0)
     throw new Error(`medallion ${args.join(' ')} exited ${out.status}: ${out.stderr.slice(-2000)}`);
-  return { stdout: out.stdout, wallMs };
 }
 
+/**
+ * hyperfine times `medallion report` (RUNS after one unmeasured run, which may rebuild dist/ after a
+ * source change); each run appends its --json line (the page's bytes, the command's own `ms`) to a
+ * file through the shell, whose start-up hyperfine subtracts.
+ */
 function measure(executions: number): BenchRow {
   const out = join(LAKE, 'report.html');
-  const samples: Array<{ wallMs: number; ms: number; bytes: number }> = [];
-  for (let i = 0; i < RUNS + 1; i++) {
-    const run = cli(['report', '--lake', LAKE, '--out', out, '--json']);
-    const written = JSON.parse(run.stdout) as { bytes: number; ms: number };
-    // The first run may rebuild dist/ after a source change: not measured.
-    if (i > 0) samples.push({ wallMs: run.wallMs, ms: written.ms, bytes: written.bytes });
-  }
-  const wall = median(samples.map((s) => s.wallMs));
-  const inside = median(samples.map((s) => s.ms));
-  const bytes = samples[0]?.bytes ?? 0;
+  const lines = join(LAKE, 'report-runs.jsonl');
+  rmSync(lines, { force: true });
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const [timed] = hyperfine(
+    [
+      `${quote(process.execPath)} ${quote(CLI)} report --lake ${quote(LAKE)} --out ${quote(out)} --json >> ${quote(lines)}`,
+    ],
+    { runs: RUNS, warmup: 1, shell: true },
+  );
+  if (!timed) throw new Error('hyperfine timed nothing');
+  const written = readFileSync(lines, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(-RUNS)
+    .map((line) => JSON.parse(line) as { bytes: number; ms: number });
+  const inside = median(written.map((w) => w.ms));
+  const bytes = written[0]?.bytes ?? 0;
   return {
     benchmark: 'Run console report',
     case: `\`medallion report\`, ${executions} executions (demo lake${executions > 5 ? ` + ${REPLAYS} replays` : ''})`,
-    measured: `${kb(bytes)}; ${fmt(wall)} ms wall (${fmt(inside)} ms reading the lake and writing the page)`,
+    measured: `${kb(bytes)}; ${fmt(timed.medianMs)} ms wall (${fmt(inside)} ms reading the lake and writing the page)`,
     baseline: '—',
     target: '—',
     met: null,
-    values: { bytes, wallMs: wall, commandMs: inside, executions, runsWallMs: samples.map((s) => s.wallMs) },
+    values: { bytes, wallMs: timed.medianMs, commandMs: inside, executions, runsWallMs: timed.runsMs },
     runs: RUNS,
   };
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fmt, median, notMeasured, onlyExecution, type BenchRow, type Suite } from './lib';
+import { fmt, median, onlyExecution, type BenchRow, type Suite } from './lib';
 
 /**
  * Local end-to-end: `medallion sample` writes N orders into one partition of a fresh lake, then
@@ -110,14 +110,7 @@ export const e2eSuite: Suite = {
   async run(): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     if (!existsSync('/usr/bin/time'))
-      return CASES.map((c) =>
-        notMeasured(
-          'local end-to-end',
-          `${fmt(c.records)} records`,
-          '≤ 15 s and ≤ 2 GB at 1M',
-          'GNU time (/usr/bin/time)',
-        ),
-      );
+      throw new Error('GNU time (/usr/bin/time, Debian package time) measures the peak RSS: not installed');
     // The fixed cost inside every wall time: node + the tsx loader + the CLI's imports.
     const startup: Array<{ wallS: number; rss: number }> = [];
     for (let i = 0; i < 3; i++) {

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { Bench } from 'tinybench';
 
 /** One line of the results table; `values` keep the raw numbers for bench/results.json. */
 export interface BenchRow {
@@ -25,35 +26,107 @@ export interface Suite {
   run(): Promise<BenchRow[]>;
 }
 
+/** Median of a few numbers (the bundle's interleaved load times, the end-to-end runs). */
 export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of nothing');
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) throw new Error('median of nothing');
+  return sorted.length % 2
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Runs `fn` `warmup` times unmeasured, then `runs` times; returns every measured result. */
-export async function repeat<T>(runs: number, fn: () => Promise<T>, warmup = 1): Promise<T[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: T[] = [];
-  for (let i = 0; i < runs; i++) out.push(await fn());
-  return out;
+/** CPU milliseconds (user + system, all threads, so V8's concurrent GC counts) as a tinybench clock. */
+const cpuNow = (): number => {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+};
+
+/**
+ * An in-process workload for tinybench: `run` is the timed call; `setup` before it and `after` it
+ * (with its result, and whether the call was measured or a warm-up) are not timed.
+ */
+export interface Workload<R> {
+  readonly setup?: () => void | Promise<void>;
+  readonly run: () => Promise<R>;
+  readonly after?: (result: R, measured: boolean) => void;
 }
 
-/** Wall and CPU (user + system) milliseconds of one call. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; wallMs: number; cpuMs: number }> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await fn();
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { result, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+/**
+ * tinybench: `warmup` unmeasured calls, then exactly `iterations` measured ones, timed by the wall
+ * clock (performance.now) or the process's CPU time. Returns the median (p50) and every sample, ms.
+ */
+export async function measure<R>(
+  workload: Workload<R>,
+  options: { iterations: number; warmup: number; clock: 'wall' | 'cpu' },
+): Promise<{ medianMs: number; samplesMs: number[] }> {
+  let last: R | undefined;
+  const bench = new Bench({
+    iterations: options.iterations,
+    time: 0,
+    warmup: options.warmup > 0,
+    warmupIterations: options.warmup,
+    warmupTime: 0,
+    retainSamples: true,
+    throws: true,
+    ...(options.clock === 'cpu' ? { now: cpuNow } : {}),
+  });
+  bench.add(
+    'workload',
+    async () => {
+      last = await workload.run();
+    },
+    {
+      ...(workload.setup ? { beforeEach: workload.setup } : {}),
+      afterEach: (mode) => workload.after?.(last as R, mode === 'run'),
+    },
+  );
+  const [task] = await bench.run();
+  const result = task?.result;
+  if (result?.state !== 'completed')
+    throw new Error(`tinybench: the workload ended ${result?.state ?? 'unrun'}`);
+  return { medianMs: result.latency.p50, samplesMs: [...(result.latency.samples ?? [])] };
 }
 
-export const medianOf = <T>(items: readonly T[], pick: (item: T) => number): number =>
-  median(items.map(pick));
+/** One command's wall times from hyperfine's --export-json (seconds there, milliseconds here). */
+export interface CommandTimes {
+  readonly medianMs: number;
+  readonly runsMs: number[];
+}
+
+/**
+ * Times whole commands with hyperfine (`warmup` unmeasured runs, then `runs`; a non-zero exit fails
+ * it): each command a string as hyperfine takes it, run without a shell (`-N`) unless `shell`, in
+ * which case hyperfine subtracts the shell's own start-up. Returns each command's median and runs.
+ */
+export function hyperfine(
+  commands: readonly string[],
+  options: { runs: number; warmup: number; shell?: boolean },
+): CommandTimes[] {
+  const dir = mkdtempSync(join(tmpdir(), 'medallion-bench-hyperfine-'));
+  const json = join(dir, 'times.json');
+  try {
+    const out = spawnSync(
+      'hyperfine',
+      [
+        ...(options.shell ? [] : ['-N']),
+        ...['--style', 'basic', '--runs', String(options.runs), '--warmup', String(options.warmup)],
+        ...['--export-json', json, ...commands],
+      ],
+      { cwd: process.cwd(), encoding: 'utf8' },
+    );
+    if (out.error)
+      throw new Error(`hyperfine could not run (Debian: apt-get install hyperfine): ${out.error.message}`);
+    if (out.status !== 0)
+      throw new Error(`hyperfine failed: ${(out.stderr || out.stdout).trim().slice(-1000)}`);
+    const { results } = JSON.parse(readFileSync(json, 'utf8')) as {
+      results: Array<{ median: number; times: number[] }>;
+    };
+    return results.map((r) => ({ medianMs: r.median * 1000, runsMs: r.times.map((s) => s * 1000) }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

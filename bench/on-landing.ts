@@ -11,15 +11,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createHandler, handler as deployedHandler } from '../functions/on-landing/handler';
-import { DynamoObjectLedger } from '../shared/aws/dynamo-ledger';
+import { createHandler, handler as deployedHandler, landingDeps } from '../functions/on-landing/handler';
+import { DynamoObjectLedger, SLOTS_ITEM_KEY } from '../shared/aws/dynamo-ledger';
 import { SfnRunStarter } from '../shared/aws/sfn-run-starter';
 import { compileRegistry, loadDeployedRegistry } from '../shared/config/deployed-registry';
 import { loadRegistry } from '../shared/config/registry';
-import type { LandingDeps } from '../shared/core/landing';
 import { createLogger } from '../shared/logger';
 import { s3Record, sqsEvent } from '../test/helpers/fixtures';
-import { fmt, medianOf, repeat, timed, type BenchRow, type Suite } from './lib';
+import { fmt, measure, type BenchRow, type Suite } from './lib';
 import { createNaiveHandler } from './naive-on-landing';
 import { STUB_CLIENT_CONFIG, StubHttpHandler } from './sdk-stub';
 
@@ -33,20 +32,29 @@ const CPU_TARGET_MS = 150;
 const sdkLogger = createLogger('on-landing');
 const context = { awsRequestId: 'bench', functionName: 'on-landing' } as never;
 
-interface Sample {
-  wallMs: number;
-  cpuMs: number;
+/** What one handler call did: runs started, ledger calls (claims/confirmations and leases), failures. */
+interface Calls {
   starts: number;
   ledgerCalls: number;
-  /** Of the ledger calls: TransactWriteItems (claims, confirmations) and UpdateItem (partition leases). */
-  transactCalls?: number;
-  leaseCalls?: number;
+  transactCalls: number;
+  leaseCalls: number;
+  slotCalls: number;
   failures: number;
 }
+
+/** One handler as measured: calling it wires a fresh one (clients, mocks); `call` is what is timed. */
+type Subject = () => {
+  call: (event: SqsEvent) => Promise<unknown>;
+  calls: (result: unknown) => Calls;
+  done?: () => void;
+};
+type SqsEvent = ReturnType<typeof sqsEvent>;
 
 // The deployed handler reads these on its first call (functions/on-landing defaultDeps).
 process.env['STATE_MACHINE_ARN'] = STATE_MACHINE_ARN;
 process.env['LEDGER_TABLE'] = TABLE;
+// Executions in flight at most: enough for every run of a batch (P = 100) to find its slot free.
+process.env['EXECUTION_BUDGET'] = '1000';
 process.env['AWS_REGION'] ??= 'eu-west-1';
 // The Lambdas read the dataset registry compiled at package time; compile it the same way here, so
 // the benchmark needs no `npm run package` first.
@@ -77,45 +85,52 @@ const failuresOf = (result: unknown): number =>
     ? (result as { batchItemFailures: unknown[] }).batchItemFailures.length
     : -1;
 
+const executionArn = (name: string) =>
+  `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+
 /**
  * The deployed handler itself (`handler` of functions/on-landing, wired by its own defaultDeps: one
  * DynamoObjectLedger as object ledger and partition leases, the SFN starter, the Powertools logger);
  * every DynamoDB and SFN client's `send` answered by aws-sdk-client-mock.
  */
-async function ourHandlerMocked(event: unknown): Promise<Sample> {
+const oursMocked: Subject = () => {
   const ddbMock = mockClient(DynamoDBClient);
   const sfnMock = mockClient(SFNClient);
   ddbMock.on(TransactWriteItemsCommand).resolves({});
   ddbMock
     .on(UpdateItemCommand)
-    .callsFake((input: UpdateItemCommandInput) => ({ Attributes: leaseItem(input) }));
+    .callsFake((input: UpdateItemCommandInput) => ({ Attributes: updatedItem(input) }));
   sfnMock.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
-    executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    executionArn: executionArn(input.name),
     startDate: new Date(),
   }));
-  try {
-    const { result, wallMs, cpuMs } = await swallowingStdout(() =>
-      timed(() => deployedHandler(event, context)),
-    );
-    return {
-      wallMs,
-      cpuMs,
+  return {
+    call: (event) => swallowingStdout(() => deployedHandler(event, context)),
+    calls: (result) => ({
       starts: sfnMock.commandCalls(StartExecutionCommand).length,
       ledgerCalls: ddbMock.calls().length,
       transactCalls: ddbMock.commandCalls(TransactWriteItemsCommand).length,
-      leaseCalls: ddbMock.commandCalls(UpdateItemCommand).length,
+      ...updateCalls(ddbMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input)),
       failures: failuresOf(result),
-    };
-  } finally {
-    ddbMock.restore();
-    sfnMock.restore();
-  }
-}
+    }),
+    done: () => {
+      ddbMock.restore();
+      sfnMock.restore();
+    },
+  };
+};
 
-/** What DynamoDB returns (ALL_NEW) for the lease UpdateItem of DynamoObjectLedger.acquireLease. */
-function leaseItem(input: UpdateItemCommandInput): Record<string, AttributeValue> {
+const isSlots = (input: UpdateItemCommandInput) => input.Key?.['pk']?.S === SLOTS_ITEM_KEY;
+
+/**
+ * What DynamoDB returns (ALL_NEW) for DynamoObjectLedger's UpdateItems: a partition lease taken
+ * (acquireLease), or the execution slots item with this run's slot taken (takeSlot).
+ */
+function updatedItem(input: UpdateItemCommandInput): Record<string, AttributeValue> {
   const values = input.ExpressionAttributeValues ?? {};
   const s = (name: string): AttributeValue => ({ S: values[name]?.S ?? '' });
+  if (isSlots(input))
+    return { ...input.Key, holders: { M: { [input.ExpressionAttributeNames?.['#me'] ?? '']: s(':now') } } };
   return {
     ...(input.Key ?? {}),
     holder: s(':me'),
@@ -125,16 +140,24 @@ function leaseItem(input: UpdateItemCommandInput): Record<string, AttributeValue
   };
 }
 
+const updateCalls = (inputs: readonly UpdateItemCommandInput[]) => ({
+  leaseCalls: inputs.filter((i) => !isSlots(i)).length,
+  slotCalls: inputs.filter(isSlots).length,
+});
+
 /**
  * The same flow with the whole SDK stack (serialise, SigV4-sign, parse) and only the HTTP hop stubbed;
  * wired as functions/on-landing's defaultDeps wires it (one DynamoObjectLedger as ledger and leases).
  */
-async function ourHandlerFullSdk(event: unknown): Promise<Sample> {
-  const ddbHttp = new StubHttpHandler((operation, body) =>
-    operation === 'UpdateItem' ? { Attributes: leaseItem(JSON.parse(body) as UpdateItemCommandInput) } : {},
-  );
+const oursFullSdk: Subject = () => {
+  const updates: UpdateItemCommandInput[] = [];
+  const ddbHttp = new StubHttpHandler((operation, body) => {
+    if (operation !== 'UpdateItem') return {};
+    updates.push(JSON.parse(body) as UpdateItemCommandInput);
+    return { Attributes: updatedItem(updates[updates.length - 1] as UpdateItemCommandInput) };
+  });
   const sfnHttp = new StubHttpHandler((_op, body) => ({
-    executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${(JSON.parse(body) as { name: string }).name}`,
+    executionArn: executionArn((JSON.parse(body) as { name: string }).name),
     startDate: Date.now() / 1000,
   }));
   const ledger = new DynamoObjectLedger(
@@ -145,28 +168,28 @@ async function ourHandlerFullSdk(event: unknown): Promise<Sample> {
     STATE_MACHINE_ARN,
     new SFNClient({ ...STUB_CLIENT_CONFIG, requestHandler: sfnHttp }),
   );
-  const deps: LandingDeps = {
+  const deps = landingDeps({
     registry,
     ledger,
-    leases: ledger,
-    starter: runs,
-    executions: runs,
+    runs,
     log: sdkLogger,
-  };
+    executionBudget: Number(process.env['EXECUTION_BUDGET']),
+    maxConcurrentStarts: 8,
+  });
   const handler = createHandler(() => deps);
-  const { result, wallMs, cpuMs } = await swallowingStdout(() => timed(() => handler(event, context)));
   return {
-    wallMs,
-    cpuMs,
-    starts: sfnHttp.count('StartExecution'),
-    ledgerCalls: [...ddbHttp.calls.values()].reduce((a, b) => a + b, 0),
-    transactCalls: ddbHttp.count('TransactWriteItems'),
-    leaseCalls: ddbHttp.count('UpdateItem'),
-    failures: failuresOf(result),
+    call: (event) => swallowingStdout(() => handler(event, context)),
+    calls: (result) => ({
+      starts: sfnHttp.count('StartExecution'),
+      ledgerCalls: [...ddbHttp.calls.values()].reduce((a, b) => a + b, 0),
+      transactCalls: ddbHttp.count('TransactWriteItems'),
+      ...updateCalls(updates),
+      failures: failuresOf(result),
+    }),
   };
-}
+};
 
-async function naiveMocked(event: { Records: Array<Record<string, unknown>> }): Promise<Sample> {
+const naiveMocked: Subject = () => {
   const ddb = new DynamoDBClient(STUB_CLIENT_CONFIG);
   const sfn = new SFNClient(STUB_CLIENT_CONFIG);
   const ddbMock = mockClient(ddb);
@@ -174,20 +197,24 @@ async function naiveMocked(event: { Records: Array<Record<string, unknown>> }): 
   ddbMock.on(PutItemCommand).resolves({});
   sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn', startDate: new Date() });
   const handler = createNaiveHandler({ ddb, sfn, table: TABLE, stateMachineArn: STATE_MACHINE_ARN });
-  const { result, wallMs, cpuMs } = await timed(() => handler(event));
-  const sample = {
-    wallMs,
-    cpuMs,
-    starts: sfnMock.commandCalls(StartExecutionCommand).length,
-    ledgerCalls: ddbMock.calls().length,
-    failures: result.batchItemFailures.length,
+  return {
+    call: (event) => handler(event),
+    calls: (result) => ({
+      starts: sfnMock.commandCalls(StartExecutionCommand).length,
+      ledgerCalls: ddbMock.calls().length,
+      transactCalls: 0,
+      leaseCalls: 0,
+      slotCalls: 0,
+      failures: failuresOf(result),
+    }),
+    done: () => {
+      ddbMock.restore();
+      sfnMock.restore();
+    },
   };
-  ddbMock.restore();
-  sfnMock.restore();
-  return sample;
-}
+};
 
-async function naiveFullSdk(event: { Records: Array<Record<string, unknown>> }): Promise<Sample> {
+const naiveFullSdk: Subject = () => {
   const ddbHttp = new StubHttpHandler();
   const sfnHttp = new StubHttpHandler(() => ({ executionArn: 'arn', startDate: Date.now() / 1000 }));
   const handler = createNaiveHandler({
@@ -196,15 +223,18 @@ async function naiveFullSdk(event: { Records: Array<Record<string, unknown>> }):
     table: TABLE,
     stateMachineArn: STATE_MACHINE_ARN,
   });
-  const { result, wallMs, cpuMs } = await timed(() => handler(event));
   return {
-    wallMs,
-    cpuMs,
-    starts: sfnHttp.count('StartExecution'),
-    ledgerCalls: ddbHttp.count('PutItem'),
-    failures: result.batchItemFailures.length,
+    call: (event) => handler(event),
+    calls: (result) => ({
+      starts: sfnHttp.count('StartExecution'),
+      ledgerCalls: ddbHttp.count('PutItem'),
+      transactCalls: 0,
+      leaseCalls: 0,
+      slotCalls: 0,
+      failures: failuresOf(result),
+    }),
   };
-}
+};
 
 /**
  * `n` distinct orders objects spread round-robin over `partitions` consecutive days from 2024-01-01
@@ -225,19 +255,51 @@ function ordersOverDays(n: number, partitions: number) {
   });
 }
 
-const summarise = (samples: readonly Sample[]) => ({
-  wallMs: medianOf(samples, (s) => s.wallMs),
-  cpuMs: medianOf(samples, (s) => s.cpuMs),
-  starts: medianOf(samples, (s) => s.starts),
-  ledgerCalls: medianOf(samples, (s) => s.ledgerCalls),
-  transactCalls: medianOf(samples, (s) => s.transactCalls ?? 0),
-  leaseCalls: medianOf(samples, (s) => s.leaseCalls ?? 0),
-  failures: Math.max(...samples.map((s) => s.failures)),
-});
+interface Summary extends Calls {
+  /** Median of the measured runs; the wall time is not taken where only the CPU time is shown. */
+  wallMs?: number;
+  cpuMs: number;
+}
 
 /**
- * The measured workload alone, for bench/profile-workload.ts: events are cloned before `around`
- * starts so a profiler sees only handler calls. Returns the median CPU ms.
+ * tinybench over fresh handlers (each call on a new subject and a fresh copy of the event, neither
+ * timed), once per clock; the call counts must come out the same in every measured run.
+ */
+async function summarise(
+  subject: Subject,
+  event: SqsEvent,
+  runs: { iterations: number; warmup: number },
+  clocks: ReadonlyArray<'wall' | 'cpu'>,
+): Promise<Summary> {
+  let calls: Calls | undefined;
+  let current: ReturnType<Subject> | undefined;
+  let input = event;
+  const workload = {
+    setup: () => {
+      current = subject();
+      input = structuredClone(event);
+    },
+    run: () => (current as ReturnType<Subject>).call(input),
+    after: (result: unknown, measured: boolean) => {
+      const seen = current?.calls(result);
+      current?.done?.();
+      if (!measured || !seen) return;
+      if (calls && JSON.stringify(calls) !== JSON.stringify(seen))
+        throw new Error(
+          `call counts differ between runs: ${JSON.stringify(calls)} then ${JSON.stringify(seen)}`,
+        );
+      calls = seen;
+    },
+  };
+  const times: Partial<Record<'wall' | 'cpu', number>> = {};
+  for (const clock of clocks) times[clock] = (await measure(workload, { ...runs, clock })).medianMs;
+  if (!calls) throw new Error('no measured run');
+  return { ...(times.wall === undefined ? {} : { wallMs: times.wall }), cpuMs: times.cpu ?? NaN, ...calls };
+}
+
+/**
+ * The measured workload alone, for bench/profile-workload.ts: subjects and events are made before
+ * `around` starts, so a profiler sees only handler calls. Returns the mean CPU ms per call.
  */
 export async function onLandingWorkload(
   p: number,
@@ -246,18 +308,25 @@ export async function onLandingWorkload(
   around: <T>(work: () => Promise<T>) => Promise<T> = (work) => work(),
 ): Promise<number> {
   const event = sqsEvent(ordersOverDays(RECORDS, p));
-  const run = mode === 'sdk' ? ourHandlerFullSdk : ourHandlerMocked;
-  await run(structuredClone(event));
+  const subject = mode === 'sdk' ? oursFullSdk : oursMocked;
+  const warm = subject();
+  await warm.call(structuredClone(event));
+  warm.done?.();
   const events = Array.from({ length: iterations }, () => structuredClone(event));
-  const samples = await around(async () => {
-    const out: Sample[] = [];
-    for (const e of events) out.push(await run(e));
-    return out;
+  let cpuMs = 0;
+  await around(async () => {
+    // aws-sdk-client-mock stubs the client classes: one mocked subject at a time.
+    for (const e of events) {
+      const s = subject();
+      const cpu0 = process.cpuUsage();
+      await s.call(e);
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs += (cpu.user + cpu.system) / 1000;
+      s.done?.();
+    }
   });
-  return medianOf(samples, (s) => s.cpuMs);
+  return cpuMs / iterations;
 }
-
-type Summary = ReturnType<typeof summarise>;
 
 export interface CaseResult {
   readonly p: number;
@@ -270,13 +339,13 @@ export interface CaseResult {
 /** Every measurement of one P, in this process (bench/on-landing-case.ts runs it in a fresh one). */
 export async function measureCase(p: number, withNaiveSdk: boolean): Promise<CaseResult> {
   const event = sqsEvent(ordersOverDays(RECORDS, p));
-  // Fresh clone per call: the handler must not see a parsed/cached event from the previous run.
-  const ours = summarise(await repeat(RUNS, () => ourHandlerMocked(structuredClone(event))));
-  const oursSdk = summarise(await repeat(RUNS, () => ourHandlerFullSdk(structuredClone(event))));
-  const naive = summarise(await repeat(RUNS, () => naiveMocked(structuredClone(event))));
-  // Seconds a run, and independent of P: measured for one P only.
+  const both = ['wall', 'cpu'] as const;
+  const ours = await summarise(oursMocked, event, { iterations: RUNS, warmup: 1 }, both);
+  const oursSdk = await summarise(oursFullSdk, event, { iterations: RUNS, warmup: 1 }, both);
+  const naive = await summarise(naiveMocked, event, { iterations: RUNS, warmup: 1 }, both);
+  // Seconds a run, and independent of P: measured for one P only, and only its CPU time is shown.
   const naiveSdk = withNaiveSdk
-    ? summarise(await repeat(3, () => naiveFullSdk(structuredClone(event)), 0))
+    ? await summarise(naiveFullSdk, event, { iterations: 3, warmup: 0 }, ['cpu'])
     : undefined;
   return { p, ours, oursSdk, naive, ...(naiveSdk ? { naiveSdk } : {}) };
 }
@@ -314,11 +383,11 @@ export const onLandingSuite: Suite = {
         benchmark: 'on-landing',
         case: `${fmt(RECORDS)}-record SQS batch, P = ${p}`,
         measured:
-          `wall ${fmt(ours.wallMs)} ms, CPU ${fmt(ours.cpuMs)} ms; ${fmt(ours.starts)} StartExecution, ` +
-          `${fmt(ours.ledgerCalls)} ledger calls (${fmt(ours.transactCalls)} TransactWriteItems + ${fmt(ours.leaseCalls)} lease UpdateItem); ` +
-          `full SDK stack: wall ${fmt(oursSdk.wallMs)} ms, CPU ${fmt(oursSdk.cpuMs)} ms`,
+          `wall ${fmt(ours.wallMs ?? NaN)} ms, CPU ${fmt(ours.cpuMs)} ms; ${fmt(ours.starts)} StartExecution, ` +
+          `${fmt(ours.ledgerCalls)} ledger calls (${fmt(ours.transactCalls)} TransactWriteItems + ${fmt(ours.leaseCalls)} lease UpdateItem + ${fmt(ours.slotCalls)} execution-slot UpdateItem); ` +
+          `full SDK stack: wall ${fmt(oursSdk.wallMs ?? NaN)} ms, CPU ${fmt(oursSdk.cpuMs)} ms`,
         baseline:
-          `naive per-object: wall ${fmt(naive.wallMs)} ms, CPU ${fmt(naive.cpuMs)} ms; ${fmt(naive.starts)} StartExecution, ` +
+          `naive per-object: wall ${fmt(naive.wallMs ?? NaN)} ms, CPU ${fmt(naive.cpuMs)} ms; ${fmt(naive.starts)} StartExecution, ` +
           `${fmt(naive.ledgerCalls)} ledger calls (full SDK stack: CPU ${fmt(naiveSdk.cpuMs)} ms${p === PARTITIONS[0] ? '' : `, measured at P = ${PARTITIONS[0]}`})`,
         target: `StartExecution = ${p}; CPU ≤ ${CPU_TARGET_MS} ms per 10k records`,
         met,

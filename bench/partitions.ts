@@ -10,7 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { GluePartitionCatalog } from '../shared/aws/glue-catalog';
 import type { PartitionSpec } from '../shared/ports';
-import { fmt, medianOf, repeat, timed, type BenchRow, type Suite } from './lib';
+import { fmt, measure, type BenchRow, type Suite } from './lib';
 import { STUB_CLIENT_CONFIG } from './sdk-stub';
 
 /**
@@ -19,7 +19,8 @@ import { STUB_CLIENT_CONFIG } from './sdk-stub';
  */
 
 const SIZES = [1, 100, 1_000] as const;
-const RUNS = 5;
+/** Wall times: tinybench, median of 10 calls after 2 warm-ups. */
+const TIMING = { iterations: 10, warmup: 2, clock: 'wall' } as const;
 const DATABASE = 'shop_lake';
 const TABLE = 'orders_silver';
 const TABLE_SD: StorageDescriptor = {
@@ -58,14 +59,11 @@ export async function naiveRegister(client: GlueClient, specs: readonly Partitio
 }
 
 interface Calls {
-  wallMs: number;
   getTable: number;
   batchCreate: number;
   batchUpdate: number;
   create: number;
   total: number;
-  created: number;
-  updated: number;
 }
 
 function glue(existing: 'none' | 'all') {
@@ -85,64 +83,54 @@ function glue(existing: 'none' | 'all') {
   }));
   mock.on(BatchUpdatePartitionCommand).resolves({ Errors: [] });
   mock.on(CreatePartitionCommand).resolves({});
-  const calls = () => ({
-    getTable: mock.commandCalls(GetTableCommand).length,
-    batchCreate: mock.commandCalls(BatchCreatePartitionCommand).length,
-    batchUpdate: mock.commandCalls(BatchUpdatePartitionCommand).length,
-    create: mock.commandCalls(CreatePartitionCommand).length,
-    total: mock.calls().length,
-  });
+  /** The calls made since the last `calls()`. */
+  const calls = (): Calls => {
+    const out = {
+      getTable: mock.commandCalls(GetTableCommand).length,
+      batchCreate: mock.commandCalls(BatchCreatePartitionCommand).length,
+      batchUpdate: mock.commandCalls(BatchUpdatePartitionCommand).length,
+      create: mock.commandCalls(CreatePartitionCommand).length,
+      total: mock.calls().length,
+    };
+    mock.resetHistory();
+    return out;
+  };
   return { client, mock, calls };
 }
 
-/** Registers `n` partitions twice on one adapter: a cold container (descriptor lookup) then a warm one. */
-async function ours(n: number, existing: 'none' | 'all'): Promise<{ cold: Calls; warm: Calls }> {
+/**
+ * Calls (exact: counted once) of registering `n` partitions twice on one adapter, a cold container
+ * (descriptor lookup) then a warm one, and the median wall time of a warm registration (tinybench).
+ */
+async function ours(n: number, existing: 'none' | 'all') {
   const { client, mock, calls } = glue(existing);
   const catalog = new GluePartitionCatalog(client);
-  const specs = partitions(n);
-  const first = await timed(() =>
-    catalog.registerPartitions({ database: DATABASE, table: TABLE, partitions: specs }),
-  );
-  const cold = { wallMs: first.wallMs, ...calls(), ...first.result };
-  mock.resetHistory();
-  const second = await timed(() =>
-    catalog.registerPartitions({ database: DATABASE, table: TABLE, partitions: specs }),
-  );
-  const warm = { wallMs: second.wallMs, ...calls(), ...second.result };
+  const request = { database: DATABASE, table: TABLE, partitions: partitions(n) };
+  const cold = { ...(await catalog.registerPartitions(request)), ...calls() };
+  const warm = { ...(await catalog.registerPartitions(request)), ...calls() };
+  const { medianMs } = await measure({ run: () => catalog.registerPartitions(request) }, TIMING);
   mock.restore();
-  return { cold, warm };
+  return { cold, warm: { ...warm, wallMs: medianMs } };
 }
 
-async function naive(n: number): Promise<Calls> {
+async function naive(n: number) {
   const { client, mock, calls } = glue('none');
-  const { result, wallMs } = await timed(() => naiveRegister(client, partitions(n)));
-  const out = { wallMs, ...calls(), created: result, updated: 0 };
+  const specs = partitions(n);
+  const created = await naiveRegister(client, specs);
+  const counted = calls();
+  const { medianMs } = await measure({ run: () => naiveRegister(client, specs) }, TIMING);
   mock.restore();
-  return out;
+  return { ...counted, created, wallMs: medianMs };
 }
-
-const med = (samples: readonly Calls[]): Calls => ({
-  wallMs: medianOf(samples, (s) => s.wallMs),
-  getTable: medianOf(samples, (s) => s.getTable),
-  batchCreate: medianOf(samples, (s) => s.batchCreate),
-  batchUpdate: medianOf(samples, (s) => s.batchUpdate),
-  create: medianOf(samples, (s) => s.create),
-  total: medianOf(samples, (s) => s.total),
-  created: medianOf(samples, (s) => s.created),
-  updated: medianOf(samples, (s) => s.updated),
-});
 
 export const partitionsSuite: Suite = {
   name: 'partitions',
   async run(): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     for (const n of SIZES) {
-      const fresh = await repeat(RUNS, () => ours(n, 'none'));
-      const rerun = await repeat(RUNS, () => ours(n, 'all'));
-      const cold = med(fresh.map((r) => r.cold));
-      const warm = med(fresh.map((r) => r.warm));
-      const again = med(rerun.map((r) => r.warm));
-      const base = med(await repeat(RUNS, () => naive(n)));
+      const { cold, warm } = await ours(n, 'none');
+      const { warm: again } = await ours(n, 'all');
+      const base = await naive(n);
       const target = Math.ceil(n / 100);
       rows.push({
         benchmark: 'partition registration',
@@ -157,7 +145,7 @@ export const partitionsSuite: Suite = {
           warm.total === target && cold.batchCreate === target && cold.created === n && again.updated === n,
         values: { partitions: n, cold, warm, alreadyRegistered: again },
         baselineValues: { naive: base },
-        runs: RUNS,
+        runs: TIMING.iterations,
       });
     }
     return rows;

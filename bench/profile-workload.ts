@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   });
   session.disconnect();
   console.log(
-    `on-landing P=${p} ${mode}: median CPU ${cpu.toFixed(1)} ms over ${iterations} runs; profile in ${out}`,
+    `on-landing P=${p} ${mode}: mean CPU ${cpu.toFixed(1)} ms over ${iterations} runs; profile in ${out}`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { median, repeat, type BenchRow, type Suite } from './lib';
+import type { BenchRow, Suite } from './lib';
 
 /**
  * Billed state transitions, counted from aws-local-stepfunctions' event log: every state entered
@@ -109,7 +109,6 @@ export async function pipelineRun(
   };
 }
 
-const RUNS = 3;
 /** Step Functions Standard: $0.025 per 1,000 state transitions (AWS-FACTS). */
 export const USD_PER_TRANSITION = 0.025 / 1000;
 const TRANSITIONS_TARGET = 10;
@@ -120,20 +119,15 @@ const usd = (n: number) => `$${n.toFixed(3)}`;
 export const transitionsSuite: Suite = {
   name: 'transitions',
   async run(): Promise<BenchRow[]> {
-    const ok = await repeat(RUNS, () => pipelineRun(0), 0);
-    const retried = await repeat(RUNS, () => pipelineRun(2), 0);
-    const sdlf = await repeat(RUNS, sdlfRun, 0);
-    for (const r of [...ok, ...retried])
+    // Counts, not times: one run of each is exact.
+    const ok = await pipelineRun(0);
+    const retried = await pipelineRun(2);
+    const sdlf = await sdlfRun();
+    for (const r of [ok, retried])
       if (r.status !== 'SUCCEEDED') throw new Error(`the local pipeline run did not succeed: ${r.status}`);
-    const okT = median(ok.map((r) => r.transitions));
-    const retriedT = median(retried.map((r) => r.transitions));
-    const sdlfT = median(sdlf.map((r) => r.transitions));
-    const sample = {
-      ok: ok[0] as TransitionCount,
-      retried: retried[0] as TransitionCount,
-      sdlf: sdlf[0] as Awaited<ReturnType<typeof sdlfRun>>,
-    };
-    const sdlfText = `SDLF-style run: ${sdlfT} (stage A ${sample.sdlf.perStage[0]} + stage B ${sample.sdlf.perStage[1]} + stage B ${sample.sdlf.perStage[2]}, crawler READY on poll ${SDLF_CRAWLER_POLLS})`;
+    const [okT, retriedT, sdlfT] = [ok.transitions, retried.transitions, sdlf.transitions];
+    const sample = { ok, retried, sdlf };
+    const sdlfText = `SDLF-style run: ${sdlfT} (stage A ${sdlf.perStage[0]} + stage B ${sdlf.perStage[1]} + stage B ${sdlf.perStage[2]}, crawler READY on poll ${SDLF_CRAWLER_POLLS})`;
     const perThousand = (t: number) => t * USD_PER_TRANSITION * 1000;
     const ratio = sdlfT / okT;
     return [
@@ -151,7 +145,6 @@ export const transitionsSuite: Suite = {
           path: sample.ok.path,
         },
         baselineValues: { transitions: sdlfT, perStage: sample.sdlf.perStage, path: sample.sdlf.path },
-        runs: RUNS,
       },
       {
         benchmark: 'state transitions',
@@ -166,7 +159,6 @@ export const transitionsSuite: Suite = {
           retries: sample.retried.retries,
           path: sample.retried.path,
         },
-        runs: RUNS,
       },
       {
         benchmark: 'Step Functions cost',
