@@ -31,6 +31,7 @@ import {
   fileFormatOf,
   matchColumns,
   MAX_CSV_RECORD_BYTES,
+  type DriftPolicy,
 } from '../shared/domain/landed-files';
 import { MedallionError } from '../shared/domain/errors';
 import { GLUE_ARGS, GOLD_WINDOW_ARG, stageSourceKey } from '../shared/domain/glue-args';
@@ -82,6 +83,7 @@ export class LandingColumnsError extends MalformedLandingFileError {
 
 type SkippedFile = NonNullable<RunManifest['skippedFiles']>[number];
 type SourceFile = NonNullable<RunManifest['sourceFiles']>[number];
+type FileDrift = NonNullable<RunManifest['schemaDrift']>[number];
 
 export interface JobOutcome {
   readonly jobRunId: string;
@@ -235,6 +237,7 @@ export async function runGlueJob(
     let quarantineUri: string | null = null;
     let skippedFiles: SkippedFile[] = [];
     let sourceFiles: SourceFile[] | undefined;
+    let schemaDrift: FileDrift[] = [];
 
     switch (stage) {
       case 'bronze': {
@@ -242,13 +245,16 @@ export async function runGlueJob(
         const recordsIn = read.records;
         skippedFiles = read.skippedFiles;
         sourceFiles = read.sourceFiles;
+        schemaDrift = read.schemaDrift;
         counts = { recordsIn, recordsOut: recordsIn, recordsQuarantined: 0 };
         outputPartitions = [partition(tables.bronze, args[GLUE_ARGS.targetLocation] ?? '')];
         break;
       }
       case 'silver': {
-        await duck.run(
-          `CREATE VIEW bronze AS SELECT * FROM read_parquet(${parquetGlob(source)}, hive_partitioning = false)`,
+        await createBronzeView(
+          duck,
+          source,
+          plan.dataset.columns.map((c) => c.name),
         );
         await duck.run(`CREATE TABLE validated AS ${plan.sql.silver.validate}`);
         const recordsIn = Number(await duck.scalar('SELECT count(*) FROM validated'));
@@ -296,6 +302,7 @@ export async function runGlueJob(
       quarantineLocation: quarantineUri,
       ...(skippedFiles.length > 0 ? { skippedFiles } : {}),
       ...(sourceFiles ? { sourceFiles } : {}),
+      ...(schemaDrift.length > 0 ? { schemaDrift } : {}),
     });
     const manifestPath = localPath(manifestLocation);
     mkdirSync(dirname(manifestPath), { recursive: true });
@@ -377,6 +384,22 @@ async function gold(
   return { recordsIn, recordsOut, targets: written };
 }
 
+/**
+ * The `bronze` view silver reads: the partition's Parquet, plus every declared column it lacks as empty
+ * text. A bronze partition written before a column was declared lacks it (schema evolution: adding a
+ * column keeps older partitions readable); the Glue silver job does the same (stages.run_silver).
+ */
+async function createBronzeView(duck: Duck, source: string, declared: readonly string[]): Promise<void> {
+  const from = `read_parquet(${parquetGlob(source)}, hive_partitioning = false)`;
+  const present = new Set(
+    (await duck.rows(`DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r['column_name'])),
+  );
+  const added = declared.filter((c) => !present.has(c)).map((c) => `CAST(NULL AS VARCHAR) AS ${c}`);
+  await duck.run(
+    `CREATE VIEW bronze AS SELECT *${added.length > 0 ? `, ${added.join(', ')}` : ''} FROM ${from}`,
+  );
+}
+
 async function bronze(
   duck: Duck,
   dataset: Dataset,
@@ -384,7 +407,12 @@ async function bronze(
   target: string,
   args: Readonly<Record<string, string>>,
   ingestedAt: Date,
-): Promise<{ records: number; skippedFiles: SkippedFile[]; sourceFiles: SourceFile[] }> {
+): Promise<{
+  records: number;
+  skippedFiles: SkippedFile[];
+  sourceFiles: SourceFile[];
+  schemaDrift: FileDrift[];
+}> {
   const sourceUri = args[GLUE_ARGS.sourceLocation] ?? fileUri(source);
   const entries = existsSync(source)
     ? readdirSync(source, { withFileTypes: true })
@@ -438,12 +466,15 @@ async function bronze(
   const columns = dataset.columns.map((c) => c.name);
   const lineage = `CAST(${sqlString(ingestedAt.toISOString())} AS TIMESTAMPTZ) AS ${INGESTED_AT}`;
   const selects: string[] = [];
+  const schemaDrift: FileDrift[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'medallion-bronze-'));
   try {
     for (const [i, file] of files.entries()) {
       const table = `landed_${i}`;
       const read = file.format === 'jsonl' ? readJsonLines : readCsv;
-      const expressions = await read(duck, table, file, columns, scratch);
+      const { expressions, drift } = await read(duck, table, file, columns, dataset.onDrift, scratch);
+      if (drift.undeclared.length + drift.missing.length > 0)
+        schemaDrift.push({ file: file.uri, undeclared: [...drift.undeclared], missing: [...drift.missing] });
       selects.push(
         `SELECT ${columns.map((c) => `${expressions.get(c) ?? 'CAST(NULL AS VARCHAR)'} AS ${c}`).join(', ')}, ${lineage}, ${sqlString(file.uri)} AS ${SOURCE_FILE} FROM ${table}`,
       );
@@ -455,7 +486,14 @@ async function bronze(
   await duck.run(`CREATE TABLE bronze AS ${selects.length > 0 ? selects.join('\nUNION ALL\n') : empty}`);
   const records = Number(await duck.scalar('SELECT count(*) FROM bronze'));
   await overwriteFolder(target, (folder) => writeParquet(duck, 'bronze', folder));
-  return { records, skippedFiles, sourceFiles };
+  schemaDrift.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { records, skippedFiles, sourceFiles, schemaDrift };
+}
+
+/** What a reader found: each declared column's SQL expression over its table, and the file's drift. */
+interface FileRead {
+  readonly expressions: ReadonlyMap<string, string>;
+  readonly drift: { readonly undeclared: readonly string[]; readonly missing: readonly string[] };
 }
 
 async function md5Of(path: string): Promise<string> {
@@ -537,14 +575,18 @@ async function csvHeader(duck: Duck, file: LandedFile, scratch: string): Promise
   }
 }
 
-/** A CSV file: its header matched onto the declared columns, then its rows read by position. */
+/**
+ * A CSV file: its header matched onto the declared columns, then its rows read by position. Under
+ * `onDrift: alert` an undeclared column is read and not loaded, a missing declared column is empty.
+ */
 async function readCsv(
   duck: Duck,
   table: string,
   file: LandedFile,
   columns: readonly string[],
+  onDrift: DriftPolicy,
   scratch: string,
-): Promise<Map<string, string>> {
+): Promise<FileRead> {
   const header = await csvHeader(duck, file, scratch);
   if (header.every((name) => columnKey(name) === ''))
     throw new MalformedLandingFileError(
@@ -556,7 +598,7 @@ async function readCsv(
       file.uri,
       `its header names none of the columns ${columns.join(', ')} (is the header missing?)`,
     );
-  const match = matchColumns(header, columns, true);
+  const match = matchColumns(header, columns, true, onDrift);
   if (match.problems.length > 0) throw new LandingColumnsError(file.uri, match.problems);
   const names = header.map((_, i) => `c${i}`);
   try {
@@ -566,17 +608,24 @@ async function readCsv(
   } catch (error) {
     throw await unreadable(file, error);
   }
-  return new Map([...match.positions].map(([column, at]) => [column, `c${at}`]));
+  return {
+    expressions: new Map([...match.positions].map(([column, at]) => [column, `c${at}`])),
+    drift: match.drift,
+  };
 }
 
-/** A JSON-lines file: each line one object, its keys matched onto the declared columns. */
+/**
+ * A JSON-lines file: each line one object, its keys matched onto the declared columns. Under
+ * `onDrift: alert` an undeclared key is reported (sorted) and not loaded.
+ */
 async function readJsonLines(
   duck: Duck,
   table: string,
   file: LandedFile,
   columns: readonly string[],
+  onDrift: DriftPolicy,
   scratch: string,
-): Promise<Map<string, string>> {
+): Promise<FileRead> {
   const readable = await withoutBom(file, scratch);
   const format = /\.json(\.gz)?$/i.test(file.name) ? 'auto' : 'newline_delimited';
   try {
@@ -595,10 +644,12 @@ async function readJsonLines(
     (r) => (r['k'] as string[] | null) ?? [],
   );
   const problems = new Set<string>();
+  const undeclared = new Set<string>();
   const keysOf = new Map<string, string[]>();
   for (const keys of shapes) {
-    const match = matchColumns(keys, columns, false);
+    const match = matchColumns(keys, columns, false, onDrift);
     match.problems.forEach((p) => problems.add(p));
+    match.drift.undeclared.forEach((k) => undeclared.add(k));
     for (const [column, at] of match.positions) {
       const key = keys[at] ?? column;
       const known = keysOf.get(column) ?? [];
@@ -606,9 +657,10 @@ async function readJsonLines(
     }
   }
   if (problems.size > 0) throw new LandingColumnsError(file.uri, [...problems]);
+  const drift = { undeclared: [...undeclared].sort(), missing: [] };
   // One parse per row: every key (in any spelling found) extracted at once.
   const paths = [...keysOf.values()].flat();
-  if (paths.length === 0) return new Map();
+  if (paths.length === 0) return { expressions: new Map(), drift };
   const extracted = `${table}_values`;
   await duck.run(
     `CREATE TABLE ${extracted} AS SELECT json_extract_string(json, [${paths.map((k) => sqlString(`$."${k}"`)).join(', ')}]) AS v FROM ${table}`,
@@ -621,7 +673,7 @@ async function readJsonLines(
     const refs = keys.map(() => `v[${index++}]`);
     out.set(column, refs.length === 1 ? (refs[0] ?? 'NULL') : `COALESCE(${refs.join(', ')})`);
   }
-  return out;
+  return { expressions: out, drift };
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -62,6 +62,7 @@ const EMPTY_SYSTEM_TABLES: Record<string, readonly ZoneColumn[]> = {
     { name: 'recordsQuarantined', type: 'BIGINT' },
     { name: 'quarantineRatio', type: 'DOUBLE' },
     { name: 'goldPartitionsWritten', type: 'BIGINT' },
+    { name: 'schemaDriftColumns', type: 'BIGINT' },
   ],
   alerts: [
     { name: 'subject', type: 'VARCHAR' },

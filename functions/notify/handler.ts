@@ -7,9 +7,9 @@ import { createLogger } from '../../shared/logger';
 import type { Alerter } from '../../shared/ports';
 
 /**
- * notify: the one notification path, for run failures and quarantine spikes (SNS Publish).
+ * notify: the one notification path, for run failures, quarantine spikes and schema drift (SNS Publish).
  *
- * Input: { kind: 'run-failed' | 'quarantine-spike',
+ * Input: { kind: 'run-failed' | 'quarantine-spike' | 'schema-drift',
  *          execution: { id: $$.Execution.Id, name: $$.Execution.Name, stateMachineArn: $$.StateMachine.Id },
  *          state: $ (the execution input plus run, jobRuns, results and, on failure, error {Error, Cause}) }
  * Output: { published: true, messageId, subject, kind, severity }

@@ -159,10 +159,14 @@ def _quoted(names: Sequence[str]) -> str:
     return ", ".join(json.dumps(n, ensure_ascii=False) for n in names)
 
 
-def match_columns(names: Sequence[str], declared: Sequence[str], require_all: bool) -> Tuple[Dict[str, int], List[str]]:
-    """(declared column -> position of the one name matching it, problems). A name matches the
+def match_columns(
+    names: Sequence[str], declared: Sequence[str], require_all: bool, on_drift: str = "halt"
+) -> Tuple[Dict[str, int], List[str], Dict[str, List[str]]]:
+    """(declared column -> position of the one name matching it, problems, drift). A name matches the
     declared column it equals once trimmed and lower-cased. Problems: a blank name, a column named
-    twice, an undeclared column, and with `require_all` (a CSV header) a declared column not named."""
+    twice. Drift ({"undeclared": names as landed, "missing": declared columns}): an undeclared column,
+    and with `require_all` (a CSV header) a declared column not named; with `on_drift` "halt" (the
+    dataset's onDrift policy) drift is a problem too."""
     problems: List[str] = []
     by_key: Dict[str, List[int]] = {}
     for i, name in enumerate(names):
@@ -172,34 +176,41 @@ def match_columns(names: Sequence[str], declared: Sequence[str], require_all: bo
     for key, at in by_key.items():
         if key and len(at) > 1:
             problems.append(f"column {key} is named {len(at)} times ({_quoted([names[i] for i in at])})")
-    undeclared = [(key, at) for key, at in by_key.items() if key and key not in declared]
-    if undeclared:
-        problems.append(
-            f"undeclared column(s) {_quoted([names[at[0]] for _, at in undeclared])} "
-            f"(declare them in the dataset's columns, or leave them out of the export)"
-        )
-    missing = [c for c in declared if c not in by_key]
-    if require_all and missing:
-        problems.append(f"missing declared column(s) {', '.join(missing)}")
+    undeclared = [names[at[0]] for key, at in by_key.items() if key and key not in declared]
+    missing = [c for c in declared if c not in by_key] if require_all else []
+    if on_drift == "halt":
+        if undeclared:
+            problems.append(
+                f"undeclared column(s) {_quoted(undeclared)} "
+                f"(declare them in the dataset's columns, or leave them out of the export)"
+            )
+        if missing:
+            problems.append(f"missing declared column(s) {', '.join(missing)}")
     positions = {c: by_key[c][0] for c in declared if len(by_key.get(c, [])) == 1}
-    return positions, problems
+    return positions, problems, {"undeclared": undeclared, "missing": missing}
 
 
-def csv_layout(line: str, declared: Sequence[str], uri: str, line_sep: str = "\n") -> CsvLayout:
-    """Columns are matched by name (match_columns), never by position; a header that does not match
-    the declared columns exactly fails the run, naming the file and the columns."""
+def csv_layout(line: str, declared: Sequence[str], uri: str, line_sep: str = "\n", on_drift: str = "halt") -> CsvLayout:
+    """Columns are matched by name (match_columns), never by position. A blank or repeated name fails
+    the run; drift (an undeclared column, a declared column missing) fails it under `on_drift` "halt",
+    naming the file and the columns, and under "alert" is reported in the layout (`undeclared`, as
+    landed; `missing`): the file is read with each undeclared column under a positional name
+    (`_undeclared_<position>`, never loaded) and each missing column empty."""
     fields = next(csv.reader(io.StringIO(line)), [])
     if not fields or all(column_key(f) == "" for f in fields):
         raise LandingDataError(f"{uri}: empty CSV header line (the first line must name the columns)")
-    header = tuple(column_key(f) for f in fields)
-    if not set(header) & set(declared):
+    keys = tuple(column_key(f) for f in fields)
+    if not set(keys) & set(declared):
         raise LandingDataError(
-            f"{uri}: CSV header {list(header)} names none of the declared columns {list(declared)} (is the header missing?)"
+            f"{uri}: CSV header {list(keys)} names none of the declared columns {list(declared)} (is the header missing?)"
         )
-    _, problems = match_columns(fields, declared, True)
+    _, problems, drift = match_columns(fields, declared, True, on_drift)
     if problems:
         raise LandingDataError(f"{uri}: its columns do not match the dataset's: {'; '.join(problems)}")
-    return CsvLayout(header=header, missing=(), undeclared=(), line_sep=line_sep)
+    header = tuple(k if k in declared else f"_undeclared_{i}" for i, k in enumerate(keys))
+    return CsvLayout(
+        header=header, missing=tuple(drift["missing"]), undeclared=tuple(drift["undeclared"]), line_sep=line_sep
+    )
 
 
 def group_by_header(layouts: Dict[str, CsvLayout]) -> List[Tuple[CsvLayout, List[str]]]:
@@ -271,18 +282,26 @@ def json_document_records(text: str) -> List[str]:
     return records
 
 
-def json_key_spellings(key_sets: Sequence[Tuple[str, Sequence[str]]], declared: Sequence[str]) -> Dict[str, List[str]]:
-    """(file URI, the keys of one record in order) for every distinct key list → declared column →
-    the key spellings that fill it (several when files spell it differently, e.g. `ID` and `id`).
-    Raises naming each file whose records name a column twice, leave a name blank or name an undeclared
-    column (match_columns); a declared column a record lacks is a missing value, not a problem."""
+def json_key_spellings(
+    key_sets: Sequence[Tuple[str, Sequence[str]]], declared: Sequence[str], on_drift: str = "halt"
+) -> Tuple[Dict[str, List[str]], Dict[str, List[str]]]:
+    """(file URI, the keys of one record in order) for every distinct key list → (declared column →
+    the key spellings that fill it (several when files spell it differently, e.g. `ID` and `id`),
+    file URI → its undeclared keys as landed, sorted, for the files that have some).
+    Raises naming each file whose records name a column twice or leave a name blank, or, under
+    `on_drift` "halt", name an undeclared column (match_columns); a declared column a record lacks is a
+    missing value, not a problem, and never drift."""
     problems: Dict[str, List[str]] = {}
     spellings: Dict[str, List[str]] = {}
+    undeclared: Dict[str, List[str]] = {}
     for uri, keys in sorted(key_sets, key=lambda s: (s[0], list(s[1]))):
-        positions, found = match_columns(list(keys), declared, False)
+        positions, found, drift = match_columns(list(keys), declared, False, on_drift)
         for problem in found:
             if problem not in problems.setdefault(uri, []):
                 problems[uri].append(problem)
+        for name in drift["undeclared"]:
+            if name not in undeclared.setdefault(uri, []):
+                undeclared[uri].append(name)
         for column, at in positions.items():
             if keys[at] not in spellings.setdefault(column, []):
                 spellings[column].append(keys[at])
@@ -290,4 +309,4 @@ def json_key_spellings(key_sets: Sequence[Tuple[str, Sequence[str]]], declared: 
         raise LandingDataError(
             "; ".join(f"{uri}: its columns do not match the dataset's: {'; '.join(p)}" for uri, p in sorted(problems.items()))
         )
-    return {c: spellings[c] for c in declared if c in spellings}
+    return {c: spellings[c] for c in declared if c in spellings}, {u: sorted(n) for u, n in undeclared.items() if n}

@@ -26,10 +26,12 @@ KEYS = (
     "quarantineLocation",
 )
 # Optional keys: written only when there is something to say.
-OPTIONAL_KEYS = ("skippedFiles", "sourceFiles")
+OPTIONAL_KEYS = ("skippedFiles", "sourceFiles", "schemaDrift")
 SKIPPED_KEYS = ("file", "reason")
 # Bronze: every landed file the run accounted for, as a listing shows it (shared/domain/source-files.ts).
 SOURCE_KEYS = ("key", "size", "eTag")
+# Bronze under onDrift: alert: each landed file whose columns drift (landing.match_columns), sorted by file.
+DRIFT_KEYS = ("file", "undeclared", "missing")
 PARTITION_KEYS = ("table", "values", "location")
 # zod 4 z.iso.datetime(): seconds required, optional fraction, "Z" only (no offsets).
 ISO_DATETIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?Z$")
@@ -63,6 +65,7 @@ def build_manifest(
     quarantine_location: Optional[str],
     skipped_files: Iterable[dict] = (),
     source_files: Optional[Iterable[dict]] = None,
+    schema_drift: Iterable[dict] = (),
 ) -> dict:
     """Builds and validates the manifest of one successful stage run."""
     manifest = {
@@ -84,6 +87,9 @@ def build_manifest(
         manifest["skippedFiles"] = skipped
     if source_files is not None:
         manifest["sourceFiles"] = list(source_files)
+    drift = sorted(schema_drift, key=lambda d: d["file"])
+    if drift:
+        manifest["schemaDrift"] = drift
     validate_manifest(manifest)
     return manifest
 
@@ -172,6 +178,13 @@ def manifest_problems(manifest: object) -> List[str]:
                 problems.append(f"{where}.{key}: must be a non-empty string")
         if not _count(f.get("size")):
             problems.append(f"{where}.size: must be an integer >= 0")
+    for where, d in _object_entries(manifest, "schemaDrift", DRIFT_KEYS, problems):
+        if not _nonempty(d.get("file")):
+            problems.append(f"{where}.file: must be a non-empty string")
+        for key in ("undeclared", "missing"):
+            names = d.get(key)
+            if not isinstance(names, list) or not all(_nonempty(n) for n in names):
+                problems.append(f"{where}.{key}: must be a list of non-empty strings")
     counts = [get(k) for k in ("recordsIn", "recordsOut", "recordsQuarantined")]
     if not problems and all(_count(c) for c in counts) and get("stage") != "gold":
         if counts[1] + counts[2] > counts[0]:

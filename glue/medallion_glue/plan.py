@@ -12,6 +12,8 @@ from .errors import DatasetPlanError
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 ZONES = ("bronze", "silver", "gold", "quarantine")
+# shared/domain/landed-files.ts DRIFT_POLICIES.
+DRIFT_POLICIES = ("alert", "halt")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Plan:
     columns: Tuple[Column, ...]
     tables: dict
     dedup_key: Optional[Tuple[str, ...]]
+    # dataset.yml onDrift: what bronze does with a landed file whose columns drift (landing.match_columns).
+    on_drift: str
     validate_sql: str
     clean_sql: str
     quarantine_sql: str
@@ -145,6 +149,10 @@ def parse_plan(raw: bytes, source: str) -> Plan:
                 f"{source}: field 'dataset.dedup.key' must name declared columns, got {list(dedup_key)}"
             )
 
+    on_drift = _at(plan, ["dataset", "onDrift"], str, source, required=False) or "halt"
+    if on_drift not in DRIFT_POLICIES:
+        raise DatasetPlanError(f"{source}: field 'dataset.onDrift' is {on_drift!r}, expected one of {list(DRIFT_POLICIES)}")
+
     return Plan(
         version=version,
         dataset=name,
@@ -154,6 +162,7 @@ def parse_plan(raw: bytes, source: str) -> Plan:
         columns=tuple(columns),
         tables=dict(tables),
         dedup_key=dedup_key,
+        on_drift=on_drift,
         validate_sql=_sql(plan, ["sql", "silver", "validate"], source),
         clean_sql=_sql(plan, ["sql", "silver", "clean"], source),
         quarantine_sql=_sql(plan, ["sql", "silver", "quarantine"], source),

@@ -2,7 +2,7 @@
 It runs on Glue 5.0 (Spark 3.5) and cannot run on a machine without Spark: it is kept small and
 holds no decisions, which all live in the pure modules."""
 
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -71,6 +71,7 @@ def _strings(names: Sequence[str]) -> StructType:
 class SparkEngine:
     def __init__(self, spark: SparkSession):
         self.spark = spark
+        self._json_drift: Dict[str, List[str]] = {}
 
     @classmethod
     def create(cls) -> "SparkEngine":
@@ -80,10 +81,11 @@ class SparkEngine:
         spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         return cls(spark)
 
-    def read_landing(self, json_uris, csv_groups, columns, ingested_at, landed) -> DataFrame:
+    def read_landing(self, json_uris, csv_groups, columns, ingested_at, landed, on_drift="halt") -> DataFrame:
         frames = []
+        self._json_drift = {}
         if json_uris:
-            frames.append(self._read_json(json_uris, columns, landed))
+            frames.append(self._read_json(json_uris, columns, landed, on_drift))
         if csv_groups:
             self._require_utf8([u for _, _, uris in csv_groups for u in uris], landed)
         for header, line_sep, uris in csv_groups:
@@ -138,7 +140,10 @@ class SparkEngine:
         # the rows counted must be the rows written.
         return frame.cache()
 
-    def _read_json(self, uris: Sequence[str], columns: Sequence[str], landed: Mapping[str, str]) -> DataFrame:
+    def json_drift(self) -> Dict[str, List[str]]:
+        return dict(self._json_drift)
+
+    def _read_json(self, uris: Sequence[str], columns: Sequence[str], landed: Mapping[str, str], on_drift: str) -> DataFrame:
         """JSON lines (`.jsonl`, `.ndjson`: one record per line; Hadoop drops a byte order mark at the
         start of a file) and JSON documents (`.json`: json_document_records), each record checked
         (JSON_RECORD_EXPRESSIONS) and its keys matched onto the declared columns by name, trimmed and
@@ -168,7 +173,7 @@ class SparkEngine:
             (r[SOURCE_FILE], list(r[KEYS]))
             for r in frame.filter(~F.col("corrupt")).select(SOURCE_FILE, KEYS).distinct().collect()
         ]
-        spellings = json_key_spellings(key_sets, columns)
+        spellings, self._json_drift = json_key_spellings(key_sets, columns, on_drift)
 
         def value(column: str):
             found = [F.try_element_at(F.col(VALUES), F.lit(k)) for k in spellings.get(column, [])]
@@ -212,6 +217,11 @@ class SparkEngine:
             frame = self.spark.read.parquet(*[escape_hadoop_glob(u) for u in uris])
         except Exception as error:  # AnalysisException: PATH_NOT_FOUND, unreadable files...
             raise StageContractError(f"cannot read the {view} partition at {', '.join(uris)}: {error}") from error
+        frame.createOrReplaceTempView(view)
+        return frame
+
+    def with_empty_columns(self, frame: DataFrame, columns: Sequence[str], view: str) -> DataFrame:
+        frame = frame.select("*", *[F.lit(None).cast("string").alias(c) for c in columns])
         frame.createOrReplaceTempView(view)
         return frame
 

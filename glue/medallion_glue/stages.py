@@ -12,7 +12,7 @@ from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUAR
 from .errors import JobArgumentError, MedallionJobError, StageContractError
 from .gold_window import GoldTarget
 from .locations import parse_location
-from .landing import HEADER_PROBE_BYTES, classify, csv_layout, group_by_header, first_line, gz_copies
+from .landing import HEADER_PROBE_BYTES, CsvLayout, classify, csv_layout, group_by_header, first_line, gz_copies
 from .manifest import build_manifest, iso_now, manifest_json, output_partition, source_file
 from .plan import Plan, parse_plan
 
@@ -31,13 +31,21 @@ class Engine(Protocol):
         columns: Sequence[str],
         ingested_at: str,
         landed: Mapping[str, str],
+        on_drift: str = "halt",
     ):
         """Reads the files (URIs; CSV files in groups of one header and line separator); `landed` maps the URI of a copy read instead of a landed file to that
-        file's URI, which its rows carry in _source_file."""
+        file's URI, which its rows carry in _source_file. `on_drift`: the dataset's policy for JSON keys
+        it does not declare (landing.json_key_spellings)."""
+        ...
+    def json_drift(self) -> Dict[str, List[str]]:
+        """After read_landing under on_drift "alert": landed file URI -> its undeclared JSON keys, sorted."""
         ...
     def corrupt_records(self, frame) -> Tuple[int, List[str]]: ...
     def drop(self, frame, column: str): ...
     def read_parquet(self, uri, view: str): ...  # one folder URI, or a list of them (their union)
+    def with_empty_columns(self, frame, columns: Sequence[str], view: str):
+        """`frame` plus each of `columns` as NULL text, registered as `view`."""
+        ...
     def sql(self, text: str, label: str, view: Optional[str] = None): ...
     def columns(self, frame) -> List[str]: ...
     def count(self, frame, where: Optional[str] = None) -> int: ...
@@ -76,6 +84,18 @@ def reconcile_silver(
     return valid - clean
 
 
+def schema_drift(layouts: Mapping[str, CsvLayout], landed_uri: Mapping[str, str], json_drift: Mapping[str, List[str]]) -> List[dict]:
+    """The manifest's schemaDrift: per landed file with drift (CSV: its layout, keyed by the URI read;
+    JSON: the engine's undeclared keys), sorted by file."""
+    entries = [
+        {"file": landed_uri.get(uri, uri), "undeclared": list(layout.undeclared), "missing": list(layout.missing)}
+        for uri, layout in layouts.items()
+        if layout.undeclared or layout.missing
+    ]
+    entries += [{"file": uri, "undeclared": list(keys), "missing": []} for uri, keys in json_drift.items() if keys]
+    return sorted(entries, key=lambda d: d["file"])
+
+
 def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
     files, empty = classify(stores.list_files(args.source), plan.formats, args.source.uri)
     # A gzipped file Spark would not decompress under its own name is read through a copy (gz_copies);
@@ -88,8 +108,9 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         if f.format == "csv":
             head = stores.read_bytes(f.file.location, HEADER_PROBE_BYTES)
             header, line_sep = first_line(head, f.gzipped, f.uri)
-            layouts[read[f.uri]] = csv_layout(header, plan.column_names, f.uri, line_sep)
+            layouts[read[f.uri]] = csv_layout(header, plan.column_names, f.uri, line_sep, plan.on_drift)
     groups = group_by_header(layouts)
+    landed_uri = {read[f.uri]: f.uri for f in files}
     skipped = [{"file": f.location.uri, "reason": EMPTY_FILE_REASON} for f in empty]
     # What this run accounted for, as the listing showed it: finish-run starts no follow-up run for
     # objects that landed during the run and are listed here (same key, size and eTag).
@@ -115,6 +136,7 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
             plan.column_names,
             started_at,
             {copy.uri: uri for uri, copy in copies.items()},
+            on_drift=plan.on_drift,
         )
         records_in = engine.count(frame)
         corrupt, samples = engine.corrupt_records(frame)
@@ -124,6 +146,9 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
                 f"or a CSV record longer than {MAX_CSV_RECORD_BYTES} bytes); "
                 f"nothing was written. Files: {', '.join(samples)}"
             )
+        drift = schema_drift(layouts, landed_uri, engine.json_drift())
+        if drift:
+            log("Schema drift", policy=plan.on_drift, files=drift)
         engine.write_parquet(engine.drop(frame, CORRUPT_RECORD), args.target.uri)
     finally:
         _delete_copies(stores, copied)
@@ -138,6 +163,7 @@ def run_bronze(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
         quarantine_location=None,
         skipped_files=skipped,
         source_files=sources,
+        schema_drift=drift,
     )
 
 
@@ -162,7 +188,13 @@ def _require_columns(engine: Engine, frame, required: Sequence[str], what: str) 
 def run_silver(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], stores, started_at: str, now: Callable[[], str] = iso_now) -> dict:
     engine = engine_factory()
     bronze = engine.read_parquet(args.source.uri, view="bronze")
-    _require_columns(engine, bronze, [*plan.column_names, INGESTED_AT, SOURCE_FILE], f"bronze at {args.source.uri}")
+    _require_columns(engine, bronze, [INGESTED_AT, SOURCE_FILE], f"bronze at {args.source.uri}")
+    # A bronze partition written before a column was declared lacks it: read as empty text (schema
+    # evolution; the local runner's createBronzeView does the same).
+    absent = [c for c in plan.column_names if c not in set(engine.columns(bronze))]
+    if absent:
+        log("Bronze lacks declared columns, read as empty", columns=absent)
+        bronze = engine.with_empty_columns(bronze, absent, view="bronze")
     records_in = engine.count(bronze)
 
     validated = engine.sql(plan.validate_sql, "sql.silver.validate", view="validated")

@@ -112,7 +112,15 @@ class FakeEngine:
     def _frame(self, name, rows):
         return {"name": name, "rows": rows}
 
-    def read_landing(self, json_uris, csv_groups, columns, ingested_at, landed):
+    def with_empty_columns(self, frame, columns, view):
+        self.calls.append(("with_empty_columns", tuple(columns), view))
+        rows = [{**r, **{c: None for c in columns}} for r in frame["rows"]]
+        return {**frame, "rows": rows, "columns": list(frame.get("columns", [])) + list(columns)}
+
+    def json_drift(self):
+        return {}
+
+    def read_landing(self, json_uris, csv_groups, columns, ingested_at, landed, on_drift="halt"):
         self.calls.append(("read_landing", list(json_uris), [(tuple(h), sep, list(u)) for h, sep, u in csv_groups], tuple(columns), ingested_at, dict(landed)))
         return self._frame("landing", self.landing_rows + [{"_corrupt_record": "x", "_source_file": f} for f in self.corrupt])
 

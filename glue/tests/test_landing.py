@@ -105,6 +105,16 @@ class CsvHeaders(unittest.TestCase):
             with self.subTest(line=line), self.assertRaisesRegex(LandingDataError, "a.csv: (CSV header )?.*" + message):
                 csv_layout(line, DECLARED, "a.csv")
 
+    def test_under_alert_drift_is_reported_and_undeclared_columns_get_positional_names(self):
+        # Act
+        layout = csv_layout("order_id,Extra,amount,notes", DECLARED, "a.csv", "\n", "alert")
+        # Assess: customer_id is missing (read empty); Extra and notes are read under names never loaded
+        self.assertEqual(layout.header, ("order_id", "_undeclared_1", "amount", "_undeclared_3"))
+        self.assertEqual(layout.undeclared, ("Extra", "notes"))
+        self.assertEqual(layout.missing, ("customer_id",))
+        with self.assertRaisesRegex(LandingDataError, "named 2 times"):
+            csv_layout("order_id,ORDER_ID,amount", DECLARED, "a.csv", "\n", "alert")
+
     def test_files_sharing_a_header_and_line_ends_are_read_together(self):
         layouts = {
             "s3://l/b.csv": csv_layout("order_id,amount,customer_id", DECLARED, "b"),
@@ -180,12 +190,28 @@ class JsonDocuments(unittest.TestCase):
 class JsonKeys(unittest.TestCase):
     def test_keys_match_declared_columns_trimmed_and_in_any_case(self):
         # Act
-        spellings = json_key_spellings(
+        spellings, drift = json_key_spellings(
             [("s3://b/1.jsonl", ["ORDER_ID", " amount "]), ("s3://b/2.jsonl", ["order_id"]), ("s3://b/2.jsonl", [])],
             DECLARED,
         )
-        # Assess: a column no record names has no spelling (its values are missing)
+        # Assess: a column no record names has no spelling (its values are missing), and is no drift
         self.assertEqual(spellings, {"order_id": ["ORDER_ID", "order_id"], "amount": [" amount "]})
+        self.assertEqual(drift, {})
+
+    def test_under_alert_undeclared_keys_are_drift_per_file_and_not_loaded(self):
+        # Act
+        spellings, drift = json_key_spellings(
+            [("s3://b/1.jsonl", ["order_id", "Zeta", "extra"]), ("s3://b/1.jsonl", ["order_id", "Extra"]), ("s3://b/2.jsonl", ["order_id"])],
+            DECLARED,
+            "alert",
+        )
+        # Assess
+        self.assertEqual(spellings, {"order_id": ["order_id"]})
+        self.assertEqual(drift, {"s3://b/1.jsonl": ["Extra", "Zeta", "extra"]})
+
+    def test_under_alert_a_key_named_twice_still_fails(self):
+        with self.assertRaisesRegex(LandingDataError, "named 2 times"):
+            json_key_spellings([("s3://b/1.jsonl", ["order_id", "Order_Id"])], DECLARED, "alert")
 
     def test_a_file_naming_a_column_twice_or_an_undeclared_one_fails_naming_file_and_column(self):
         with self.assertRaises(LandingDataError) as caught:

@@ -1,18 +1,21 @@
-import { failureAlert, spikeAlert } from '../domain/alert-text';
+import { driftAlert, failureAlert, spikeAlert } from '../domain/alert-text';
 import { describeError } from '../domain/errors';
 import { AlertPublishError } from '../domain/pipeline-errors';
 import { normalizeState, type ExecutionContext, type PipelineState } from '../domain/pipeline';
 import type { Alert, Alerter, Log } from '../ports';
 
 /**
- * The one notification path: renders the page for a failed run or a quarantine spike and publishes
+ * The one notification path: renders the page for a failed run, a quarantine spike or a schema drift and publishes
  * it. A publish failure is reported as AlertPublishError; the state machine catches it and still
  * fails the run with the run's own error.
  */
 
 export interface NotifyInput {
-  /** `run-failed` on the failure path (a halting spike is rendered as a spike); `quarantine-spike` on the alert path. */
-  readonly kind: 'run-failed' | 'quarantine-spike';
+  /**
+   * `run-failed` on the failure path (a halting spike is rendered as a spike); `quarantine-spike` and
+   * `schema-drift` on the alert paths (the run goes on).
+   */
+  readonly kind: 'run-failed' | 'quarantine-spike' | 'schema-drift';
   readonly execution: ExecutionContext;
   /** The execution's state (`$`). */
   readonly state: PipelineState;
@@ -33,9 +36,10 @@ export interface NotifyDeps {
 
 export function renderNotification(input: NotifyInput): Alert {
   const state = normalizeState(input.state);
-  return input.kind === 'quarantine-spike' && state.results?.silver
-    ? spikeAlert(state, input.execution)
-    : failureAlert(state, input.execution);
+  if (input.kind === 'quarantine-spike' && state.results?.silver) return spikeAlert(state, input.execution);
+  if (input.kind === 'schema-drift' && state.results?.bronze?.schemaDrift)
+    return driftAlert(state, input.execution);
+  return failureAlert(state, input.execution);
 }
 
 export async function notify(input: NotifyInput, deps: NotifyDeps): Promise<NotifyResult> {

@@ -7,6 +7,7 @@ import {
   ManifestNotFoundError,
 } from '../domain/pipeline-errors';
 import { judgeQuarantine, notJudged, quarantineRatio } from '../domain/quarantine';
+import { judgeSchemaDrift } from '../domain/schema-drift';
 import type { Log, ManifestStore, MetricsReader, MetricsSink, PartitionCatalog } from '../ports';
 
 /**
@@ -147,6 +148,9 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
         })
       : notJudged(manifest.recordsIn, manifest.recordsQuarantined, dataset.quarantine);
 
+  // Bronze reads the landed files: its drift (a drifting file fails bronze under onDrift: halt).
+  const schemaDrift =
+    stage === 'bronze' ? judgeSchemaDrift(manifest.schemaDrift, dataset.onDrift) : undefined;
   const durationSeconds = Math.max(0, (completedAt.getTime() - Date.parse(manifest.startedAt)) / 1000);
   await deps.metrics.publishStage({
     dataset: dataset.name,
@@ -164,6 +168,7 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
           ).length,
         }
       : {}),
+    schemaDriftColumns: schemaDrift?.columns ?? 0,
   });
 
   const result: StageResult = {
@@ -188,9 +193,13 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
       count: manifest.skippedFiles?.length ?? 0,
       sample: (manifest.skippedFiles ?? []).slice(0, PARTITION_SAMPLE),
     },
+    ...(schemaDrift ? { schemaDrift } : {}),
   };
-  // A spike, or landed files skipped (empty): a person should look, so the line is a warning.
-  const level = quarantine.verdict === 'spike' || result.skippedFiles?.count ? 'warn' : 'info';
+  // A spike, landed files skipped (empty) or drifting: a person should look, so the line is a warning.
+  const level =
+    quarantine.verdict === 'spike' || result.skippedFiles?.count || schemaDrift?.action === 'alert'
+      ? 'warn'
+      : 'info';
   deps.log[level](`Recorded ${stage} results`, {
     dataset: dataset.name,
     partition: input.partitionPath,
@@ -203,6 +212,7 @@ export async function recordStage(input: RecordStageInput, deps: RecordStageDeps
     partitionsUpdated: updated,
     quarantine: quarantine.summary,
     ...(result.skippedFiles?.count ? { skippedFiles: result.skippedFiles } : {}),
+    ...(schemaDrift?.action === 'alert' ? { schemaDrift: schemaDrift.summary } : {}),
   });
   return result;
 }

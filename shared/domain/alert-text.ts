@@ -2,6 +2,7 @@ import type { Stage } from './datasets';
 import { GLUE_AMBIGUOUS_ERRORS, PIPELINE_ERRORS } from './error-names';
 import { failedStage, releaseOutcome, type ExecutionContext, type PipelineState } from './pipeline';
 import { percent, type QuarantineJudgement } from './quarantine';
+import { describeFileDrift } from './schema-drift';
 import type { Alert, AlertKind, AlertSeverity } from './alert';
 
 /**
@@ -181,6 +182,16 @@ function quarantineLines(state: PipelineState): string[] {
   );
 }
 
+/** Schema drift bronze recorded (onDrift: alert), for the one page a run sends whatever else happened. */
+function driftLines(state: PipelineState): string[] {
+  const drift = state.results?.bronze?.schemaDrift;
+  if (!drift || drift.action !== 'alert') return [];
+  return [
+    `${pad('Schema drift')}${drift.columns} column(s) in ${drift.files} landed file(s), not loaded / empty (onDrift: alert)`,
+    ...drift.sample.map((d) => `${pad('')}${describeFileDrift(d)}`),
+  ];
+}
+
 function spikeLines(q: QuarantineJudgement): string[] {
   const b = q.baseline;
   return [
@@ -310,6 +321,7 @@ export function failureAlert(
     ...(glueJob ? [`${pad('Glue job')}${glueJob}${glueRunId ? `, run ${glueRunId}` : ''}`] : []),
     ...leaseLines(state),
     ...quarantineLines(state),
+    ...driftLines(state),
   ];
   return {
     subject: subjectFor(
@@ -344,6 +356,7 @@ export function spikeAlert(state: PipelineState, execution: ExecutionContext): A
     ...spikeLines(q),
     `${pad('Quarantined rows')}${result.recordsQuarantined} at ${result.quarantineLocation ?? '(no location reported)'}`,
     `${pad('Glue job')}${result.jobName}, run ${result.jobRunId}`,
+    ...driftLines(state),
     '',
     'Look at the quarantined rows and their _quarantine_reasons: a producer change, or a rule to relax.',
   ];
@@ -357,6 +370,51 @@ export function spikeAlert(state: PipelineState, execution: ExecutionContext): A
     ),
     body: finish(lines, links, replayCommand(state, 'silver', execution.stateMachineArn), state, execution),
     attributes: attributes(severity, 'quarantine-spike', state.dataset, 'silver'),
+  };
+}
+
+/**
+ * The page for schema drift under `onDrift: alert`: bronze loaded the declared columns and the run
+ * goes on; the page names every drifting file (up to the sample) and its columns, and what to do.
+ */
+export function driftAlert(state: PipelineState, execution: ExecutionContext): Alert {
+  const result = state.results?.bronze;
+  const drift = result?.schemaDrift;
+  if (!result || !drift) throw new TypeError('driftAlert needs $.results.bronze.schemaDrift');
+  const config = `datasets/${state.dataset}/dataset.yml`;
+  const lines = [
+    `SCHEMA DRIFT: dataset ${state.dataset}, partition ${state.partitionPath}, stage bronze`,
+    '',
+    `Policy alert (onDrift: alert): the run continues. Bronze loaded the declared columns only: an undeclared`,
+    `column was NOT loaded (its values are only in the landed file), a missing declared column is empty`,
+    `(silver judges it by nullable / not_null, so rows may be quarantined as <column>_required).`,
+    `${pad('Drifted columns')}${drift.columns} in ${drift.files} landed file(s)`,
+    ...drift.sample.map((d) => `${pad('File')}${describeFileDrift(d)}`),
+    ...(drift.files > drift.sample.length
+      ? [
+          `${pad('')}+${drift.files - drift.sample.length} more file(s): see the bronze manifest's schemaDrift`,
+        ]
+      : []),
+    `${pad('Bronze manifest')}${state.run?.jobs.bronze.manifestLocation ?? '(unknown)'}`,
+    `${pad('Glue job')}${result.jobName}, run ${result.jobRunId}`,
+    '',
+    'What to do',
+    `  - A column the producer added on purpose: declare it in ${config} (columns), deploy, then`,
+    `    replay this partition from bronze (below) to load it. Older partitions stay readable: the new`,
+    `    column reads as empty there.`,
+    `  - A column renamed or dropped by mistake: ask the producer to fix the export, then replay.`,
+    `  - To stop runs on drift instead, set onDrift: halt in ${config}.`,
+  ];
+  const links = consoleLinks(execution.id, { jobName: result.jobName, runId: result.jobRunId });
+  return {
+    subject: subjectFor(
+      'warning',
+      state,
+      'bronze',
+      `schema drift: ${drift.columns} column(s) in ${drift.files} file(s)`,
+    ),
+    body: finish(lines, links, replayCommand(state, 'bronze', execution.stateMachineArn), state, execution),
+    attributes: attributes('warning', 'schema-drift', state.dataset, 'bronze'),
   };
 }
 

@@ -1,7 +1,7 @@
 /** An alert as the alert text renders it and an Alerter (SNS on AWS) sends it. */
 
 export type AlertSeverity = 'critical' | 'warning';
-export type AlertKind = 'run-failed' | 'quarantine-spike';
+export type AlertKind = 'run-failed' | 'quarantine-spike' | 'schema-drift';
 
 /** A rendered alert (text from shared/domain/alert-text.ts). */
 export interface Alert {

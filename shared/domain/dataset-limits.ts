@@ -25,3 +25,7 @@ export type Classification = (typeof CLASSIFICATIONS)[number];
 /** Access levels of the column policy (shared/domain/governance.ts): who selects which columns. */
 export const ACCESS_LEVELS = ['reader', 'full'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
+
+/** What a dataset does when a landed file's columns drift from the declared ones (dataset.yml `onDrift`). */
+export const DRIFT_POLICIES = ['alert', 'halt'] as const;
+export type DriftPolicy = (typeof DRIFT_POLICIES)[number];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLASSIFICATIONS, FILE_FORMATS, GOLD_WINDOW_MAX, SETTLE_SECONDS_MAX } from './dataset-limits';
+import { CLASSIFICATIONS, DRIFT_POLICIES, FILE_FORMATS, GOLD_WINDOW_MAX, SETTLE_SECONDS_MAX } from './dataset-limits';
 
 /**
  * The schema of datasets/<name>/dataset.yml, validated strictly: unknown keys are errors, and every
@@ -123,6 +123,13 @@ export const datasetSchema = z.strictObject({
       }),
     )
     .min(1),
+  /**
+   * Schema drift: a landed file with a column the dataset does not declare, or a CSV header without a
+   * declared column (shared/domain/landed-files.ts). `halt` (default): bronze fails naming the file
+   * and the columns; `alert`: bronze loads the declared columns, reports the drift in its manifest and
+   * the SchemaDriftColumns metric, and on-call gets a warning; the run goes on.
+   */
+  onDrift: z.enum(DRIFT_POLICIES, { error: 'must be alert or halt' }).default('halt'),
   rules: z.array(ruleSchema).default([]),
   /**
    * Texts that mean "no value" besides the empty or all-whitespace text (compared after trimming,

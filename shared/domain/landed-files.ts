@@ -1,3 +1,4 @@
+import type { DriftPolicy } from './dataset-limits';
 import { FORMAT_EXTENSIONS, type FileFormat } from './datasets';
 
 /**
@@ -10,10 +11,13 @@ import { FORMAT_EXTENSIONS, type FileFormat } from './datasets';
  *   never failing its partition.
  * - Columns: a landed name (CSV header field, JSON key) matches the declared column it equals once
  *   trimmed (WHITESPACE) and lower-cased (`Country`, ` ITEMS `). A file is refused, naming it and the
- *   columns, when one header or one JSON record names a column twice, leaves a name blank, names a
- *   column the dataset does not declare, or (a CSV header) lacks a declared column. A JSON record
- *   without a key has no value for it (JSON writers omit nulls): a missing value, judged by
- *   `nullable` and `not_null`.
+ *   columns, when one header or one JSON record names a column twice or leaves a name blank.
+ * - Schema drift: a name the dataset does not declare (undeclared), or a declared column a CSV header
+ *   lacks (missing), is drift, judged by the dataset's `onDrift` policy: `halt` refuses the file,
+ *   naming it and the columns; `alert` loads the declared columns (an undeclared column is not loaded,
+ *   a missing one is empty), and the run reports the drift (manifest `schemaDrift`, metric
+ *   SchemaDriftColumns, an alert). A JSON record without a key has no value for it (JSON writers omit
+ *   nulls): a missing value, judged by `nullable` and `not_null`, never drift.
  * - Records: JSON lines (`.jsonl`, `.ndjson`) hold one object per line (blank lines skipped); a `.json`
  *   file holds objects one after another, pretty-printed or not, or a top-level array of objects. A
  *   record that is not exactly one JSON object, or text that is not UTF-8, fails the file.
@@ -60,23 +64,40 @@ const trimWhitespace = (name: string): string => {
 /** The form in which a landed name is compared with the declared column names. */
 export const columnKey = (name: string): string => trimWhitespace(name).toLowerCase();
 
+export { DRIFT_POLICIES, type DriftPolicy } from './dataset-limits';
+
+/** How one file's columns drift from the declared ones. */
+export interface ColumnDrift {
+  /** Names the dataset does not declare, as landed (first spelling), in file order. */
+  readonly undeclared: readonly string[];
+  /** Declared columns a CSV header lacks, in declared order (never for JSON). */
+  readonly missing: readonly string[];
+}
+
 export interface ColumnMatch {
   /** Declared column → position of the one name that matches it (absent when no name does). */
   readonly positions: ReadonlyMap<string, number>;
   /** What is wrong, one sentence each, in a stable order; empty when the names are usable. */
   readonly problems: readonly string[];
+  /** The drift found (under `halt` also among the problems). */
+  readonly drift: ColumnDrift;
 }
+
+/** Columns of a drift, counted as the metric SchemaDriftColumns counts them. */
+export const driftColumns = (drift: ColumnDrift): number => drift.undeclared.length + drift.missing.length;
 
 const quoted = (names: readonly string[]): string => names.map((n) => JSON.stringify(n)).join(', ');
 
 /**
  * Matches landed `names` (in file order) onto the `declared` columns. `requireAll`: a declared
- * column none of the names match is a problem (a CSV header), not a missing value (a JSON record).
+ * column none of the names match is drift (a CSV header), not a missing value (a JSON record).
+ * `onDrift`: `halt` makes drift a problem; `alert` only reports it.
  */
 export function matchColumns(
   names: readonly string[],
   declared: readonly string[],
   requireAll: boolean,
+  onDrift: DriftPolicy = 'halt',
 ): ColumnMatch {
   const problems: string[] = [];
   const byKey = new Map<string, number[]>();
@@ -90,17 +111,21 @@ export function matchColumns(
     if (key !== '' && at.length > 1)
       problems.push(`column ${key} is named ${at.length} times (${quoted(at.map((i) => names[i] ?? ''))})`);
   }
-  const undeclared = [...byKey.entries()].filter(([key]) => key !== '' && !declared.includes(key));
-  if (undeclared.length > 0)
-    problems.push(
-      `undeclared column(s) ${quoted(undeclared.map(([key, at]) => names[at[0] ?? 0] ?? key))} (declare them in the dataset's columns, or leave them out of the export)`,
-    );
-  const missing = declared.filter((c) => !byKey.has(c));
-  if (requireAll && missing.length > 0) problems.push(`missing declared column(s) ${missing.join(', ')}`);
+  const undeclared = [...byKey.entries()]
+    .filter(([key]) => key !== '' && !declared.includes(key))
+    .map(([key, at]) => names[at[0] ?? 0] ?? key);
+  const missing = requireAll ? declared.filter((c) => !byKey.has(c)) : [];
+  if (onDrift === 'halt') {
+    if (undeclared.length > 0)
+      problems.push(
+        `undeclared column(s) ${quoted(undeclared)} (declare them in the dataset's columns, or leave them out of the export)`,
+      );
+    if (missing.length > 0) problems.push(`missing declared column(s) ${missing.join(', ')}`);
+  }
   const positions = new Map<string, number>();
   for (const column of declared) {
     const at = byKey.get(column);
     if (at?.length === 1 && at[0] !== undefined) positions.set(column, at[0]);
   }
-  return { positions, problems };
+  return { positions, problems, drift: { undeclared, missing } };
 }

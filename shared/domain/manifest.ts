@@ -51,6 +51,20 @@ export const manifestSchema = z
      * that landed during the run with it: those listed need no follow-up run.
      */
     sourceFiles: z.optional(z.array(z.strictObject({ key: text, size: count, eTag: text }))),
+    /**
+     * Bronze, under the dataset's `onDrift: alert`: every landed file whose columns drift from the
+     * declared ones (shared/domain/landed-files.ts), sorted by file: the names it has that the dataset
+     * does not declare (as landed; not loaded) and the declared columns its CSV header lacks (empty).
+     */
+    schemaDrift: z.optional(
+      z.array(
+        z.strictObject({
+          file: text,
+          undeclared: z.array(text),
+          missing: z.array(text),
+        }),
+      ),
+    ),
   })
   .check(
     z.refine((m) => m.recordsOut + m.recordsQuarantined <= m.recordsIn || m.stage === 'gold', {

@@ -14,6 +14,11 @@ export interface StageMetrics {
   readonly quarantineRatio: number;
   /** Gold only: the gold partitions the run wrote (more than 1 when a gold window recomputed later days). */
   readonly goldPartitionsWritten?: number;
+  /**
+   * Bronze: columns that drifted in this run's landed files (undeclared + missing, summed over files;
+   * shared/domain/landed-files.ts). 0 for the other stages, and when nothing drifted.
+   */
+  readonly schemaDriftColumns: number;
 }
 
 /** CloudWatch metric names and dimensions of the pipeline (one PutMetricData per stage). */
@@ -26,6 +31,7 @@ export const METRIC_NAMES = {
   recordsQuarantined: 'RecordsQuarantined',
   quarantineRatio: 'QuarantineRatio',
   goldPartitionsWritten: 'GoldPartitionsWritten',
+  schemaDriftColumns: 'SchemaDriftColumns',
 } as const;
 
 export const DIMENSIONS = { dataset: 'Dataset', stage: 'Stage' } as const;
@@ -38,9 +44,17 @@ export interface MetricPoint {
   readonly unit: MetricUnit;
 }
 
-/** The data points of a stage (five, and gold's partition count); non-finite values (CloudWatch rejects NaN/Infinity) become 0. */
+/**
+ * The data points of a stage: five, plus SchemaDriftColumns for bronze (where drift is found; 0 on a
+ * run without drift, so an alarm on it sees data) and gold's partition count; non-finite values
+ * (CloudWatch rejects NaN/Infinity) become 0.
+ */
 export function stageMetricPoints(m: StageMetrics): MetricPoint[] {
   const finite = (v: number) => (Number.isFinite(v) ? v : 0);
+  const drift: MetricPoint[] =
+    m.stage === 'bronze'
+      ? [{ name: METRIC_NAMES.schemaDriftColumns, value: finite(m.schemaDriftColumns), unit: 'Count' }]
+      : [];
   return [
     { name: METRIC_NAMES.duration, value: finite(m.durationSeconds), unit: 'Seconds' },
     { name: METRIC_NAMES.recordsIn, value: finite(m.recordsIn), unit: 'Count' },
@@ -56,5 +70,6 @@ export function stageMetricPoints(m: StageMetrics): MetricPoint[] {
           },
         ]
       : []),
+    ...drift,
   ];
 }

@@ -1,4 +1,5 @@
 import type { Stage } from './datasets';
+import type { SchemaDriftJudgement } from './schema-drift';
 import type { QuarantineJudgement } from './quarantine';
 import type { RunInput } from './run';
 
@@ -58,6 +59,8 @@ export interface StageResult {
     readonly count: number;
     readonly sample: ReadonlyArray<{ readonly file: string; readonly reason: string }>;
   };
+  /** Bronze: the schema drift of the run's landed files (shared/domain/schema-drift.ts). */
+  readonly schemaDrift?: SchemaDriftJudgement;
 }
 
 /** `$.error` after a Catch: Step Functions' error output. */

@@ -170,6 +170,7 @@ const stageMetrics = (at: Date, ratio: number, over: Partial<StageMetrics> = {})
   recordsIn: 1000,
   recordsOut: 1000 - ratio * 1000,
   recordsQuarantined: ratio * 1000,
+  schemaDriftColumns: 0,
   quarantineRatio: ratio,
   ...over,
 });

@@ -59,8 +59,51 @@ describe.each(CORPUS.map((c, i) => [c.name, c, i] as const))('%s', (_name, c: Ca
       ),
     });
     expect(comparable(onSpark)).toEqual(comparable(duckdb));
+    if (c.drift === 'refused') expect(duckdb.stages.bronze?.ok).toBe(false);
+    else if (c.drift) expect(duckdb.stages.bronze?.drift).toEqual(c.drift);
   }, 180_000);
 });
+
+test('a column declared after bronze was written: silver reads it as empty on both engines', async () => {
+  // Prepare: bronze written under the probe dataset; silver and gold run after `added` was declared
+  const probe = datasets.get('probe') as Dataset;
+  const evolved: Dataset = {
+    ...probe,
+    columns: [...probe.columns, { name: 'added', type: 'int', nullable: true }],
+    goldSql: 'SELECT s, COUNT(*) AS rows_, COUNT(added) AS added_values FROM silver GROUP BY s',
+    gold: {
+      ...probe.gold,
+      columns: [
+        { name: 's', type: 'string' },
+        { name: 'rows_', type: 'bigint' },
+        { name: 'added_values', type: 'bigint' },
+      ],
+    },
+  };
+  const c: Case = {
+    name: 'evolution',
+    dataset: 'probe',
+    files: [{ name: 'before.jsonl', content: '{"id":"ev1","s":"x"}\n{"id":"ev2","s":"y"}\n' }],
+  };
+  const values = partition(probe, CORPUS.length + 1);
+  // Act
+  const duckdb = await duckLake.runCase(evolved, c, values, probe);
+  const onSpark = await sparkLake.runCase(evolved, c, values, probe);
+  // Assess: both succeed, agree, and the silver rows have the new column, empty
+  expect(onSpark).toEqual({ ...duckdb, stages: expect.anything() });
+  expect(Object.values(onSpark.stages).map((s) => s?.ok)).toEqual(
+    Object.values(duckdb.stages).map((s) => s?.ok),
+  );
+  expect(duckdb.stages.silver).toMatchObject({ ok: true, counts: { recordsIn: 2, recordsOut: 2 } });
+  expect(duckdb.zones['silver']?.schema).toContain('added INTEGER');
+  expect(
+    duckdb.zones['silver']?.rows.every((r) => (JSON.parse(r) as { added: unknown }).added === null),
+  ).toBe(true);
+  expect(duckdb.zones['gold#0']?.rows).toEqual([
+    '{"s":"x","rows_":"1","added_values":"0"}',
+    '{"s":"y","rows_":"1","added_values":"0"}',
+  ]);
+}, 180_000);
 
 describe('gold SQL the engines evaluate differently is refused when the dataset is compiled', () => {
   test.each(REFUSED_GOLD)('%s', (_what, goldSql, why) => {

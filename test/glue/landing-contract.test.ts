@@ -70,28 +70,43 @@ describe('landed-file rules: TypeScript and the Glue package agree', () => {
     ]);
   });
 
-  test('column matching: positions and problems', () => {
-    // Act
-    const python = runPython<Array<[Record<string, number>, string[]]>>(
-      'import json, sys\nfrom medallion_glue.landing import match_columns\n' +
-        'cases, declared = json.load(sys.stdin)\n' +
-        'print(json.dumps([list(match_columns(names, declared, require_all)) for names, require_all in cases]))',
-      [HEADERS, DECLARED],
-    );
-    const ts = HEADERS.map(([names, requireAll]) => {
-      const m = matchColumns(names, DECLARED, requireAll);
-      return [Object.fromEntries(m.positions), m.problems];
-    });
-    // Assess
-    expect(python).toEqual(ts);
-    expect(ts[1]).toEqual([{ order_id: 1, customer_id: 2, amount: 0 }, []]);
-    expect(ts[2]?.[1]).toEqual(['missing declared column(s) customer_id']);
-    expect(ts[3]?.[1]).toEqual([]);
-    expect(ts[4]?.[1]).toEqual(['column order_id is named 2 times ("order_id", "Order_Id")']);
-    expect(ts[6]?.[1]).toEqual([
-      'undeclared column(s) "Extra", "notes" (declare them in the dataset\'s columns, or leave them out of the export)',
-    ]);
-  });
+  test.each(['halt', 'alert'] as const)(
+    'column matching under onDrift: %s: positions, problems and drift',
+    (policy) => {
+      // Act
+      const python = runPython<Array<[Record<string, number>, string[], unknown]>>(
+        'import json, sys\nfrom medallion_glue.landing import match_columns\n' +
+          'cases, declared, policy = json.load(sys.stdin)\n' +
+          'print(json.dumps([list(match_columns(names, declared, require_all, policy)) for names, require_all in cases]))',
+        [HEADERS, DECLARED, policy],
+      );
+      const ts = HEADERS.map(([names, requireAll]) => {
+        const m = matchColumns(names, DECLARED, requireAll, policy);
+        return [Object.fromEntries(m.positions), m.problems, m.drift];
+      });
+      // Assess
+      expect(python).toEqual(ts);
+      const noDrift = { undeclared: [], missing: [] };
+      expect(ts[1]).toEqual([{ order_id: 1, customer_id: 2, amount: 0 }, [], noDrift]);
+      expect(ts[2]?.[2]).toEqual({ undeclared: [], missing: ['customer_id'] });
+      expect(ts[3]?.[1]).toEqual([]);
+      expect(ts[3]?.[2]).toEqual(noDrift); // a JSON record without a key: a missing value, not drift
+      expect(ts[4]?.[1]).toEqual(['column order_id is named 2 times ("order_id", "Order_Id")']);
+      expect(ts[6]?.[2]).toEqual({ undeclared: ['Extra', 'notes'], missing: [] });
+      expect(ts[6]?.[0]).toEqual({ order_id: 0, customer_id: 2, amount: 1 });
+      if (policy === 'halt') {
+        expect(ts[2]?.[1]).toEqual(['missing declared column(s) customer_id']);
+        expect(ts[6]?.[1]).toEqual([
+          'undeclared column(s) "Extra", "notes" (declare them in the dataset\'s columns, or leave them out of the export)',
+        ]);
+      } else {
+        // drift is reported, never a problem; a blank or repeated name still is
+        expect(ts[2]?.[1]).toEqual([]);
+        expect(ts[6]?.[1]).toEqual([]);
+        expect(ts[4]?.[1]).toEqual(['column order_id is named 2 times ("order_id", "Order_Id")']);
+      }
+    },
+  );
 
   test('the same whitespace, record limit and skip reason', () => {
     const python = runPython<unknown[]>(

@@ -137,6 +137,17 @@ describe('the two manifest validators agree', () => {
     ['skipped file without reason', { skippedFiles: [{ file: 's3://b/landing/x.csv' }] }],
     ['skipped file with an extra key', { skippedFiles: [{ file: 'f', reason: 'r', size: 0 }] }],
     ['skipped files not a list', { skippedFiles: 'x.csv' }],
+    [
+      'schema drift',
+      { schemaDrift: [{ file: 's3://b/landing/x.csv', undeclared: ['Extra'], missing: ['amount'] }] },
+    ],
+    ['schema drift of JSON keys only', { schemaDrift: [{ file: 'f', undeclared: ['k'], missing: [] }] }],
+    [
+      'schema drift with an empty column name',
+      { schemaDrift: [{ file: 'f', undeclared: [''], missing: [] }] },
+    ],
+    ['schema drift without missing', { schemaDrift: [{ file: 'f', undeclared: ['k'] }] }],
+    ['schema drift with an extra key', { schemaDrift: [{ file: 'f', undeclared: [], missing: [], n: 1 }] }],
     ['source files', { sourceFiles: [{ key: 'landing/x/a.csv', size: 10, eTag: '9b2cf535f27731c9-2' }] }],
     ['no source files', { sourceFiles: [] }],
     ['empty source file', { sourceFiles: [{ key: 'landing/x/a.csv', size: 0, eTag: 'd41d8cd98f00b204' }] }],

@@ -17,6 +17,7 @@ const point = (timestamp: string, ratio: number, over: Partial<StageMetrics> = {
   recordsIn: 100,
   recordsOut: 100 - ratio * 100,
   recordsQuarantined: ratio * 100,
+  schemaDriftColumns: 0,
   quarantineRatio: ratio,
   ...over,
 });

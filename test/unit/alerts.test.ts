@@ -6,9 +6,11 @@ import {
   BODY_MAX_BYTES,
   failureAlert,
   parseCause,
+  driftAlert,
   spikeAlert,
   SUBJECT_MAX,
 } from '../../shared/domain/alert-text';
+import { judgeSchemaDrift } from '../../shared/domain/schema-drift';
 import type { PipelineState } from '../../shared/domain/pipeline';
 import { AlertPublishError } from '../../shared/domain/pipeline-errors';
 import { judgeQuarantine } from '../../shared/domain/quarantine';
@@ -64,6 +66,60 @@ const silverResult = (quarantined: number) => ({
 beforeEach(() => {
   snsMock.reset();
   snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+});
+
+describe('schema drift pages', () => {
+  const drift = judgeSchemaDrift(
+    [
+      {
+        file: 's3://lake/landing/shop/orders/year=2024/month=01/day=15/feed.csv',
+        undeclared: ['Coupon'],
+        missing: ['items'],
+      },
+      ...Array.from({ length: 7 }, (_, i) => ({
+        file: `s3://lake/x/${i}.jsonl`,
+        undeclared: [`k${i}`],
+        missing: [],
+      })),
+    ],
+    'alert',
+  );
+  const bronze = {
+    ...silverResult(0),
+    stage: 'bronze' as const,
+    jobName: 'medallion-bronze',
+    jobRunId: 'jr_b',
+    schemaDrift: drift,
+  };
+
+  it('a drift page: a warning naming files and columns, what to do, and the replay from bronze', () => {
+    const alert = driftAlert(plannedState({ results: { bronze } }), execution);
+
+    expect(alert.attributes).toEqual({
+      severity: 'warning',
+      kind: 'schema-drift',
+      dataset: 'orders',
+      stage: 'bronze',
+    });
+    expect(alert.subject).toBe(
+      '[WARNING] orders year=2024/month=01/day=15 bronze schema drift: 9 column(s) in 8 file(s)',
+    );
+    expect(alert.body).toContain('day=15/feed.csv: undeclared Coupon; missing items');
+    expect(alert.body).toContain('+3 more file(s)');
+    expect(alert.body).toContain('set onDrift: halt in datasets/orders/dataset.yml');
+    expect(alert.body).toContain('--partition year=2024/month=01/day=15 --stage bronze');
+  });
+
+  it("a run's spike page and failure page name the drift too (one page per run)", () => {
+    const spike = spikeAlert(plannedState({ results: { bronze, silver: silverResult(600) } }), execution);
+    const failed = failureAlert(
+      plannedState({ results: { bronze }, error: { Error: 'States.TaskFailed', Cause: 'boom' } }),
+      execution,
+    );
+
+    for (const alert of [spike, failed])
+      expect(alert.body).toMatch(/Schema drift: +9 column\(s\) in 8 landed file\(s\)/);
+  });
 });
 
 describe('alert text', () => {

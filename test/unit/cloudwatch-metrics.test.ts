@@ -12,6 +12,7 @@ const SILVER = {
   recordsIn: 1000,
   recordsOut: 990,
   recordsQuarantined: 10,
+  schemaDriftColumns: 0,
   quarantineRatio: 0.01,
 };
 
@@ -39,6 +40,34 @@ describe('CloudWatch stage metrics', () => {
       { MetricName: 'RecordsQuarantined', Dimensions: dims, Timestamp: at, Value: 10, Unit: 'Count' },
       { MetricName: 'QuarantineRatio', Dimensions: dims, Timestamp: at, Value: 0.01, Unit: 'None' },
     ]);
+  });
+
+  it('adds SchemaDriftColumns to the bronze stage metrics (0 when nothing drifted)', async () => {
+    await new CloudWatchMetrics(undefined, client()).publishStage({
+      ...SILVER,
+      stage: 'bronze',
+      recordsQuarantined: 0,
+      quarantineRatio: 0,
+      schemaDriftColumns: 3,
+    });
+
+    const data = cwMock.commandCalls(PutMetricDataCommand)[0]?.args[0].input.MetricData ?? [];
+    expect(data.map((d) => d.MetricName)).toEqual([
+      'StageDurationSeconds',
+      'RecordsIn',
+      'RecordsOut',
+      'RecordsQuarantined',
+      'QuarantineRatio',
+      'SchemaDriftColumns',
+    ]);
+    expect(data[5]).toMatchObject({
+      Value: 3,
+      Unit: 'Count',
+      Dimensions: [
+        { Name: 'Dataset', Value: 'orders' },
+        { Name: 'Stage', Value: 'bronze' },
+      ],
+    });
   });
 
   it('uses the configured namespace and never sends NaN or Infinity', async () => {

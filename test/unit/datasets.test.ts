@@ -122,6 +122,14 @@ describe('dataset registry', () => {
     ]);
   });
 
+  it('onDrift: halt by default, alert accepted, anything else named', () => {
+    expect(shippedRegistry().get('orders').onDrift).toBe('halt');
+    expect(parseRegistry([source(`${ordersYaml}\nonDrift: alert\n`)]).get('orders').onDrift).toBe('alert');
+    expect(problemsOf([source(`${ordersYaml}\nonDrift: ignore\n`)])).toEqual([
+      'datasets/orders/dataset.yml: onDrift: must be alert or halt',
+    ]);
+  });
+
   it('checks references between fields: rule columns, dedup key, gold SQL file, folder name', () => {
     const broken = ordersYaml
       .replace('{ column: currency, check: accepted_values', '{ column: curency, check: accepted_values')

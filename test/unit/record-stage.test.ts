@@ -77,6 +77,7 @@ describe('record-stage', () => {
         recordsOut: 4900,
         recordsQuarantined: 100,
         quarantineRatio: 0.02,
+        schemaDriftColumns: 0,
       },
     ]);
     expect(result).toMatchObject({
@@ -85,6 +86,58 @@ describe('record-stage', () => {
       partitions: { created: 2, updated: 0 },
       quarantine: { verdict: 'spike', action: 'alert', reasons: ['above-baseline'] },
     });
+  });
+
+  it('judges bronze schema drift: counted in SchemaDriftColumns, sampled in the result, alert action', async () => {
+    // Prepare: a bronze manifest whose two files drifted (the dataset's policy is alert)
+    const bronzeLocation = 's3://lake/_manifests/orders/bronze/orders-2024-01-15-abc.json';
+    const { deps, metrics } = setup();
+    deps.manifests.objects.set(
+      bronzeLocation,
+      JSON.stringify(
+        manifest({
+          stage: 'bronze',
+          recordsOut: 5000,
+          recordsQuarantined: 0,
+          quarantineLocation: null,
+          outputPartitions: [
+            {
+              table: 'orders_bronze',
+              values: ['2024', '01', '15'],
+              location: 's3://lake/bronze/orders/year=2024/month=01/day=15/',
+            },
+          ],
+          schemaDrift: [
+            { file: 's3://lake/landing/a.csv', undeclared: ['Coupon', 'notes'], missing: ['items'] },
+            { file: 's3://lake/landing/b.jsonl', undeclared: ['coupon'], missing: [] },
+          ],
+        }),
+      ),
+    );
+    const registry = shippedRegistry();
+    const orders = { ...registry.get('orders'), onDrift: 'alert' as const };
+    const withAlert = { ...deps, registry: { datasets: [orders], get: () => orders } };
+    // Act
+    const result = await recordStage(
+      {
+        ...input,
+        stage: 'bronze',
+        manifestLocation: bronzeLocation,
+        jobRun: { ...input.jobRun, JobName: 'medallion-bronze' },
+      },
+      withAlert,
+    );
+    // Assess
+    expect(metrics.published[0]).toMatchObject({ stage: 'bronze', schemaDriftColumns: 4 });
+    expect(result.schemaDrift).toMatchObject({ action: 'alert', policy: 'alert', files: 2, columns: 4 });
+    expect(result.schemaDrift?.sample[0]).toEqual({
+      file: 's3://lake/landing/a.csv',
+      undeclared: ['Coupon', 'notes'],
+      missing: ['items'],
+    });
+    expect(result.schemaDrift?.summary).toContain(
+      's3://lake/landing/a.csv: undeclared Coupon, notes; missing items',
+    );
   });
 
   it('fails a STOPPED job run before reading anything', async () => {

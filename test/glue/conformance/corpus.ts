@@ -489,6 +489,40 @@ export const CORPUS: readonly Case[] = [
       }),
     ],
   ),
+  // --- schema drift (onDrift: alert loads the declared columns; the probe dataset halts)
+  {
+    name: 'drift: a CSV header with undeclared columns and without declared ones',
+    dataset: 'drift',
+    files: [
+      { name: 'drift-a.csv', content: 'ID,Extra,code,n,notes\ndr1,x,AB1,1,note\ndr2,y,bad,2,\n' },
+      { name: 'drift-b.csv', content: 'id,code,ts,d,n,dec,s\ndr3,AB3,,,3,,s\n' },
+    ],
+    drift: [{ file: 'drift-a.csv', undeclared: ['Extra', 'notes'], missing: ['ts', 'd', 'dec', 's'] }],
+  },
+  {
+    name: 'drift: JSON lines with undeclared keys',
+    dataset: 'drift',
+    files: [
+      {
+        name: 'drift-c.jsonl',
+        content: jsonl({ id: 'dj1', Zeta: 1, s: 'x' }, { id: 'dj2', extra: 'e' }, { id: 'dj3', Extra: 'E' }),
+      },
+      { name: 'drift-d.jsonl', content: jsonl({ id: 'dj4', n: '4' }) },
+    ],
+    drift: [{ file: 'drift-c.jsonl', undeclared: ['Extra', 'Zeta', 'extra'], missing: [] }],
+  },
+  {
+    name: 'drift: a CSV header naming only undeclared columns is refused under alert too',
+    dataset: 'drift',
+    files: [{ name: 'drift-e.csv', content: 'ORD-1,C1,12.50\nx,y,z\n' }],
+    drift: 'refused',
+  },
+  {
+    ...probe('drift under halt: a CSV header without a declared column', [
+      { name: 'drift-halt.csv', content: 'id,code\nh1,AB1\n' },
+    ]),
+    drift: 'refused',
+  },
   // --- the shipped orders dataset
   {
     name: 'orders: JSON lines, gzipped CSV and a bad row',

@@ -25,6 +25,8 @@ export interface Case {
   readonly name: string;
   readonly dataset: string;
   readonly files: readonly LandingFile[];
+  /** Bronze's expected schema drift (manifest schemaDrift by file name), or 'refused' when bronze must fail. */
+  readonly drift?: StageOutcome['drift'] | 'refused';
   /** Gold SQL variants (with their column contract) run over the case's silver rows (default: the dataset's own). */
   readonly gold?: ReadonlyArray<{ readonly sql: string; readonly columns: Dataset['gold']['columns'] }>;
 }
@@ -32,6 +34,8 @@ export interface Case {
 export interface StageOutcome {
   readonly ok: boolean;
   readonly counts?: { recordsIn: number; recordsOut: number; recordsQuarantined: number };
+  /** Bronze: the manifest's schemaDrift, each file by its name in the partition. */
+  readonly drift?: ReadonlyArray<{ file: string; undeclared: readonly string[]; missing: readonly string[] }>;
   /** The engine's error, kept for the report; engines name and word errors differently, so not compared. */
   readonly error?: string;
 }
@@ -75,14 +79,31 @@ export class ConformanceLake {
           recordsOut: manifest.recordsOut,
           recordsQuarantined: manifest.recordsQuarantined,
         },
+        ...(manifest.schemaDrift
+          ? {
+              drift: manifest.schemaDrift.map((d) => ({
+                ...d,
+                file: d.file.slice(d.file.lastIndexOf('/') + 1),
+              })),
+            }
+          : {}),
       };
     } catch (error) {
       return { ok: false, error: (error as Error).name };
     }
   }
 
-  /** Lands the files in partition `values`, runs bronze, silver, then each gold variant. */
-  async runCase(dataset: Dataset, c: Case, values: readonly string[]): Promise<EngineResult> {
+  /**
+   * Lands the files in partition `values`, runs bronze, silver, then each gold variant. `bronzeDataset`:
+   * bronze runs with this (older) definition of the dataset, as when a column was declared after the
+   * partition's bronze was written.
+   */
+  async runCase(
+    dataset: Dataset,
+    c: Case,
+    values: readonly string[],
+    bronzeDataset?: Dataset,
+  ): Promise<EngineResult> {
     const partitionPath = dataset.partitionKeys.map((k, i) => `${k.name}=${values[i] ?? ''}`).join('/');
     const landing = join(
       this.root,
@@ -98,10 +119,11 @@ export class ConformanceLake {
         i,
       ),
     );
+    const bronzePlan = bronzeDataset ? this.planFile(compilePlan(bronzeDataset), 99) : undefined;
     const args = (stage: Stage, variant = 0) =>
       glueArguments({
         lakeRoot: fileUri(this.root),
-        planLocation: plans[variant] ?? '',
+        planLocation: (stage === 'bronze' ? bronzePlan : undefined) ?? plans[variant] ?? '',
         dataset: dataset.name,
         landingPrefix: dataset.landing.prefix,
         stage,
