@@ -7,12 +7,16 @@ import {
   decideClaim,
   mayAcquireLease,
   mayConfirm,
+  mayAssignWaiting,
   mayDefer,
+  mayJoinWaiting,
   mayMarkRead,
   mayRelease,
+  mayWait,
 } from '../shared/domain/ledger';
-import { mayRepairSlots, mayTakeSlot } from '../shared/domain/run-slots';
+import { joinWaiting, mayRepairSlots, mayTakeSlot, queueOrder } from '../shared/domain/run-slots';
 import type {
+  AssignOutcome,
   ClaimOutcome,
   FollowUpRequest,
   LeaseOutcome,
@@ -22,10 +26,12 @@ import type {
   PartitionKey,
   PartitionLease,
   PartitionLeases,
+  QueuedRun,
   RunSlot,
   RunSlots,
   RunSlotState,
   SlotOutcome,
+  WaitingRun,
 } from '../shared/ports';
 
 /** The execution slots as the file keeps them (`ledger.slots.json`). */
@@ -126,12 +132,14 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
       if (current && !mayAcquireLease(current, executionName, now, takeOver))
         return { acquired: false, lease: current };
       // A taken-over (expired) lease keeps its follow-up request: those objects still need their run.
+      // The holder's own waiting mark stays (a retried delivery of a waiting run's batch).
       const lease: PartitionLease = {
         partitionKey,
         holder: executionName,
         acquiredAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
         ...(current?.followUp ? { followUp: current.followUp } : {}),
+        ...(current?.waiting && current.holder === executionName ? { waiting: current.waiting } : {}),
       };
       leases.set(partitionKey, lease);
       return { acquired: true, lease };
@@ -305,6 +313,101 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
     });
   }
 
+  waitForSlot(request: {
+    partitionKey: PartitionKey;
+    executionName: string;
+    waiting: WaitingRun;
+    objectIds: readonly string[];
+  }): Promise<boolean> {
+    return this.mutateLeases((entries, leases) => {
+      const { partitionKey, executionName } = request;
+      const lease = leases.get(partitionKey);
+      if (!lease || !mayWait(lease, executionName)) return false;
+      const marked: PartitionLease = { ...lease, waiting: lease.waiting ?? request.waiting };
+      leases.set(partitionKey, marked);
+      deferTo(entries, marked, executionName, executionName, request.objectIds);
+      return true;
+    });
+  }
+
+  joinWaitingRun(request: {
+    partitionKey: PartitionKey;
+    holder: string;
+    claimedBy: string;
+    objects: readonly LandedObject[];
+    now: Date;
+  }): Promise<boolean> {
+    return this.mutateLeases((entries, leases) => {
+      const { partitionKey, holder, claimedBy } = request;
+      const lease = leases.get(partitionKey);
+      if (!lease?.waiting || lease.holder !== holder) return false;
+      const ids = request.objects.map((o) => o.objectId);
+      // Like DynamoDB's one transaction: every object is still ours, or nothing changes.
+      if (!ids.every((id) => mayJoinWaiting(lease, holder, entries.get(id), claimedBy))) return false;
+      if (claimedBy !== holder)
+        leases.set(partitionKey, {
+          ...lease,
+          waiting: joinWaiting(lease.waiting, request.objects, request.now),
+        });
+      deferTo(entries, lease, holder, claimedBy, ids);
+      return true;
+    });
+  }
+
+  async waitingRuns(limit: number): Promise<QueuedRun[]> {
+    await this.queue;
+    return queued(this.loadLeases()).slice(0, limit);
+  }
+
+  async countWaitingRuns(): Promise<number> {
+    await this.queue;
+    return queued(this.loadLeases()).length;
+  }
+
+  assignSlot(request: {
+    executionName: string;
+    partitionKey: PartitionKey;
+    now: Date;
+    budget: number;
+    handOverFrom?: string;
+  }): Promise<AssignOutcome> {
+    return this.mutateLeases((_, leases): AssignOutcome => {
+      const { executionName, partitionKey, handOverFrom } = request;
+      const lease = leases.get(partitionKey);
+      if (!lease?.waiting || !mayAssignWaiting(lease, executionName)) return { kind: 'not-waiting' };
+      const slots = this.loadSlots();
+      if (!Object.hasOwn(slots.holders, executionName)) {
+        if (!mayTakeSlot(slots.holders, executionName, request.budget, handOverFrom)) return { kind: 'full' };
+        if (handOverFrom !== undefined && handOverFrom !== executionName) delete slots.holders[handOverFrom];
+        slots.holders[executionName] = request.now.toISOString();
+        slots.budget = request.budget;
+        if (this.slotsPath !== null) writeAtomically(this.slotsPath, slots);
+      }
+      const waiting = { ...lease.waiting, startingAt: lease.waiting.startingAt ?? request.now.toISOString() };
+      leases.set(partitionKey, { ...lease, waiting });
+      return { kind: 'assigned', input: waiting.input, since: waiting.since };
+    });
+  }
+
+  endWait(request: {
+    partitionKey: PartitionKey;
+    executionName: string;
+    now: Date;
+    ttlMs: number;
+  }): Promise<boolean> {
+    return this.mutateLeases((_, leases) => {
+      const lease = leases.get(request.partitionKey);
+      if (!lease || lease.holder !== request.executionName) return false;
+      const { waiting: _started, ...rest } = lease;
+      leases.set(request.partitionKey, {
+        ...rest,
+        acquiredAt: request.now.toISOString(),
+        expiresAt: new Date(request.now.getTime() + request.ttlMs).toISOString(),
+      });
+      return true;
+    });
+  }
+
   private loadSlots(): SlotsFile {
     // A file-backed ledger reads the file each time: another process may have changed it.
     if (!this.slots || this.slotsPath !== null) {
@@ -380,6 +483,28 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
     return run;
   }
 }
+
+/** The pending claims of `claimedBy` among `ids` that may join `holder`'s waiting run become `deferred` to it. */
+function deferTo(
+  entries: Map<string, LedgerEntry>,
+  lease: PartitionLease,
+  holder: string,
+  claimedBy: string,
+  ids: readonly string[],
+): void {
+  for (const id of ids) {
+    const e = entries.get(id);
+    if (e && mayJoinWaiting(lease, holder, e, claimedBy))
+      entries.set(id, { ...e, executionName: holder, state: 'deferred' });
+  }
+}
+
+const queued = (leases: Map<PartitionKey, PartitionLease>): QueuedRun[] =>
+  [...leases.values()]
+    .flatMap((l) =>
+      l.waiting ? [{ executionName: l.holder, partitionKey: l.partitionKey, since: l.waiting.since }] : [],
+    )
+    .sort(queueOrder);
 
 const slotList = (slots: SlotsFile): RunSlot[] =>
   Object.entries(slots.holders).map(([executionName, takenAt]) => ({ executionName, takenAt }));

@@ -11,6 +11,7 @@ import { createHandler as createPrepareRun, prepareRunDeps } from '../functions/
 import { createHandler as createRecordStage, recordStageDeps } from '../functions/record-stage/handler';
 import { loadRegistry } from '../shared/config/registry';
 import type { Registry } from '../shared/domain/datasets';
+import type { SlotSweepEvent, SweepResult } from '../shared/core/run-slots';
 import type { Log } from '../shared/ports';
 import { FileObjectLedger } from './file-ledger';
 import { fileUri, runGlueJob } from './glue-runner';
@@ -168,9 +169,36 @@ export class LocalPipeline {
     return this.executionBudget !== undefined ? { executionBudget: this.executionBudget } : {};
   }
 
+  /** finish-run, wired as on AWS: the release states, the rule on ended executions and the slot sweep. */
+  private readonly finishRun = asLambda(
+    'finish-run',
+    createFinishRun(() =>
+      finishRunDeps({
+        registry: this.current,
+        ledger: this.ledger,
+        ...this.budget(),
+        runs: this.starter,
+        executions: this.starter,
+        alerts: this.alerts,
+        manifests: new FileManifestStore(),
+        log: this.log,
+      }),
+    ),
+  );
+
+  /**
+   * The slot sweep AWS runs every minute (finish-run with a sweep event): frees leaked slots and
+   * starts the waiting runs free slots allow (a waiting run whose start failed, too). With no budget
+   * there is nothing to sweep.
+   */
+  async sweepSlots(): Promise<SweepResult | undefined> {
+    if (this.executionBudget === undefined) return undefined;
+    const event: SlotSweepEvent = { sweep: 'execution-slots', stateMachineArn: LOCAL_STATE_MACHINE_ARN };
+    return (await this.finishRun(event)) as SweepResult;
+  }
+
   private newRuntime(): LocalRuntime {
     const { options, lake, log } = this;
-    const budget = this.budget();
     const registry = this.current;
     const manifests = new FileManifestStore();
     return new LocalRuntime({
@@ -221,20 +249,7 @@ export class LocalPipeline {
           'adopt-run',
           createAdoptRun(() => adoptRunDeps({ runs: this.runtime.jobRuns, log })),
         ),
-        FinishRunFunctionArn: asLambda(
-          'finish-run',
-          createFinishRun(() =>
-            finishRunDeps({
-              registry: this.current,
-              ledger: this.ledger,
-              ...budget,
-              runs: this.starter,
-              alerts: this.alerts,
-              manifests,
-              log,
-            }),
-          ),
-        ),
+        FinishRunFunctionArn: asLambda('finish-run', this.finishRun),
       },
     });
   }

@@ -22,6 +22,8 @@ export interface WatchOptions {
   readonly intervalMs?: number;
   readonly batchWindowMs?: number;
   readonly batchSize?: number;
+  /** How often runs waiting for an execution slot are swept (with a budget; default 5 s). */
+  readonly sweepEveryMs?: number;
   readonly onEvent?: (event: WatchEvent) => void;
 }
 
@@ -118,17 +120,32 @@ export class LandingWatcher {
     }
   }
 
-  /** Delivers every file present now, then waits for the runs to end. */
+  /** Delivers every file present now, then waits for the runs to end (and those waiting for a slot). */
   async once(): Promise<void> {
     await this.deliver(this.poll(false));
-    await this.pipeline.idle();
+    await this.settle();
+  }
+
+  /** Waits for the runs to end; a sweep then starts any run still waiting for a slot, until none starts. */
+  private async settle(): Promise<void> {
+    for (;;) {
+      await this.pipeline.idle();
+      const swept = await this.pipeline.sweepSlots();
+      if (!swept || swept.started.length === 0) return;
+    }
   }
 
   start(): void {
     const interval = this.options.intervalMs ?? 500;
     const window = this.options.batchWindowMs ?? 2000;
+    let sweptAt = Date.now();
     const tick = () => {
       this.busy = this.busy.then(async () => {
+        // The slot sweep, as AWS runs it every minute (here every few seconds).
+        if (Date.now() - sweptAt >= (this.options.sweepEveryMs ?? 5000)) {
+          sweptAt = Date.now();
+          await this.pipeline.sweepSlots();
+        }
         const ready = this.poll(true);
         if (ready.length > 0 && this.batch.length === 0) this.batchOpenedAt = Date.now();
         this.batch.push(...ready);
@@ -155,6 +172,6 @@ export class LandingWatcher {
       this.batch = [];
       await this.deliver(keys);
     }
-    await this.pipeline.idle();
+    await this.settle();
   }
 }

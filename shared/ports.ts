@@ -4,14 +4,17 @@ import type { LandedObject } from './domain/events';
 import type { RunInput } from './domain/run';
 import type { Alert, AlertKind, AlertSeverity } from './domain/alert';
 import type {
+  AssignOutcome,
   ExecutionStatus,
   FollowUpRequest,
   LedgerEntry,
   PartitionKey,
   PartitionLease,
+  QueuedRun,
   RunSlot,
   RunSlotState,
   SlotOutcome,
+  WaitingRun,
 } from './domain/ledger-records';
 import type { StageMetrics } from './domain/metrics';
 
@@ -22,6 +25,7 @@ import type { StageMetrics } from './domain/metrics';
 
 // Records the ports carry, defined in the domain (which imports nothing from here).
 export type {
+  AssignOutcome,
   Alert,
   AlertKind,
   AlertSeverity,
@@ -30,10 +34,12 @@ export type {
   LedgerEntry,
   PartitionKey,
   PartitionLease,
+  QueuedRun,
   RunSlot,
   RunSlotState,
   SlotOutcome,
   StageMetrics,
+  WaitingRun,
 };
 
 export interface StartResult {
@@ -191,6 +197,55 @@ export interface RunSlots {
   freeSlots(seen: readonly RunSlot[]): Promise<number>;
   /** Records a check of the holders at `now` if mayRepairSlots allows one; false when another taker checks. */
   claimSlotRepair(now: Date): Promise<boolean>;
+
+  // The waiting queue (shared/domain/run-slots.ts): runs that found every slot held.
+  /**
+   * Records `executionName`, which holds the partition's lease, as waiting with `waiting` (kept as it
+   * is if it waits already: its place in the queue and its input), and its pending claims of
+   * `objectIds` as `deferred` to it (mayWait, mayJoinWaiting). False, changing nothing, if it does not
+   * hold the lease.
+   */
+  waitForSlot(request: {
+    readonly partitionKey: PartitionKey;
+    readonly executionName: string;
+    readonly waiting: WaitingRun;
+    readonly objectIds: readonly string[];
+  }): Promise<boolean>;
+  /**
+   * A landing joins the waiting run `holder`: `objects` claimed by `claimedBy` become `deferred` to it
+   * and are added to its input (joinWaiting). False, changing nothing, if `holder` no longer waits
+   * unassigned (the caller asks for the lease again).
+   */
+  joinWaitingRun(request: {
+    readonly partitionKey: PartitionKey;
+    readonly holder: string;
+    readonly claimedBy: string;
+    readonly objects: readonly LandedObject[];
+    readonly now: Date;
+  }): Promise<boolean>;
+  /** The oldest waiting runs, oldest first (queueOrder); `limit` at most. */
+  waitingRuns(limit: number): Promise<QueuedRun[]>;
+  /** How many runs wait. */
+  countWaitingRuns(): Promise<number>;
+  /**
+   * Assigns a slot to the waiting run `executionName` and marks it starting, in one write: the slot
+   * it holds already, `handOverFrom`'s (freed in the same write), or a free one (mayTakeSlot). Returns
+   * its input to start it with.
+   */
+  assignSlot(request: {
+    readonly executionName: string;
+    readonly partitionKey: PartitionKey;
+    readonly now: Date;
+    readonly budget: number;
+    readonly handOverFrom?: string;
+  }): Promise<AssignOutcome>;
+  /** The waiting run has started: its lease is a running run's from `now` (ttlMs). False if it does not hold it. */
+  endWait(request: {
+    readonly partitionKey: PartitionKey;
+    readonly executionName: string;
+    readonly now: Date;
+    readonly ttlMs: number;
+  }): Promise<boolean>;
 }
 
 /** Reads the run manifests the stage jobs write. Locations are `s3://bucket/key` or `file:///abs/path`. */

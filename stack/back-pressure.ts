@@ -1,5 +1,13 @@
 import { checkExecutionBudget } from '../shared/domain/run-slots';
-import { logGroupLogicalId, type BuildParams, type Cfn, type Resources } from './context';
+import {
+  functionKey,
+  lambdaLogicalId,
+  logGroupLogicalId,
+  type BuildParams,
+  type Cfn,
+  type Resources,
+  type StackContext,
+} from './context';
 
 /**
  * Back-pressure parameters checked at packaging (docs/deploy.md "Back-pressure"): the Glue jobs'
@@ -40,30 +48,119 @@ export function executionBudget(
   return budget;
 }
 
-/** The metrics of runs waiting for an execution slot (from on-landing's log line), in the stage's namespace. */
+/** The metrics of runs waiting for an execution slot, in the stage's namespace. */
 export const WAITING_METRICS = {
-  /** Runs that found every slot held (one per run per delivery: their messages come back). */
+  /** Runs that found every slot held and began to wait in the ledger (on-landing's log line). */
   waiting: 'RunsWaitingForSlot',
   /** Executions in flight when a run had to wait (Maximum: the budget while a backlog waits). */
   inFlight: 'ExecutionsInFlightWhenWaiting',
+  /** Runs waiting in the ledger, as the sweep counts them every minute (finish-run's log line). */
+  queued: 'RunsWaiting',
+  /** How long the oldest waiting run has waited, in seconds (the sweep's line; the alarm's metric). */
+  oldestAge: 'OldestWaitingRunSeconds',
 } as const;
 
+/** How often finish-run sweeps the execution slots (shared/core/run-slots.ts sweepWaitingRuns). */
+export const SLOT_SWEEP_RATE = 'rate(1 minute)';
+
 /**
- * Metric filters on on-landing's log group turning its "Run waits for an execution slot" lines
- * (shared/core/landing.ts) into the WAITING_METRICS, shown on the dashboard: an operator sees a
- * backlog waiting for slots, and how full the budget is.
+ * Metric filters turning on-landing's "Run waits for an execution slot" lines (shared/core/landing.ts)
+ * and the sweep's "Execution slots swept" lines (shared/core/run-slots.ts) into the WAITING_METRICS,
+ * shown on the dashboard; the schedule that runs the sweep; and the alarm on the oldest waiting run's
+ * age (`waitingRunAlarmMinutes`): an operator sees a backlog waiting for slots, how full the budget
+ * is, and is paged when a run waits too long.
  */
-export function waitingRunFilters(namespace: string): Resources {
-  const filter = (name: string, value: string): Cfn => ({
+export function waitingRunResources(ctx: StackContext): Resources {
+  const namespace = ctx.metricsNamespace;
+  const filter = (folder: string, message: string, name: string, value: string): Cfn => ({
     Type: 'AWS::Logs::MetricFilter',
     Properties: {
-      LogGroupName: { Ref: logGroupLogicalId('on-landing') },
-      FilterPattern: '{ $.message = "Run waits for an execution slot" }',
+      LogGroupName: { Ref: logGroupLogicalId(folder) },
+      FilterPattern: `{ $.message = "${message}" }`,
       MetricTransformations: [{ MetricNamespace: namespace, MetricName: name, MetricValue: value }],
     },
   });
+  const finishRun = lambdaLogicalId(functionKey('finish-run'));
+  const minutes = checkWaitingRunAlarmMinutes(ctx.params.waitingRunAlarmMinutes);
   return {
-    RunsWaitingForSlotFilter: filter(WAITING_METRICS.waiting, '1'),
-    ExecutionsInFlightWhenWaitingFilter: filter(WAITING_METRICS.inFlight, '$.inFlight'),
+    RunsWaitingForSlotFilter: filter(
+      'on-landing',
+      'Run waits for an execution slot',
+      WAITING_METRICS.waiting,
+      '1',
+    ),
+    ExecutionsInFlightWhenWaitingFilter: filter(
+      'on-landing',
+      'Run waits for an execution slot',
+      WAITING_METRICS.inFlight,
+      '$.inFlight',
+    ),
+    RunsWaitingFilter: filter('finish-run', 'Execution slots swept', WAITING_METRICS.queued, '$.waiting'),
+    OldestWaitingRunFilter: filter(
+      'finish-run',
+      'Execution slots swept',
+      WAITING_METRICS.oldestAge,
+      '$.oldestWaitingSeconds',
+    ),
+    // The sweep's schedule, with the state machine's ARN as its input (serverless' schedule event
+    // would write an intrinsic function into the input as text).
+    SlotSweepRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Name: `${ctx.prefix}-slot-sweep`,
+        Description: 'Every minute: finish-run frees leaked execution slots and starts runs waiting for one',
+        ScheduleExpression: SLOT_SWEEP_RATE,
+        State: 'ENABLED',
+        Targets: [
+          {
+            Id: 'finish-run',
+            Arn: { 'Fn::GetAtt': [finishRun, 'Arn'] },
+            Input: {
+              'Fn::Join': ['', ['{"sweep":"execution-slots","stateMachineArn":"', ctx.stateMachineArn, '"}']],
+            },
+          },
+        ],
+      },
+    },
+    SlotSweepPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [finishRun, 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['SlotSweepRule', 'Arn'] },
+      },
+    },
+    WaitingRunTooOldAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${ctx.prefix}-waiting-run-too-old`,
+        AlarmDescription:
+          `A run has waited more than ${minutes} minutes for an execution slot (waitingRunAlarmMinutes). ` +
+          'Runbook: if every slot is held by running executions, the backlog is just long (raise executionBudget within glueRunBudget, or wait); ' +
+          `if runs wait while slots are free, read finish-run's log for "A waiting run could not be started" (its error) and the sweep's "Execution slots swept" lines; ` +
+          `the queue is the ledger's lease items with a waitingRun (the ledger table's index waiting-runs).`,
+        Namespace: namespace,
+        MetricName: WAITING_METRICS.oldestAge,
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        Threshold: minutes * 60,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+        OKActions: [{ Ref: 'AlertTopic' }],
+      },
+    },
   };
+}
+
+/** The alarm's threshold: a whole number of minutes, at least 5 (the alarm's period). */
+export function checkWaitingRunAlarmMinutes(value: number): number {
+  if (!Number.isInteger(value) || value < 5)
+    throw new Error(
+      `waitingRunAlarmMinutes: must be a whole number of minutes, at least 5, got ${String(value)}`,
+    );
+  return value;
 }

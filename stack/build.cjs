@@ -27,6 +27,7 @@ module.exports = async (
       executionBudget: await param('executionBudget'),
       lakeReaders: await param('lakeFormationReaders'),
       lakeFullAccess: await param('lakeFormationFullAccess'),
+      waitingRunAlarmMinutes: Number(await param('waitingRunAlarmMinutes')),
     });
   }
   return memo;
@@ -47,6 +48,7 @@ if (require.main === module) {
     executionBudget: '',
     lakeReaders: '',
     lakeFullAccess: '',
+    waitingRunAlarmMinutes: 60,
   };
   generators()
     .build({ ...defaults, ...JSON.parse(process.argv[2] ?? '{}') })

@@ -5,7 +5,7 @@ import { loadRegistry } from '../shared/config/registry';
 import { assertStage, registryForStage } from '../shared/domain/stage-names';
 import { quarantineAlarms } from './alarms';
 import { athenaResources } from './athena';
-import { executionBudget, waitingRunFilters } from './back-pressure';
+import { executionBudget, waitingRunResources } from './back-pressure';
 import { catalogResources } from './catalog';
 import { tableColumns } from './catalog-columns';
 import { logGroupLogicalId, stackContext, type BuildParams, type Cfn, type Resources } from './context';
@@ -94,7 +94,7 @@ export async function build(input: BuildInput): Promise<StackParts> {
     }),
     ...quarantineAlarms(ctx),
     ...athenaResources(ctx),
-    ...waitingRunFilters(ctx.metricsNamespace),
+    ...waitingRunResources(ctx),
     Dashboard: dashboard(ctx),
   };
   return {

@@ -31,6 +31,8 @@ export interface BuildParams {
   lakeReaders: string[];
   /** IAM role or user ARNs granted SELECT on every column. */
   lakeFullAccess: string[];
+  /** The oldest run waiting for an execution slot pages after this many minutes (stack/back-pressure.ts). */
+  waitingRunAlarmMinutes: number;
 }
 
 export interface StackContext {

@@ -45,8 +45,10 @@ export function dashboard(ctx: StackContext): Cfn {
     ['.', 'ExecutionsAborted', '.', '.', { stat: 'Sum' }],
   ]);
   add('Execution budget: runs waiting for a slot', [
-    [ns, WAITING_METRICS.waiting, { stat: 'Sum', label: 'runs that waited' }],
-    [ns, WAITING_METRICS.inFlight, { stat: 'Maximum', label: 'in flight when one waited' }],
+    [ns, WAITING_METRICS.queued, { stat: 'Maximum', label: 'runs waiting' }],
+    [ns, WAITING_METRICS.waiting, { stat: 'Sum', label: 'runs that began to wait' }],
+    [ns, WAITING_METRICS.inFlight, { stat: 'Maximum', label: 'in flight when one began to wait' }],
+    [ns, WAITING_METRICS.oldestAge, { stat: 'Maximum', label: 'oldest wait (s)', yAxis: 'right' }],
   ]);
   add('Pipeline run duration (ms)', [
     ['AWS/States', 'ExecutionTime', 'StateMachineArn', sm, { stat: 'p50' }],

@@ -41,6 +41,14 @@ const ledger = (): Cfn => ({
   Resource: { 'Fn::GetAtt': ['LedgerTable', 'Arn'] },
 });
 
+/** DynamoObjectLedger.waitingRuns / countWaitingRuns: the waiting runs' index (the sweep and slot hand-overs). */
+const readWaitingQueue = (): Cfn => ({
+  Sid: 'ReadWaitingRuns',
+  Effect: 'Allow',
+  Action: ['dynamodb:Query'],
+  Resource: { 'Fn::Sub': '${LedgerTable.Arn}/index/waiting-runs' },
+});
+
 /** SnsAlerter: Publish to the alert topic, under its customer managed key. */
 const publishAlerts = (): Cfn[] => [
   { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: { Ref: 'AlertTopic' } },
@@ -129,9 +137,12 @@ export const FUNCTION_POLICIES: Readonly<Record<string, (refs: PolicyRefs) => Cf
 
   'finish-run': (refs) => [
     ledger(),
+    // Slots go to the oldest waiting run; the sweep judges slot holders by their status.
+    readWaitingQueue(),
+    readRunStatus(refs),
     // The run's bronze manifest: objects deferred during the run that it read need no follow-up run.
     ...readManifests(refs),
-    // The follow-up run of objects that landed during this run.
+    // The follow-up run of objects that landed during this run, and runs that waited for a slot.
     {
       Sid: 'StartFollowUpRuns',
       Effect: 'Allow',

@@ -16,7 +16,22 @@ import {
 } from '../../shared/core/run-lease';
 import { createLogger } from '../../shared/logger';
 import { checkExecutionBudget } from '../../shared/domain/run-slots';
-import type { Alerter, ManifestStore, PartitionLeases, RunSlots, RunStarter } from '../../shared/ports';
+import { leaseTtlMs } from '../../shared/domain/lease';
+import { MedallionError } from '../../shared/domain/errors';
+import {
+  isSlotSweepEvent,
+  sweepWaitingRuns,
+  type SlotSweepEvent,
+  type SweepResult,
+} from '../../shared/core/run-slots';
+import type {
+  Alerter,
+  ExecutionStatusReader,
+  ManifestStore,
+  PartitionLeases,
+  RunSlots,
+  RunStarter,
+} from '../../shared/ports';
 
 /**
  * finish-run: "Release partition lease", the last state of every run (success and failure paths).
@@ -39,6 +54,11 @@ import type { Alerter, ManifestStore, PartitionLeases, RunSlots, RunStarter } fr
  * For an execution that FAILED on an error no Catch handles (States.Runtime, States.DataLimitExceeded)
  * its failure path never ran: finish-run then also sends the page (output `paged`), through the
  * alert text notify uses (shared/core/ended-execution.ts).
+ *
+ * The slot an ended execution held goes to the oldest run waiting for one, which finish-run starts
+ * (output `waitingStarted`). Every minute an EventBridge schedule also calls it with a sweep event
+ * ({ sweep: 'execution-slots', stateMachineArn }): leaked slots are freed, waiting runs that free slots
+ * allow (or whose start failed) are started, and the queue's length and age are logged.
  */
 
 const logger = createLogger('finish-run');
@@ -54,8 +74,10 @@ export interface FinishRunWorld {
   readonly ledger: PartitionLeases & RunSlots;
   /** Executions in flight at most (none: unbounded): the run's slot is handed to its follow-up or released. */
   readonly executionBudget?: number;
-  /** Starts the follow-up run (Step Functions / the local runtime). */
+  /** Starts the follow-up run and waiting runs (Step Functions / the local runtime). */
   readonly runs: RunStarter;
+  /** Reads executions' statuses (the sweep's leak repair); the sweep needs it. */
+  readonly executions?: ExecutionStatusReader;
   /** Pages for an execution that skipped its failure path (SNS / the local alerts file). */
   readonly alerts: Alerter;
   /** Where the run's bronze manifest is read (S3 / the lake folder). */
@@ -71,6 +93,7 @@ export const finishRunDeps = (world: FinishRunWorld): FinishEventDeps => ({
     ? { executionBudget: { slots: world.ledger, budget: world.executionBudget } }
     : {}),
   starter: world.runs,
+  ...(world.executions ? { executions: world.executions } : {}),
   alerter: world.alerts,
   manifests: world.manifests,
   log: world.log,
@@ -86,7 +109,7 @@ let shared:
       budget: number;
     }
   | undefined;
-const defaultDeps = (event: FinishRunEvent): FinishEventDeps => {
+const defaultDeps = (event: { readonly stateMachineArn: string }): FinishEventDeps => {
   shared ??= {
     ledger: new DynamoObjectLedger(requireEnv('LEDGER_TABLE')),
     sfn: new SFNClient(SFN_CLIENT_CONFIG),
@@ -96,20 +119,46 @@ const defaultDeps = (event: FinishRunEvent): FinishEventDeps => {
     budget: checkExecutionBudget(requireEnv('EXECUTION_BUDGET'), 'EXECUTION_BUDGET'),
   };
   const { ledger, sfn, alerts, manifests, registry, budget } = shared;
+  const runs = new SfnRunStarter(event.stateMachineArn, sfn);
   return finishRunDeps({
     registry,
     ledger,
     executionBudget: budget,
-    runs: new SfnRunStarter(event.stateMachineArn, sfn),
+    runs,
+    executions: runs,
     alerts,
     manifests,
     log: logger,
   });
 };
 
-export const createHandler = (deps: (event: FinishRunEvent) => FinishEventDeps = defaultDeps) =>
-  middy(async (event: FinishRunEvent | ExecutionStatusChange): Promise<FinishEventResult> =>
-    finishEvent(event, deps(finishExecutionOf(event))),
+/** A sweep event reached a finish-run wired without an execution budget or a status reader. */
+export class SweepUnavailableError extends MedallionError {
+  readonly retryable = false;
+}
+
+export const createHandler = (
+  deps: (call: { readonly stateMachineArn: string }) => FinishEventDeps = defaultDeps,
+) =>
+  middy(
+    async (
+      event: FinishRunEvent | ExecutionStatusChange | SlotSweepEvent,
+    ): Promise<FinishEventResult | SweepResult> => {
+      if (!isSlotSweepEvent(event)) return finishEvent(event, deps(finishExecutionOf(event)));
+      const d = deps(event);
+      if (!d.executionBudget || !d.executions)
+        throw new SweepUnavailableError(
+          'sweep: finish-run has no execution budget (EXECUTION_BUDGET) or execution status reader',
+        );
+      return sweepWaitingRuns({
+        ...d.executionBudget,
+        executions: d.executions,
+        starter: d.starter,
+        log: d.log,
+        ttlMs: leaseTtlMs(d.registry.datasets),
+        ...(d.now ? { now: d.now } : {}),
+      });
+    },
   ).use(injectLambdaContext(logger, { resetKeys: true }));
 
 export const handler = createHandler();

@@ -4,6 +4,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -15,8 +16,9 @@ import type { LandedObject } from '../domain/events';
 import { mergeFollowUp } from '../domain/lease';
 import { decideClaim, DEFAULT_LEDGER_TTL_DAYS } from '../domain/ledger';
 import { LedgerContentionError } from '../domain/errors';
-import { SLOT_REPAIR_INTERVAL_MS } from '../domain/run-slots';
+import { joinWaiting, SLOT_REPAIR_INTERVAL_MS } from '../domain/run-slots';
 import type {
+  AssignOutcome,
   ClaimOutcome,
   FollowUpRequest,
   LeaseOutcome,
@@ -26,10 +28,12 @@ import type {
   PartitionKey,
   PartitionLease,
   PartitionLeases,
+  QueuedRun,
   RunSlot,
   RunSlots,
   RunSlotState,
   SlotOutcome,
+  WaitingRun,
 } from '../ports';
 
 /**
@@ -54,6 +58,34 @@ const DEFER_ROUNDS = 5;
 export const leaseItemKey = (partitionKey: PartitionKey): string => `lease#${partitionKey}`;
 /** The execution slots' item (shared/domain/run-slots.ts): `holders` maps execution name → taken at. */
 export const SLOTS_ITEM_KEY = 'slots#executions';
+
+/**
+ * The waiting queue: a sparse global secondary index over the lease items of runs waiting for a slot
+ * (only they carry its keys), ordered by `waitOrder` = `<since>#<execution name>`, oldest first. The
+ * stack's table and the tests' tables declare it from these names.
+ */
+export const WAITING_INDEX = {
+  IndexName: 'waiting-runs',
+  partitionKey: 'waitQueue',
+  sortKey: 'waitOrder',
+  /** The one value of `waitQueue`: the queue is one ordered list. */
+  queue: 'executions',
+  /** Projected beside the keys: the waiting run's name. */
+  projected: ['holder'],
+} as const;
+
+/** The index as CreateTable / CloudFormation declare it. */
+export const waitingIndexDefinition = () => ({
+  IndexName: WAITING_INDEX.IndexName,
+  KeySchema: [
+    { AttributeName: WAITING_INDEX.partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: WAITING_INDEX.sortKey, KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...WAITING_INDEX.projected] },
+});
+
+/** The lease attributes of a waiting run, removed together when it starts or its lease moves on. */
+const WAITING_ATTRIBUTES = `waitingRun, waitingStartingAt, ${WAITING_INDEX.partitionKey}, ${WAITING_INDEX.sortKey}`;
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
@@ -260,12 +292,19 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: leaseItemKey(partitionKey) } },
-          UpdateExpression: 'SET holder = :me, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl',
+          // A take-over drops the previous holder's waiting mark; the holder's own (a retried delivery
+          // of a waiting run's batch) stays: without a take-over only a free lease or ours is written.
+          UpdateExpression:
+            'SET holder = :me, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl' +
+            (takeOver ? ` REMOVE ${WAITING_ATTRIBUTES}` : ''),
           // mayAcquireLease: free, ours already (a retry, or on-landing took it for us), past its
-          // expiry, or still held as seen by a caller that judged its holder ended / never started.
+          // expiry unless its holder waits for a slot, or still held as seen by a caller that judged
+          // its holder ended / never started (and not a waiting run the queue has yet to start).
           ConditionExpression:
-            'attribute_not_exists(pk) OR holder = :me OR leaseExpiresAt <= :now' +
-            (takeOver ? ' OR (holder = :dead AND acquiredAt = :seen)' : ''),
+            'attribute_not_exists(pk) OR holder = :me OR (attribute_not_exists(waitingRun) AND leaseExpiresAt <= :now)' +
+            (takeOver
+              ? ' OR (holder = :dead AND acquiredAt = :seen AND (attribute_not_exists(waitingRun) OR attribute_exists(waitingStartingAt)))'
+              : ''),
           ExpressionAttributeValues: {
             ':me': { S: executionName },
             ':now': { S: now.toISOString() },
@@ -462,8 +501,7 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: leaseItemKey(partitionKey) } },
-          UpdateExpression:
-            'SET holder = :to, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl REMOVE followUp',
+          UpdateExpression: `SET holder = :to, acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl REMOVE followUp, ${WAITING_ATTRIBUTES}`,
           ConditionExpression: 'holder = :from',
           ExpressionAttributeValues: {
             ':to': { S: to },
@@ -650,6 +688,297 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
       throw error;
     }
   }
+  private waitingValues(executionName: string, waiting: WaitingRun): Record<string, AttributeValue> {
+    return {
+      ':run': { S: JSON.stringify({ since: waiting.since, input: waiting.input }) },
+      ':queue': { S: WAITING_INDEX.queue },
+      ':order': { S: `${waiting.since}#${executionName}` },
+    };
+  }
+
+  /** mayJoinWaiting for entries: `claimedBy`'s pending claims become `deferred` to `holder`. */
+  private joinItem(id: string, holder: string, claimedBy: string): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: { S: id } },
+        UpdateExpression: 'SET executionName = :holder, #state = :deferred',
+        ConditionExpression: 'executionName = :claimedBy AND #state = :pending',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':holder': { S: holder },
+          ':deferred': { S: 'deferred' },
+          ':claimedBy': { S: claimedBy },
+          ':pending': { S: 'pending' },
+        },
+      },
+    };
+  }
+
+  async waitForSlot(request: {
+    partitionKey: PartitionKey;
+    executionName: string;
+    waiting: WaitingRun;
+    objectIds: readonly string[];
+  }): Promise<boolean> {
+    const { partitionKey, executionName } = request;
+    // The lease first: from then on the run is in the queue, and a crash before its claims are
+    // deferred leaves them pending to it (a retried delivery or the queue's start settles them).
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(partitionKey) } },
+          UpdateExpression: `SET waitingRun = if_not_exists(waitingRun, :run), ${WAITING_INDEX.partitionKey} = :queue, ${WAITING_INDEX.sortKey} = if_not_exists(${WAITING_INDEX.sortKey}, :order)`,
+          // mayWait: the lease's own holder.
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: {
+            ':me': { S: executionName },
+            ...this.waitingValues(executionName, request.waiting),
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    // Entries already deferred (a retry) or no longer pending are left as they are.
+    await this.transactEach(
+      request.objectIds,
+      (id) => this.joinItem(id, executionName, executionName),
+      () => undefined,
+    );
+    return true;
+  }
+
+  async joinWaitingRun(request: {
+    partitionKey: PartitionKey;
+    holder: string;
+    claimedBy: string;
+    objects: readonly LandedObject[];
+    now: Date;
+  }): Promise<boolean> {
+    const { partitionKey, holder, claimedBy, objects, now } = request;
+    const [first = [], ...rest] = chunk(objects, TRANSACTION_MAX - 1);
+    for (let round = 0; round < DEFER_ROUNDS; round++) {
+      const lease = await this.readLease(partitionKey);
+      if (!lease?.waiting || lease.holder !== holder) return false;
+      if (claimedBy !== holder && lease.waiting.startingAt !== undefined) return false;
+      const self = claimedBy === holder;
+      // Its own claims (a retried delivery) are in its input already; another's are added to it, in
+      // one transaction with the first 99 entries, conditional on the input not having changed.
+      const leaseWrite: TransactWriteItem = self
+        ? {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: { pk: { S: leaseItemKey(partitionKey) } },
+              ConditionExpression: 'holder = :holder AND attribute_exists(waitingRun)',
+              ExpressionAttributeValues: { ':holder': { S: holder } },
+            },
+          }
+        : {
+            Update: {
+              TableName: this.tableName,
+              Key: { pk: { S: leaseItemKey(partitionKey) } },
+              UpdateExpression: 'SET waitingRun = :merged',
+              ConditionExpression:
+                'holder = :holder AND waitingRun = :previous AND attribute_not_exists(waitingStartingAt)',
+              ExpressionAttributeValues: {
+                ':holder': { S: holder },
+                ':previous': {
+                  S: JSON.stringify({ since: lease.waiting.since, input: lease.waiting.input }),
+                },
+                ':merged': {
+                  S: JSON.stringify(
+                    (({ since, input }) => ({ since, input }))(joinWaiting(lease.waiting, objects, now)),
+                  ),
+                },
+              },
+            },
+          };
+      try {
+        await this.client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [leaseWrite, ...first.map((o) => this.joinItem(o.objectId, holder, claimedBy))],
+          }),
+        );
+      } catch (error) {
+        if (!isCancelled(error)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        // An entry no longer ours: give up, the caller retries the whole group. The lease changed:
+        // read it again.
+        if (reasons.slice(1).some((r) => r?.Code === 'ConditionalCheckFailed')) return false;
+        continue;
+      }
+      for (const part of rest)
+        await this.transactEach(
+          part.map((o) => o.objectId),
+          (id) => this.joinItem(id, holder, claimedBy),
+          () => undefined,
+        );
+      return true;
+    }
+    return false;
+  }
+
+  async waitingRuns(limit: number): Promise<QueuedRun[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: WAITING_INDEX.IndexName,
+        KeyConditionExpression: '#q = :queue',
+        ExpressionAttributeNames: { '#q': WAITING_INDEX.partitionKey },
+        ExpressionAttributeValues: { ':queue': { S: WAITING_INDEX.queue } },
+        ScanIndexForward: true,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).flatMap((item) => {
+      const pk = item['pk']?.S;
+      const holder = item['holder']?.S;
+      const order = item[WAITING_INDEX.sortKey]?.S;
+      if (!pk?.startsWith('lease#') || !holder || !order) return [];
+      return [
+        { executionName: holder, partitionKey: pk.slice('lease#'.length), since: order.split('#')[0] ?? '' },
+      ];
+    });
+  }
+
+  async countWaitingRuns(): Promise<number> {
+    let count = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: WAITING_INDEX.IndexName,
+          KeyConditionExpression: '#q = :queue',
+          ExpressionAttributeNames: { '#q': WAITING_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':queue': { S: WAITING_INDEX.queue } },
+          Select: 'COUNT',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  async assignSlot(request: {
+    executionName: string;
+    partitionKey: PartitionKey;
+    now: Date;
+    budget: number;
+    handOverFrom?: string;
+  }): Promise<AssignOutcome> {
+    const { executionName, partitionKey, now, budget } = request;
+    const from =
+      request.handOverFrom !== undefined && request.handOverFrom !== executionName
+        ? request.handOverFrom
+        : undefined;
+    // mayAssignWaiting, and the "starting" mark, written with the slot.
+    const markStarting: TransactWriteItem = {
+      Update: {
+        TableName: this.tableName,
+        Key: { pk: { S: leaseItemKey(partitionKey) } },
+        UpdateExpression: 'SET waitingStartingAt = if_not_exists(waitingStartingAt, :now)',
+        ConditionExpression: 'holder = :w AND attribute_exists(waitingRun)',
+        ExpressionAttributeValues: { ':w': { S: executionName }, ':now': { S: now.toISOString() } },
+      },
+    };
+    const names = { '#w': executionName, ...(from !== undefined ? { '#from': from } : {}) };
+    for (let round = 0; round < 4; round++) {
+      // The slot it holds already (a retried start), or one taken / handed over (mayTakeSlot).
+      const slotWrite: TransactWriteItem =
+        round % 2 === 0
+          ? {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: this.slotsKey(),
+                ConditionExpression: 'attribute_exists(holders.#w)',
+                ExpressionAttributeNames: { '#w': executionName },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            }
+          : {
+              Update: {
+                TableName: this.tableName,
+                Key: this.slotsKey(),
+                UpdateExpression:
+                  'SET holders.#w = :now, budget = :budget' +
+                  (from !== undefined ? ' REMOVE holders.#from' : ''),
+                ConditionExpression:
+                  'attribute_exists(holders) AND attribute_not_exists(holders.#w) AND (size(holders) < :budget' +
+                  (from !== undefined ? ' OR attribute_exists(holders.#from))' : ')'),
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: {
+                  ':now': { S: now.toISOString() },
+                  ':budget': { N: String(budget) },
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            };
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: [slotWrite, markStarting] }));
+      } catch (error) {
+        if (!isCancelled(error)) throw error;
+        const [slot, lease] = error.CancellationReasons ?? [];
+        if (lease?.Code === 'ConditionalCheckFailed') return { kind: 'not-waiting' };
+        if (slot?.Code !== 'ConditionalCheckFailed') continue;
+        if (slot.Item?.['holders']?.M === undefined) {
+          await this.createSlotsItem();
+          round = -1; // ask again from the start, now that the item exists
+          continue;
+        }
+        const holds = Object.hasOwn(slot.Item['holders'].M, executionName);
+        // Round 0 found no slot of its own: take one next. Round 1 found one taken meanwhile: use it.
+        if (round % 2 === 0 ? !holds : holds) continue;
+        return { kind: 'full' };
+      }
+      const lease = await this.readLease(partitionKey);
+      if (!lease?.waiting || lease.holder !== executionName) return { kind: 'not-waiting' };
+      return { kind: 'assigned', input: lease.waiting.input, since: lease.waiting.since };
+    }
+    return { kind: 'full' };
+  }
+
+  async endWait(request: {
+    partitionKey: PartitionKey;
+    executionName: string;
+    now: Date;
+    ttlMs: number;
+  }): Promise<boolean> {
+    const { partitionKey, executionName, now, ttlMs } = request;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: leaseItemKey(partitionKey) } },
+          UpdateExpression: `SET acquiredAt = :now, leaseExpiresAt = :until, expiresAt = :ttl REMOVE ${WAITING_ATTRIBUTES}`,
+          ConditionExpression: 'holder = :me',
+          ExpressionAttributeValues: {
+            ':me': { S: executionName },
+            ':now': { S: now.toISOString() },
+            ':until': { S: new Date(now.getTime() + ttlMs).toISOString() },
+            ':ttl': { N: this.ttlEpoch(now.getTime() + ttlMs) },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function toWaiting(item: Record<string, AttributeValue>): WaitingRun | undefined {
+  const raw = item['waitingRun']?.S;
+  if (!raw) return undefined;
+  const stored = JSON.parse(raw) as Omit<WaitingRun, 'startingAt'>;
+  const startingAt = item['waitingStartingAt']?.S;
+  return { since: stored.since, input: stored.input, ...(startingAt ? { startingAt } : {}) };
 }
 
 function toSlots(item: Record<string, AttributeValue> | undefined): RunSlotState {
@@ -674,12 +1003,14 @@ function toLease(item: Record<string, AttributeValue> | undefined): PartitionLea
   if (!pk?.startsWith('lease#') || !holder || !acquiredAt || !expiresAt) return undefined;
   const raw = item['followUp']?.S;
   const followUp = raw ? (JSON.parse(raw) as FollowUpRequest) : undefined;
+  const waiting = toWaiting(item);
   return {
     partitionKey: pk.slice('lease#'.length),
     holder,
     acquiredAt,
     expiresAt,
     ...(followUp ? { followUp } : {}),
+    ...(waiting ? { waiting } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { failureAlert } from '../domain/alert-text';
 import { failurePathSkipped, stateNamedByCause } from '../domain/execution-end';
 import { normalizeState, type PipelineState } from '../domain/pipeline';
-import type { Alerter } from '../ports';
+import type { Alerter, ExecutionStatusReader } from '../ports';
 import { publishAlert, type NotifyResult } from './notify';
 import {
   finishExecution,
@@ -28,6 +28,8 @@ import {
 export interface FinishEventDeps extends FinishRunDeps {
   /** Pages for an execution that skipped its failure path. */
   readonly alerter: Alerter;
+  /** Executions' statuses: the periodic sweep judges slot holders by them (shared/core/run-slots.ts). */
+  readonly executions?: ExecutionStatusReader;
 }
 
 export type FinishEventResult = FinishRunResult & {

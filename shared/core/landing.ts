@@ -12,6 +12,7 @@ import { followUpRunName, leaseTtlMs, partitionKeyOf } from '../domain/lease';
 import { judgeOwner, pendingClaimOutcome } from '../domain/ledger';
 import { KeyParser, type Partition } from '../domain/object-key';
 import { landingRunInput, landingRunName } from '../domain/run';
+import { waitingRun } from '../domain/run-slots';
 import type { ExecutionStatusReader, Log, ObjectLedger, PartitionLeases, RunStarter } from '../ports';
 import { mapWithConcurrency } from './concurrency';
 import { takePartitionLease } from './partition-lease';
@@ -35,8 +36,8 @@ export interface LandingDeps {
    */
   readonly leases?: PartitionLeases;
   /**
-   * The bound on executions in flight: a run takes a slot before it starts. With none free, its
-   * objects are given back and their messages come back later (the landing queue is the backlog).
+   * The bound on executions in flight: a run takes a slot before it starts. With none free, it waits
+   * in the ledger (its partition's lease holds it) and its messages are acknowledged.
    */
   readonly executionBudget?: ExecutionBudget;
   readonly log: Log;
@@ -63,7 +64,7 @@ export interface RecordFailure {
   readonly retryable: boolean;
 }
 
-/** A run that did not start because every execution slot was held; its messages come back. */
+/** A run that did not start because every execution slot was held: it waits in the ledger. */
 export interface RunWaiting {
   readonly dataset: string;
   readonly partition: string;
@@ -87,19 +88,21 @@ export interface RunDeferred {
 export interface LandingResult {
   readonly shape: DeliveryShape;
   /**
-   * records = started + duplicates + skipped + failed (+ deferred: present when leases are used).
+   * records = started + duplicates + skipped + failed (+ deferred: present when leases are used; +
+   * waiting: present with an execution budget, objects of runs recorded as waiting for a slot).
    */
   readonly counts: {
     records: number;
     started: number;
     deferred?: number;
+    waiting?: number;
     duplicates: number;
     skipped: number;
     failed: number;
   };
   readonly runs: RunStarted[];
   readonly deferrals: RunDeferred[];
-  /** Runs waiting for an execution slot (their objects are counted as failed: they come back). */
+  /** Runs recorded as waiting for an execution slot (their messages are acknowledged: the ledger holds them). */
   readonly waiting: RunWaiting[];
   readonly failures: RecordFailure[];
   /**
@@ -132,10 +135,17 @@ class Tally {
   constructor(
     private readonly log: Log,
     withLeases: boolean,
+    withBudget = false,
   ) {
-    this.counts = withLeases
-      ? { records: 0, started: 0, deferred: 0, duplicates: 0, skipped: 0, failed: 0 }
-      : { records: 0, started: 0, duplicates: 0, skipped: 0, failed: 0 };
+    this.counts = {
+      records: 0,
+      started: 0,
+      ...(withLeases ? { deferred: 0 } : {}),
+      ...(withBudget ? { waiting: 0 } : {}),
+      duplicates: 0,
+      skipped: 0,
+      failed: 0,
+    };
   }
 
   /** A record that failed on its own (malformed, bad key). */
@@ -349,10 +359,39 @@ async function leaseOrDefer(
   deps: LandingDeps & { leases: PartitionLeases },
   tally: Tally,
   context: Record<string, unknown>,
-): Promise<'leased' | 'deferred' | 'failed'> {
+): Promise<'leased' | 'leased-waiting' | 'deferred' | 'failed'> {
   const now = deps.now ?? (() => new Date());
   const ids = objects.map((o) => o.objectId);
   const partitionKey = partitionKeyOf(group.datasetName, group.partition.path);
+  const slots = deps.executionBudget?.slots;
+  // The partition's run waits for a slot: these objects join it (its input grows), no second run.
+  const join = slots
+    ? async (holder: string) => {
+        const joined = await slots.joinWaitingRun({
+          partitionKey,
+          holder,
+          claimedBy: executionName,
+          objects,
+          now: now(),
+        });
+        if (joined) {
+          tally.counts.deferred = (tally.counts.deferred ?? 0) + objects.length;
+          tally.deferrals.push({
+            dataset: group.datasetName,
+            partition: group.partition.path,
+            holder,
+            followUp: holder,
+            objects: objects.length,
+          });
+          deps.log.info("The partition's run waits for an execution slot; objects joined it", {
+            ...context,
+            holder,
+            objects: objects.length,
+          });
+        }
+        return joined;
+      }
+    : undefined;
   const giveBack = async (error: unknown) => {
     await deps.ledger.release(ids, executionName).catch(() => undefined);
     tally.failObjects(group, ids, error, context);
@@ -392,9 +431,11 @@ async function leaseOrDefer(
         }
         return deferred;
       },
+      join,
     );
-    if (outcome.kind === 'acquired') return 'leased';
-    if (outcome.kind === 'deferred') return 'deferred';
+    // Ours already, waiting for a slot: a retried delivery of the waiting run's batch.
+    if (outcome.kind === 'acquired') return outcome.lease.waiting ? 'leased-waiting' : 'leased';
+    if (outcome.kind === 'deferred' || outcome.kind === 'joined') return 'deferred';
     return giveBack(new ObjectsInFlightError(outcome.reason));
   } catch (error) {
     return giveBack(error);
@@ -402,18 +443,21 @@ async function leaseOrDefer(
 }
 
 /**
- * Step 3b (with an execution budget): take an execution slot for the run. None free: the claims and
- * the lease are given back and the objects' messages fail, to come back after the visibility timeout.
+ * Step 3b (with an execution budget): take an execution slot for the run. None free: the run waits
+ * in the ledger (its lease marked waiting with its input, its claims deferred to it) and its messages
+ * are acknowledged; whoever frees a slot starts it (shared/core/run-slots.ts). Only when it cannot be
+ * recorded as waiting are the claims and the lease given back and its messages failed.
  */
 async function takeSlot(
   group: Group,
   executionName: string,
   objects: readonly LandedObject[],
-  leased: boolean,
+  leased: 'leased' | 'leased-waiting' | false,
   deps: LandingDeps & { executionBudget: ExecutionBudget },
   tally: Tally,
   context: Record<string, unknown>,
 ): Promise<boolean> {
+  const now = deps.now ?? (() => new Date());
   const ids = objects.map((o) => o.objectId);
   const giveBack = async (error: unknown, logged = false) => {
     if (leased && deps.leases)
@@ -424,38 +468,66 @@ async function takeSlot(
     tally.failObjects(group, ids, error, context, logged);
     return false;
   };
-  let outcome;
-  try {
-    outcome = await takeRunSlot(
-      {
-        ...deps.executionBudget,
-        executions: deps.executions,
-        log: deps.log,
-        ...(deps.now ? { now: deps.now } : {}),
-      },
-      executionName,
-    );
-  } catch (error) {
-    return giveBack(error);
+  let inFlight: number;
+  if (leased === 'leased-waiting') {
+    // It waits already (its batch delivered again): it keeps its place in the queue.
+    inFlight = (await deps.executionBudget.slots.readSlots().catch(() => ({ holders: [] }))).holders.length;
+  } else {
+    let outcome;
+    try {
+      outcome = await takeRunSlot(
+        {
+          ...deps.executionBudget,
+          executions: deps.executions,
+          log: deps.log,
+          ...(deps.now ? { now: deps.now } : {}),
+        },
+        executionName,
+      );
+    } catch (error) {
+      return giveBack(error);
+    }
+    if (outcome.kind === 'taken') return true;
+    inFlight = outcome.inFlight;
+    // A run of this name exists already (its batch delivered again after it started, even after it
+    // ended): it needs no slot and must never wait, as a waiting run is started by this very name.
+    let status;
+    try {
+      status = await deps.executions.status(executionName);
+    } catch (error) {
+      return giveBack(error);
+    }
+    if (status !== 'NOT_FOUND') return true;
   }
-  if (outcome.kind === 'taken') return true;
   const waiting: RunWaiting = {
     dataset: group.datasetName,
     partition: group.partition.path,
     executionName,
     objects: ids.length,
-    inFlight: outcome.inFlight,
-    budget: outcome.budget,
+    inFlight,
+    budget: deps.executionBudget.budget,
   };
+  const full = new ExecutionBudgetFullError(
+    `${inFlight} of ${waiting.budget} executions are in flight: the run of ${group.datasetName} ${group.partition.path} waits for a slot`,
+  );
+  // Without a lease there is nothing to hold the waiting run (leases are off): its messages come back.
+  if (!leased) return giveBack(full);
+  try {
+    const recorded = await deps.executionBudget.slots.waitForSlot({
+      partitionKey: partitionKeyOf(group.datasetName, group.partition.path),
+      executionName,
+      waiting: waitingRun(landingRunInput(group.datasetName, group.partition, objects, now()), now()),
+      objectIds: ids,
+    });
+    if (!recorded) return giveBack(full);
+  } catch (error) {
+    return giveBack(error);
+  }
   tally.waiting.push(waiting);
+  tally.counts.waiting = (tally.counts.waiting ?? 0) + ids.length;
   // The message an operator (and the stack's metric filter) looks for: runs waiting for a slot.
   deps.log.info('Run waits for an execution slot', { ...context, ...waiting });
-  return giveBack(
-    new ExecutionBudgetFullError(
-      `${outcome.inFlight} of ${outcome.budget} executions are in flight: the run of ${group.datasetName} ${group.partition.path} waits for a slot`,
-    ),
-    true,
-  );
+  return false;
 }
 
 /**
@@ -534,7 +606,7 @@ async function startRun(
 export async function processLanding(event: unknown, deps: LandingDeps): Promise<LandingResult> {
   const { log } = deps;
   const { shape, units } = toDeliveryUnits(event);
-  const tally = new Tally(log, !!deps.leases);
+  const tally = new Tally(log, !!deps.leases, !!deps.executionBudget);
   const groups = groupObjects(units, keyParserFor(deps.registry), tally, log);
 
   // One run per group, groups in parallel (bounded).
@@ -549,7 +621,7 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
       return;
     }
     if (objects.length === 0) return;
-    let leased = false;
+    let leased: 'leased' | 'leased-waiting' | false = false;
     if (deps.leases) {
       const step = await leaseOrDefer(
         group,
@@ -559,8 +631,8 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
         tally,
         context,
       );
-      if (step !== 'leased') return;
-      leased = true;
+      if (step !== 'leased' && step !== 'leased-waiting') return;
+      leased = step;
     }
     const budget = deps.executionBudget;
     if (
@@ -576,7 +648,7 @@ export async function processLanding(event: unknown, deps: LandingDeps): Promise
       ))
     )
       return;
-    await startRun(group, executionName, objects, leased, deps, tally, context);
+    await startRun(group, executionName, objects, !!leased, deps, tally, context);
   });
 
   const { counts, runs, deferrals, waiting, failures } = tally;

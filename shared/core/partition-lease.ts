@@ -1,4 +1,4 @@
-import { busyLeaseDecision, judgeOwner } from '../domain/ledger';
+import { busyLeaseDecision, joinsWaitingRun, judgeOwner } from '../domain/ledger';
 import type { ExecutionStatusReader, Log, PartitionKey, PartitionLease, PartitionLeases } from '../ports';
 
 /**
@@ -11,6 +11,8 @@ import type { ExecutionStatusReader, Log, PartitionKey, PartitionLease, Partitio
 export type TakeLeaseOutcome =
   | { readonly kind: 'acquired'; readonly lease: PartitionLease; readonly tookOverFrom?: string }
   | { readonly kind: 'deferred'; readonly holder: string }
+  /** The holder waits for an execution slot: the caller's objects joined its run. */
+  | { readonly kind: 'joined'; readonly holder: string }
   | { readonly kind: 'busy'; readonly lease: PartitionLease; readonly reason: string };
 
 /** Acquire / judge / defer rounds: the lease may change hands in between. */
@@ -28,6 +30,8 @@ export async function takePartitionLease(
   ttlMs: number,
   /** Hands the caller's objects to `holder`'s follow-up; false if `holder` no longer holds the lease. */
   defer?: (holder: string) => Promise<boolean>,
+  /** Adds the caller's objects to `holder`'s waiting run; false if it no longer waits unassigned. */
+  join?: (holder: string) => Promise<boolean>,
 ): Promise<TakeLeaseOutcome> {
   const now = deps.now ?? (() => new Date());
   let takeOver: { holder: string; acquiredAt: string } | undefined;
@@ -50,8 +54,19 @@ export async function takePartitionLease(
     }
     const lease = (last = outcome.lease);
     takeOver = undefined;
+    // A holder waiting for a slot has not started: it is neither judged nor deferred to, but joined.
+    if (joinsWaitingRun(lease)) {
+      if (!join)
+        return {
+          kind: 'busy',
+          lease,
+          reason: `the run of ${partitionKey} (${lease.holder}) waits for an execution slot`,
+        };
+      if (await join(lease.holder)) return { kind: 'joined', holder: lease.holder };
+      continue;
+    }
     const status = await deps.executions.status(lease.holder);
-    const decision = busyLeaseDecision(judgeOwner(status, lease.acquiredAt, now()));
+    const decision = busyLeaseDecision(judgeOwner(status, lease.acquiredAt, now()), lease.waiting);
     if (decision === 'take-over') {
       takeOver = { holder: lease.holder, acquiredAt: lease.acquiredAt };
       continue;

@@ -25,7 +25,7 @@ import type {
 } from '../ports';
 import { takePartitionLease } from './partition-lease';
 import { readManifest } from './record-stage';
-import { handOverRunSlot, type ExecutionBudget } from './run-slots';
+import { freeRunSlot, handOverRunSlot, type ExecutionBudget } from './run-slots';
 
 /**
  * The two ends of a run: "Take partition lease" (prepare) and "Release partition lease" (finish).
@@ -230,6 +230,10 @@ export interface FinishRunResult {
   } | null;
   /** Objects deferred during the run that its bronze read: now this run's, no follow-up run for them. */
   readonly deferredRead: number;
+  /** Runs that waited for an execution slot, started with the slot this run freed (or a free one). */
+  readonly waitingStarted?: string[];
+  /** Waiting runs whose start failed: they keep waiting (and their slot) for the next dispatch. */
+  readonly waitingStartFailed?: string[];
 }
 
 export interface FinishRunDeps {
@@ -260,10 +264,33 @@ const FINISH_ROUNDS = 8;
  */
 export async function finishExecution(call: FinishExecution, deps: FinishRunDeps): Promise<FinishRunResult> {
   const result = await releasePartition(call, deps);
-  // Last: the execution's slot (if finishRun did not hand it to a follow-up run). Whatever became of
-  // the lease, and for an input that names no partition too: every ended execution frees its slot.
-  if (deps.executionBudget && (await deps.executionBudget.slots.releaseSlot(call.executionName)))
-    deps.log.info('Released execution slot', { runId: call.executionName, outcome: call.outcome });
+  // Last: the execution's slot (if finishRun did not hand it to a follow-up run) goes to the oldest
+  // run waiting for one, or is released. Whatever became of the lease, and for an input that names no
+  // partition too: every ended execution frees its slot.
+  if (deps.executionBudget) {
+    const freed = await freeRunSlot(
+      {
+        ...deps.executionBudget,
+        starter: deps.starter,
+        log: deps.log,
+        ttlMs: leaseTtlMs(deps.registry.datasets),
+        ...(deps.now ? { now: deps.now } : {}),
+      },
+      call.executionName,
+    );
+    if (freed.handedOver || freed.released)
+      deps.log.info(freed.handedOver ? 'Handed execution slot to a waiting run' : 'Released execution slot', {
+        runId: call.executionName,
+        outcome: call.outcome,
+        ...(freed.started.length > 0 ? { started: freed.started } : {}),
+      });
+    if (freed.started.length > 0 || freed.failed.length > 0)
+      return {
+        ...result,
+        waitingStarted: freed.started,
+        ...(freed.failed.length > 0 ? { waitingStartFailed: freed.failed } : {}),
+      };
+  }
   return result;
 }
 

@@ -17,8 +17,9 @@ export interface LedgerEntry {
   readonly executionName: string;
   /**
    * `pending`: claimed by a run that has not confirmed its start; `started`: its run started;
-   * `deferred`: it landed while another run held its partition, and is handed to that run's follow-up
-   * run (`executionName`), which starts when the current run ends.
+   * `deferred`: handed to a run that starts later (`executionName`): the follow-up run of the run
+   * holding its partition (it landed meanwhile), which starts when that run ends; or a run waiting for
+   * an execution slot (shared/domain/run-slots.ts), which starts when a slot is handed to it.
    */
   readonly state: 'pending' | 'started' | 'deferred';
   readonly claimedAt: string;
@@ -52,7 +53,37 @@ export interface PartitionLease {
   /** A lease past this instant (its holder died without releasing) may be taken over. */
   readonly expiresAt: string;
   readonly followUp?: FollowUpRequest;
+  /**
+   * The holder has not started: it waits for an execution slot (shared/domain/run-slots.ts). Its
+   * objects are `deferred` to it; later landings of the partition join it until a slot is assigned.
+   */
+  readonly waiting?: WaitingRun;
 }
+
+/** A run recorded as waiting for an execution slot, on its partition's lease. */
+export interface WaitingRun {
+  /** When it began to wait: the queue's order (oldest first). */
+  readonly since: string;
+  /** Its execution input, grown by each landing that joins it, frozen once a slot is assigned. */
+  readonly input: RunInput;
+  /** When a slot was assigned to it: it is being started (no landing joins it any more). */
+  readonly startingAt?: string;
+}
+
+/** A waiting run as the queue lists it. */
+export interface QueuedRun {
+  readonly executionName: string;
+  readonly partitionKey: PartitionKey;
+  readonly since: string;
+}
+
+/** Assigning a slot to a waiting run: its input to start it with, or why not. */
+export type AssignOutcome =
+  | { readonly kind: 'assigned'; readonly input: RunInput; readonly since: string }
+  /** Every slot is held (and none was handed over). */
+  | { readonly kind: 'full' }
+  /** It waits no more (started by another, or its lease moved on). */
+  | { readonly kind: 'not-waiting' };
 
 /** One held execution slot: the execution's name and when the slot was taken (ISO). */
 export interface RunSlot {

@@ -80,26 +80,47 @@ export function pendingClaimOutcome(owner: OwnerState): 'duplicate' | 'reclaim' 
   }
 }
 
-/** May `executionName` take the lease without asking about its holder? */
+/**
+ * May `executionName` take the lease without asking about its holder? A lease whose holder waits for
+ * an execution slot never expires: its run has not started, and the queue starts it.
+ */
 export function canTakeLease(
-  lease: Pick<PartitionLease, 'holder' | 'expiresAt'> | undefined,
+  lease: Pick<PartitionLease, 'holder' | 'expiresAt' | 'waiting'> | undefined,
   executionName: string,
   now: Date,
 ): boolean {
-  return !lease || lease.holder === executionName || Date.parse(lease.expiresAt) <= now.getTime();
+  return (
+    !lease ||
+    lease.holder === executionName ||
+    (lease.waiting === undefined && Date.parse(lease.expiresAt) <= now.getTime())
+  );
 }
 
 /**
- * A lease held by another run, once its holder is judged: defer to a running holder's follow-up,
- * take over from a holder that ended or never started, wait for one that may be starting.
+ * Does a landing of the partition join the lease holder's run instead of judging it? Yes while the
+ * holder waits for a slot and none is assigned yet: its input still grows, so the landing's objects
+ * become its own (one waiting run per partition, never a second).
  */
-export function busyLeaseDecision(holder: OwnerState): 'defer' | 'take-over' | 'wait' {
+export const joinsWaitingRun = (lease: Pick<PartitionLease, 'waiting'>): boolean =>
+  lease.waiting !== undefined && lease.waiting.startingAt === undefined;
+
+/**
+ * A lease held by another run, once its holder is judged: defer to a running holder's follow-up,
+ * take over from a holder that ended or never started, wait for one that may be starting. A holder
+ * whose waiting run has a slot assigned is being started by the queue: never taken over for not
+ * having started.
+ */
+export function busyLeaseDecision(
+  holder: OwnerState,
+  waiting?: Pick<NonNullable<PartitionLease['waiting']>, 'startingAt'>,
+): 'defer' | 'take-over' | 'wait' {
   switch (holder) {
     case 'running':
       return 'defer';
     case 'ended':
-    case 'never-started':
       return 'take-over';
+    case 'never-started':
+      return waiting ? 'wait' : 'take-over';
     case 'starting':
       return 'wait';
   }
@@ -110,16 +131,50 @@ export function busyLeaseDecision(holder: OwnerState): 'defer' | 'take-over' | '
  * ended or never started; the lease is taken only if it has not changed since.
  */
 export function mayAcquireLease(
-  lease: Pick<PartitionLease, 'holder' | 'expiresAt' | 'acquiredAt'> | undefined,
+  lease: Pick<PartitionLease, 'holder' | 'expiresAt' | 'acquiredAt' | 'waiting'> | undefined,
   executionName: string,
   now: Date,
   takeOver?: { readonly holder: string; readonly acquiredAt: string },
 ): boolean {
   return (
     canTakeLease(lease, executionName, now) ||
-    (!!lease && !!takeOver && lease.holder === takeOver.holder && lease.acquiredAt === takeOver.acquiredAt)
+    (!!lease &&
+      !!takeOver &&
+      lease.holder === takeOver.holder &&
+      lease.acquiredAt === takeOver.acquiredAt &&
+      (lease.waiting === undefined || lease.waiting.startingAt !== undefined))
   );
 }
+
+/**
+ * Record `executionName` as waiting for an execution slot: only the lease's own holder (it took the
+ * lease, then found every slot held). Its pending claims become `deferred` to it.
+ */
+export const mayWait = (lease: Pick<PartitionLease, 'holder'> | undefined, executionName: string) =>
+  lease?.holder === executionName;
+
+/**
+ * Join a waiting run: objects still claimed by `claimedBy` (pending) become `deferred` to the waiting
+ * `holder`, while no slot is assigned to it (its input still grows); the holder's own pending claims
+ * (a retried delivery of its batch) at any time, as its input lists them already.
+ */
+export const mayJoinWaiting = (
+  lease: Pick<PartitionLease, 'holder' | 'waiting'> | undefined,
+  holder: string,
+  entry: Pick<LedgerEntry, 'executionName' | 'state'> | undefined,
+  claimedBy: string,
+) =>
+  lease?.holder === holder &&
+  lease.waiting !== undefined &&
+  (claimedBy === holder || lease.waiting.startingAt === undefined) &&
+  entry?.executionName === claimedBy &&
+  entry.state === 'pending';
+
+/** Assign a slot to a waiting run: while it holds its partition's lease and waits. */
+export const mayAssignWaiting = (
+  lease: Pick<PartitionLease, 'holder' | 'waiting'> | undefined,
+  executionName: string,
+) => lease?.holder === executionName && lease.waiting !== undefined;
 
 /** Confirm: only the owner's `pending` claim turns `started` (any other entry is left as it is). */
 export const mayConfirm = (

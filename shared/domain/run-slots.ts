@@ -1,6 +1,9 @@
 import { InvalidExecutionBudgetError } from './errors';
 import type { OwnerState } from './ledger';
-import type { RunSlot } from './ledger-records';
+import type { QueuedRun, RunSlot, WaitingRun } from './ledger-records';
+import type { LandedObject } from './events';
+import { mergeFollowUp } from './lease';
+import type { RunInput } from './run';
 
 /**
  * The bound on executions in flight, written once: a semaphore of execution slots in the ledger
@@ -8,6 +11,15 @@ import type { RunSlot } from './ledger-records';
  * finish-run for a follow-up run) and released by finish-run wherever it releases the partition
  * lease. Both ledger adapters condition their writes on these decisions; the contract suite
  * (test/contract/ledger.test.ts) runs the same cases against both.
+ *
+ * A run that finds every slot held waits in the ledger, not in the landing queue: it keeps its
+ * partition's lease, marked waiting with its execution input (PartitionLease.waiting), its objects
+ * `deferred` to it, and its landing is acknowledged. Later landings of the partition join it (its
+ * input grows) until a slot is assigned. Whoever frees a slot (finish-run, the leak repair, the
+ * sweep) assigns it to the oldest waiting run (queueOrder) and starts it by its name (a retried start
+ * is refused as already started): the slot and the "starting" mark are one write, the start the next,
+ * and the lease loses its waiting mark last, so a start that fails leaves the run waiting, listed,
+ * holding its slot, and the next freer or sweep starts it again.
  *
  * The holders are a map `execution name → when its slot was taken`, not a string set: the instant is
  * what tells a holder that never started from one that may still be starting (judgeOwner, as for a
@@ -69,3 +81,28 @@ export const oldestFirst = (holders: readonly RunSlot[]): RunSlot[] =>
   [...holders].sort(
     (a, b) => a.takenAt.localeCompare(b.takenAt) || a.executionName.localeCompare(b.executionName),
   );
+
+/** The waiting queue's order: oldest first, then by name (deterministic). */
+export const queueOrder = (a: QueuedRun, b: QueuedRun): number =>
+  a.since.localeCompare(b.since) || a.executionName.localeCompare(b.executionName);
+
+/** A run begins to wait: its input as on-landing would have started it. */
+export const waitingRun = (input: RunInput, now: Date): WaitingRun => ({ since: now.toISOString(), input });
+
+/**
+ * A landing joins a waiting run: its objects are added to the run's input (counted once each: a
+ * landing joins with the objects it claimed, which no other run holds), its request time kept.
+ */
+export function joinWaiting(waiting: WaitingRun, objects: readonly LandedObject[], now: Date): WaitingRun {
+  const merged = mergeFollowUp(
+    { executionName: '', requestedAt: waiting.input.requestedAt, objects: waiting.input.objects },
+    '',
+    objects,
+    now,
+  );
+  return { ...waiting, input: { ...waiting.input, objects: merged.objects } };
+}
+
+/** How long the oldest waiting run has waited, in whole seconds (0 with none). */
+export const oldestWaitSeconds = (oldest: QueuedRun | undefined, now: Date): number =>
+  oldest ? Math.max(0, Math.floor((now.getTime() - Date.parse(oldest.since)) / 1000)) : 0;

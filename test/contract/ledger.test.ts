@@ -1,5 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { LandedObject } from '../../shared/domain/events';
+import type { RunInput } from '../../shared/domain/run';
 import { FOLLOW_UP_VERSIONS_MAX, listsEveryVersion, remainingFollowUp } from '../../shared/domain/lease';
 import { dynamoLedgerOn, ledgerKinds, type Ledger } from '../helpers/ledgers';
 import { useMoto } from '../helpers/moto';
@@ -446,5 +447,246 @@ describe.each(ledgerKinds(moto))('execution slots, %s', (_name, make) => {
     expect(await ledger.readSlots()).toEqual({ holders: [] });
     expect(await ledger.releaseSlot('run-1')).toBe(false);
     expect(await ledger.freeSlots([{ executionName: 'run-1', takenAt: NOW.toISOString() }])).toBe(0);
+  });
+});
+
+/**
+ * The waiting queue (shared/domain/run-slots.ts): a run that found every slot held waits on its
+ * partition's lease; landings join it; whoever frees a slot assigns it to the oldest and starts it.
+ * One case per transition, against both ledgers.
+ */
+describe.each(ledgerKinds(moto))('runs waiting for a slot, %s', (_name, make) => {
+  let ledger: Ledger;
+  beforeEach(async () => {
+    ledger = await make();
+  });
+  const KEY2 = 'orders/year=2024/month=01/day=16';
+  const input = (count: number): RunInput => ({
+    dataset: 'orders',
+    partition: { year: '2024', month: '01', day: '15' },
+    partitionValues: ['2024', '01', '15'],
+    partitionPath: 'year=2024/month=01/day=15',
+    trigger: 'landing',
+    fromStage: 'bronze',
+    requestedAt: NOW.toISOString(),
+    objects: {
+      count,
+      bytes: 100 * count,
+      firstLandedAt: null,
+      lastLandedAt: null,
+      inline: [],
+      notListed: count,
+    },
+  });
+  /** `name` claims `objs`, takes `key`'s lease and waits (at `at`). */
+  const wait = async (name: string, key: string, objs: readonly string[], at = NOW) => {
+    await ledger.claim(objs, name, at);
+    await ledger.acquireLease(key, name, at, 60_000);
+    return ledger.waitForSlot({
+      partitionKey: key,
+      executionName: name,
+      waiting: { since: at.toISOString(), input: input(objs.length) },
+      objectIds: objs,
+    });
+  };
+  const fill = async () => {
+    await ledger.takeSlot({ executionName: 'busy-1', now: NOW, budget: 2 });
+    await ledger.takeSlot({ executionName: 'busy-2', now: NOW, budget: 2 });
+  };
+
+  it('records a waiting run on its lease, defers its claims to it, and lists it; only the lease holder may wait', async () => {
+    const recorded = await wait('run-a', KEY, ['a1', 'a2']);
+    const stranger = await ledger.waitForSlot({
+      partitionKey: KEY,
+      executionName: 'run-x',
+      waiting: { since: NOW.toISOString(), input: input(1) },
+      objectIds: ['a1'],
+    });
+
+    expect([recorded, stranger]).toEqual([true, false]);
+    expect((await ledger.readLease(KEY))?.waiting).toEqual({ since: NOW.toISOString(), input: input(2) });
+    expect((await ledger.lookup('a1'))?.state).toBe('deferred');
+    expect((await ledger.lookup('a2'))?.executionName).toBe('run-a');
+    expect(await ledger.waitingRuns(10)).toEqual([
+      { executionName: 'run-a', partitionKey: KEY, since: NOW.toISOString() },
+    ]);
+    expect(await ledger.countWaitingRuns()).toBe(1);
+    // Another claim of a deferred object is a duplicate: the waiting run will read it.
+    expect((await ledger.claim(['a1'], 'run-b', later(1)))[0]?.outcome).toBe('duplicate');
+  });
+
+  it('keeps a waiting run in its place when it waits again (a redelivered batch), deferring its late claims', async () => {
+    await wait('run-a', KEY, ['a1']);
+    await ledger.claim(['a2'], 'run-a', later(5));
+    const again = await ledger.waitForSlot({
+      partitionKey: KEY,
+      executionName: 'run-a',
+      waiting: { since: later(5).toISOString(), input: input(2) },
+      objectIds: ['a1', 'a2'],
+    });
+
+    expect(again).toBe(true);
+    expect((await ledger.readLease(KEY))?.waiting?.since).toBe(NOW.toISOString());
+    expect((await ledger.lookup('a2'))?.state).toBe('deferred');
+    expect(await ledger.countWaitingRuns()).toBe(1);
+  });
+
+  it('never expires a waiting lease, never lets it be taken over, and lets its own holder renew it without leaving the queue', async () => {
+    await wait('run-a', KEY, ['a1']);
+    const expired = await ledger.acquireLease(KEY, 'run-b', later(3_600_000), 60_000);
+    const takeOver = await ledger.acquireLease(KEY, 'run-b', later(3_600_000), 60_000, {
+      holder: 'run-a',
+      acquiredAt: NOW.toISOString(),
+    });
+    const own = await ledger.acquireLease(KEY, 'run-a', later(1), 60_000);
+
+    expect([expired.acquired, takeOver.acquired, own.acquired]).toEqual([false, false, true]);
+    expect(expired.lease.waiting?.since).toBe(NOW.toISOString());
+    expect((await ledger.readLease(KEY))?.waiting).toBeDefined();
+    expect(await ledger.countWaitingRuns()).toBe(1);
+  });
+
+  it("lets a later landing join the waiting run: its claims deferred to it, its objects added to the run's input", async () => {
+    await wait('run-a', KEY, ['a1']);
+    await ledger.claim([object('late.jsonl').objectId], 'run-b', later(1));
+
+    const joined = await ledger.joinWaitingRun({
+      partitionKey: KEY,
+      holder: 'run-a',
+      claimedBy: 'run-b',
+      objects: [object('late.jsonl')],
+      now: later(1),
+    });
+    const notOurs = await ledger.joinWaitingRun({
+      partitionKey: KEY,
+      holder: 'run-a',
+      claimedBy: 'run-c',
+      objects: [object('late.jsonl')],
+      now: later(2),
+    });
+
+    expect([joined, notOurs]).toEqual([true, false]);
+    expect(await ledger.lookup(object('late.jsonl').objectId)).toMatchObject({
+      executionName: 'run-a',
+      state: 'deferred',
+    });
+    const waiting = (await ledger.readLease(KEY))?.waiting;
+    expect(waiting?.input.objects.count).toBe(2);
+    expect(waiting?.input.objects.inline).toEqual([{ key: object('late.jsonl').key, size: 100 }]);
+    expect(await ledger.countWaitingRuns()).toBe(1);
+  });
+
+  it('lists the oldest first and assigns a free slot to a waiting run, marking it starting (no landing joins it then)', async () => {
+    await wait('run-new', KEY2, ['b1'], later(10));
+    await wait('run-old', KEY, ['a1'], NOW);
+    await ledger.takeSlot({ executionName: 'busy-1', now: NOW, budget: 2 });
+
+    const queue = await ledger.waitingRuns(10);
+    const assigned = await ledger.assignSlot({
+      executionName: 'run-old',
+      partitionKey: KEY,
+      now: later(20),
+      budget: 2,
+    });
+    const full = await ledger.assignSlot({
+      executionName: 'run-new',
+      partitionKey: KEY2,
+      now: later(20),
+      budget: 2,
+    });
+    await ledger.claim([object('late.jsonl').objectId], 'run-b', later(21));
+    const join = await ledger.joinWaitingRun({
+      partitionKey: KEY,
+      holder: 'run-old',
+      claimedBy: 'run-b',
+      objects: [object('late.jsonl')],
+      now: later(21),
+    });
+
+    expect(queue.map((r) => r.executionName)).toEqual(['run-old', 'run-new']);
+    expect(assigned).toEqual({ kind: 'assigned', input: input(1), since: NOW.toISOString() });
+    expect(full).toEqual({ kind: 'full' });
+    expect(join).toBe(false);
+    expect((await ledger.readLease(KEY))?.waiting?.startingAt).toBe(later(20).toISOString());
+    expect((await ledger.readSlots()).holders.map((h) => h.executionName).sort()).toEqual([
+      'busy-1',
+      'run-old',
+    ]);
+  });
+
+  it('hands a freed slot to a waiting run in one write, even when every slot is held; a retried assignment keeps the slot it has', async () => {
+    await fill();
+    await wait('run-a', KEY, ['a1']);
+
+    const handed = await ledger.assignSlot({
+      executionName: 'run-a',
+      partitionKey: KEY,
+      now: later(1),
+      budget: 2,
+      handOverFrom: 'busy-1',
+    });
+    const retried = await ledger.assignSlot({
+      executionName: 'run-a',
+      partitionKey: KEY,
+      now: later(2),
+      budget: 2,
+      handOverFrom: 'busy-2',
+    });
+
+    expect(handed.kind).toBe('assigned');
+    expect(retried.kind).toBe('assigned');
+    const holders = (await ledger.readSlots()).holders;
+    expect(holders.map((h) => h.executionName).sort()).toEqual(['busy-2', 'run-a']);
+    expect(holders.find((h) => h.executionName === 'run-a')?.takenAt).toBe(later(1).toISOString());
+    expect((await ledger.readLease(KEY))?.waiting?.startingAt).toBe(later(1).toISOString());
+  });
+
+  it("ends the wait once started: the lease is a running run's, out of the queue; a run not waiting gets no slot", async () => {
+    await wait('run-a', KEY, ['a1']);
+    await ledger.assignSlot({ executionName: 'run-a', partitionKey: KEY, now: later(1), budget: 2 });
+
+    const ended = await ledger.endWait({
+      partitionKey: KEY,
+      executionName: 'run-a',
+      now: later(2),
+      ttlMs: 60_000,
+    });
+    const stranger = await ledger.endWait({
+      partitionKey: KEY,
+      executionName: 'run-x',
+      now: later(2),
+      ttlMs: 60_000,
+    });
+    const again = await ledger.assignSlot({
+      executionName: 'run-a',
+      partitionKey: KEY,
+      now: later(3),
+      budget: 2,
+    });
+
+    expect([ended, stranger]).toEqual([true, false]);
+    expect(again).toEqual({ kind: 'not-waiting' });
+    const lease = await ledger.readLease(KEY);
+    expect(lease).toMatchObject({ holder: 'run-a', acquiredAt: later(2).toISOString() });
+    expect(lease?.waiting).toBeUndefined();
+    expect(await ledger.waitingRuns(10)).toEqual([]);
+    expect(await ledger.countWaitingRuns()).toBe(0);
+  });
+
+  it('lets a run whose waiting run was assigned a slot and ended be taken over, and a hand-over or release clears the waiting mark', async () => {
+    await wait('run-a', KEY, ['a1']);
+    await ledger.assignSlot({ executionName: 'run-a', partitionKey: KEY, now: later(1), budget: 2 });
+    const takeOver = await ledger.acquireLease(KEY, 'run-b', later(2), 60_000, {
+      holder: 'run-a',
+      acquiredAt: NOW.toISOString(),
+    });
+    expect(takeOver.acquired).toBe(true);
+    expect(takeOver.lease.waiting).toBeUndefined();
+    expect(await ledger.countWaitingRuns()).toBe(0);
+
+    await wait('run-c', KEY2, ['c1']);
+    expect(await ledger.handOverLease(KEY2, 'run-c', 'run-c-next', later(3), 60_000)).toBe(true);
+    expect((await ledger.readLease(KEY2))?.waiting).toBeUndefined();
+    expect(await ledger.waitingRuns(10)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import { DynamoObjectLedger, WAITING_INDEX, waitingIndexDefinition } from '../../shared/aws/dynamo-ledger';
 import { FileObjectLedger } from '../../local/file-ledger';
 import type { ObjectLedger, PartitionLeases, RunSlots } from '../../shared/ports';
 import type { MotoServer } from './moto';
@@ -11,7 +11,10 @@ export type Ledger = ObjectLedger & PartitionLeases & RunSlots;
 
 let tables = 0;
 
-/** A fresh ledger table shaped like the stack's (key `pk`, on demand, TTL `expiresAt`) on moto. */
+/**
+ * A fresh ledger table shaped like the stack's (key `pk`, on demand, TTL `expiresAt`, the waiting
+ * runs' index) on moto.
+ */
 export async function dynamoLedgerOn(
   moto: MotoServer,
 ): Promise<{ ledger: DynamoObjectLedger; table: string; client: DynamoDBClient }> {
@@ -21,7 +24,12 @@ export async function dynamoLedgerOn(
     new CreateTableCommand({
       TableName: table,
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: WAITING_INDEX.partitionKey, AttributeType: 'S' },
+        { AttributeName: WAITING_INDEX.sortKey, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [waitingIndexDefinition()],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

@@ -9,10 +9,11 @@ import type { ExecutionHistory } from '../../local/history';
 
 /**
  * A backfill under an execution budget of 3, through the real on-landing and finish-run handlers, the
- * real ASL run by the local runtime (which could run 8 at once) and DuckDB's Glue: landings whose run
- * finds every slot held come back (as SQS redelivers failed messages), the follow-up run of a file
- * that lands during its partition's run inherits its predecessor's slot, and at the end every landed
- * object was read by a run that succeeded, and no slot is left held.
+ * real ASL run by the local runtime (which could run 8 at once) and DuckDB's Glue: runs that find every
+ * slot held wait in the ledger (their landings are acknowledged: nothing comes back, nothing reaches a
+ * DLQ), a file landing for a partition whose run waits joins that run, each run that ends hands its
+ * slot to the oldest waiting run, and at the end every partition ran exactly once, read every landed
+ * object, and no slot is held and no run waits.
  */
 
 const BUDGET = 3;
@@ -24,12 +25,10 @@ describe('a backfill with an execution budget', () => {
   const root = mkdtempSync(join(tmpdir(), 'budget-lake-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  test(`of ${DAYS} partitions never has more than ${BUDGET} executions in flight and loses no object`, async () => {
+  test(`of ${DAYS} partitions runs each exactly once, never more than ${BUDGET} at once, with nothing redelivered`, async () => {
     const running = new Set<string>();
-    const pastBronze = new Set<string>();
     let most = 0;
     const onUpdate = (h: ExecutionHistory) => {
-      if (h.states.some((s) => s.name === 'Run silver job')) pastBronze.add(h.name);
       // In flight: from its start until its release state (finish-run frees or hands over its slot
       // there; what follows is the failure page or the end, no Glue run).
       if (h.status === 'RUNNING' && !h.states.some((s) => s.name.startsWith('Release partition lease')))
@@ -59,60 +58,43 @@ describe('a backfill with an execution budget', () => {
       land(i + 1, 'b.jsonl', 10, 2 * i + 2),
     ]).flat();
 
-    // The SQS event source: a batch, then the failed messages again, until every one is acknowledged.
-    let pending = keys;
-    let deliveries = 0;
-    let waited = 0;
-    let late: string | undefined;
-    while ((pending.length > 0 || !late) && deliveries < 400) {
-      deliveries++;
-      const response = pending.length > 0 ? await pipeline.land(pending) : { batchItemFailures: [] };
-      const failed = new Set(
-        'batchItemFailures' in response
-          ? response.batchItemFailures.map((f) => Number(f.itemIdentifier.split('-').pop()))
-          : [],
-      );
-      if (failed.size > 0) waited++;
-      pending = pending.filter((_, i) => failed.has(i));
-      // A file that lands after its partition's run read bronze: deferred to its follow-up run.
-      const inFlight = [...running].find((n) => pastBronze.has(n));
-      if (!late && inFlight) {
-        const day = Number(/orders-2024-02-(\d\d)/.exec(inFlight)?.[1]);
-        late = land(day, 'late.jsonl', 7, 100);
-        pending = [...pending, late];
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // The SQS event source, batches of 10: every message is acknowledged the first time.
+    const responses = [];
+    for (let i = 0; i < keys.length; i += 10) responses.push(await pipeline.land(keys.slice(i, i + 10)));
+    const queued = await pipeline.ledger.waitingRuns(100);
+    // A file lands for a partition whose run waits: it joins that run (no second run of the partition).
+    const joining = queued[queued.length - 1];
+    const day = Number(/day=(\d\d)/.exec(joining?.partitionKey ?? '')?.[1]);
+    const late = land(day, 'late.jsonl', 7, 100);
+    responses.push(await pipeline.land([late]));
     await pipeline.idle();
     await pipeline.close();
 
     const history = pipeline.history.list();
-    expect(pending).toEqual([]);
-    expect(waited).toBeGreaterThan(0);
-    expect(most).toBeLessThanOrEqual(BUDGET);
+    expect(responses.map((r) => ('batchItemFailures' in r ? r.batchItemFailures : r))).toEqual(
+      responses.map(() => []),
+    );
+    expect(queued.length).toBeGreaterThanOrEqual(DAYS - BUDGET - 1);
     expect(most).toBe(BUDGET);
     expect(history.filter((h) => h.status !== 'SUCCEEDED').map((h) => [h.name, h.status, h.error])).toEqual(
       [],
     );
+    // Exactly one run per partition, the waiting ones among them, and no follow-up run.
+    expect(history).toHaveLength(DAYS);
     expect(new Set(history.map((h) => h.partition)).size).toBe(DAYS);
-    const followUps = history.filter((h) => h.name.includes('-next-'));
-    // The late file lands while its partition's run is past bronze: it is deferred to that run's
-    // follow-up (which holds the predecessor's slot), unless the run released its lease before the
-    // landing reached it, and then it starts a run of its own. Which one depends on timing (the
-    // lake's lock makes landings slower); either way it must be read, as checked below.
-    expect(followUps.length).toBeLessThanOrEqual(1);
-    // Every landed object version was read by a run that succeeded...
-    const succeeded = new Set(history.map((h) => h.name));
+    expect(history.map((h) => h.name)).toEqual(expect.arrayContaining(queued.map((q) => q.executionName)));
+    // Every landed object version is the run's that read it (`started` by it, or `deferred` to it
+    // while it waited), the late file the waiting run's it joined...
+    const ran = new Set(history.map((h) => h.name));
     const entries = await pipeline.ledger.all();
     expect(entries).toHaveLength(records.size);
-    // (`started` by its run, or `deferred` to the follow-up run that read it)
-    expect(entries.filter((e) => e.state === 'pending' || !succeeded.has(e.executionName))).toEqual([]);
-    expect(entries.filter((e) => e.state === 'deferred').map((e) => e.executionName)).toEqual(
-      followUps.map((h) => h.name),
+    expect(entries.filter((e) => e.state === 'pending' || !ran.has(e.executionName))).toEqual([]);
+    expect(entries.find((e) => e.objectId.includes('late.jsonl'))?.executionName).toBe(
+      joining?.executionName,
     );
-    // ...and every record reached bronze: per partition, the last run's bronze read every file landed.
+    // ...and every record reached bronze: per partition, its run's bronze read every file landed.
     const bronzeIn = new Map<string, number>();
-    for (const h of [...history].sort((a, b) => a.startedAt.localeCompare(b.startedAt))) {
+    for (const h of history) {
       const out = h.output as { results?: { bronze?: { recordsOut?: number } } } | undefined;
       if (out?.results?.bronze?.recordsOut !== undefined)
         bronzeIn.set(h.partition, out.results.bronze.recordsOut);
@@ -123,9 +105,11 @@ describe('a backfill with an execution budget', () => {
       expected.set(partition, (expected.get(partition) ?? 0) + n);
     }
     expect(Object.fromEntries(bronzeIn)).toEqual(Object.fromEntries(expected));
-    // The late file's run was a follow-up, holding its predecessor's slot; nothing is held at the end.
-    expect(late).toBeDefined();
+    // Nothing is held, nothing waits, no alert was sent.
     expect((await pipeline.ledger.readSlots()).holders).toEqual([]);
+    expect(await pipeline.ledger.countWaitingRuns()).toBe(0);
+    expect(await pipeline.ledger.allLeases()).toEqual([]);
+    expect(pipeline.alerts.all()).toEqual([]);
   }, 120_000);
 
   test('a replay of the same partitions waits for slots (and says so) and never has more than its budget in flight', async () => {

@@ -14,6 +14,8 @@ import {
   resourcesOfType,
   type Template,
 } from './packaged';
+import { WAITING_INDEX, waitingIndexDefinition } from '../../shared/aws/dynamo-ledger';
+import { isSlotSweepEvent } from '../../shared/core/run-slots';
 
 /**
  * What keeps a deployed stage safe to run and to remove: back-pressure numbers from the parameters,
@@ -109,6 +111,72 @@ describe('back-pressure: a backfill queues instead of failing', () => {
       { name: 'default', onLanding: '10', finishRun: '10', expected: '10', perJob: 10 },
       { name: 'params', onLanding: '25', finishRun: '25', expected: '25', perJob: 40 },
     ]);
+  });
+});
+
+describe('runs waiting for an execution slot wait in the ledger, and an operator sees them', () => {
+  test("the ledger table has the adapter's waiting-runs index, and finish-run may query it and read run statuses", () => {
+    for (const { name, template } of templates) {
+      const table = props(template, 'LedgerTable');
+      const index = waitingIndexDefinition();
+      expect({ name, indexes: table.GlobalSecondaryIndexes }).toEqual({ name, indexes: [index] });
+      for (const key of index.KeySchema)
+        expect(table.AttributeDefinitions).toContainEqual({
+          AttributeName: key.AttributeName,
+          AttributeType: 'S',
+        });
+      const policy = JSON.stringify(props(template, 'FinishRunRole').Policies);
+      expect(policy).toContain(`/index/${WAITING_INDEX.IndexName}`);
+      expect(policy).toContain('dynamodb:Query');
+      expect(policy).toContain('states:DescribeExecution');
+    }
+  });
+
+  test('finish-run sweeps the slots every minute, told which state machine to start', () => {
+    for (const { name, template } of templates) {
+      const rule = props(template, 'SlotSweepRule');
+      const target = rule.Targets[0];
+      const [, parts] = target.Input['Fn::Join'];
+      const input = JSON.parse(parts.map((p: Loose) => (typeof p === 'string' ? p : 'ARN')).join(''));
+
+      expect({ name, rate: rule.ScheduleExpression }).toEqual({ name, rate: 'rate(1 minute)' });
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [lambdaLogicalId('finish-run'), 'Arn'] });
+      expect(isSlotSweepEvent(input)).toBe(true);
+      expect(JSON.stringify(parts)).toContain('stateMachine:medallion-dev-pipeline');
+      expect(props(template, 'SlotSweepPermission')).toMatchObject({
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': ['SlotSweepRule', 'Arn'] },
+      });
+    }
+  });
+
+  test("the sweep's line becomes the queue's length and oldest age, which pages past waitingRunAlarmMinutes", () => {
+    for (const { name, template, params } of templates) {
+      const swept = resourcesOfType(template, 'AWS::Logs::MetricFilter')
+        .map(([, f]) => f.Properties as Loose)
+        .filter((f) => f.FilterPattern === '{ $.message = "Execution slots swept" }');
+      const alarm = props(template, 'WaitingRunTooOldAlarm');
+
+      expect(
+        swept.map((f) => [
+          f.LogGroupName,
+          f.MetricTransformations[0].MetricName,
+          f.MetricTransformations[0].MetricValue,
+        ]),
+      ).toEqual([
+        [{ Ref: 'FinishRunLogGroup' }, 'RunsWaiting', '$.waiting'],
+        [{ Ref: 'FinishRunLogGroup' }, 'OldestWaitingRunSeconds', '$.oldestWaitingSeconds'],
+      ]);
+      expect({ name, metric: alarm.MetricName, threshold: alarm.Threshold, ns: alarm.Namespace }).toEqual({
+        name,
+        metric: 'OldestWaitingRunSeconds',
+        threshold: params['waitingRunAlarmMinutes']! * 60,
+        ns: swept[0].MetricTransformations[0].MetricNamespace,
+      });
+      const widget = JSON.stringify(props(template, 'Dashboard'));
+      expect(widget).toContain('OldestWaitingRunSeconds');
+      expect(widget).toContain('RunsWaiting');
+    }
   });
 });
 

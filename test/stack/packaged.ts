@@ -70,6 +70,7 @@ export const VARIANTS = {
       lakeFormationReaders:
         'arn:aws:iam::123456789012:role/analyst,arn:aws:iam::123456789012:role/bi-dashboards',
       lakeFormationFullAccess: 'arn:aws:iam::123456789012:role/data-steward',
+      waitingRunAlarmMinutes: '30',
     },
   },
 } as const satisfies Record<string, { stage: string; params: Record<string, string> }>;

@@ -2,6 +2,7 @@ import { ROUTED_END_STATUSES } from '../../shared/domain/execution-end';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
+import { WAITING_INDEX, waitingIndexDefinition } from '../../shared/aws/dynamo-ledger';
 import { DIMENSIONS, METRIC_NAMES } from '../../shared/domain/metrics';
 import { stageDatabaseName, stageJobName, stageMetricsNamespace } from '../../shared/domain/stage-names';
 import { boundDefinition } from '../../shared/domain/horizon';
@@ -407,11 +408,16 @@ describe('Glue: jobs, scripts, catalog', () => {
 });
 
 describe('ledger, alerts, alarms, dashboard', () => {
-  test('ledger: key pk, on demand, TTL on expiresAt, point-in-time recovery, encrypted', () => {
+  test("ledger: key pk, the waiting runs' index, on demand, TTL on expiresAt, point-in-time recovery, encrypted", () => {
     const table = props(template, 'LedgerTable');
 
     expect(table.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(table.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+    expect(table.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: WAITING_INDEX.partitionKey, AttributeType: 'S' },
+      { AttributeName: WAITING_INDEX.sortKey, AttributeType: 'S' },
+    ]);
+    expect(table.GlobalSecondaryIndexes).toEqual([waitingIndexDefinition()]);
     expect(table.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(table.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled).toBe(true);

@@ -6,6 +6,7 @@ import type { LandedObject } from '../../shared/domain/events';
 import { followUpRunName } from '../../shared/domain/lease';
 import { MANIFEST_VERSION, type RunManifest } from '../../shared/domain/manifest';
 import type { SourceFile } from '../../shared/domain/source-files';
+import type { RunInput } from '../../shared/domain/run';
 import { FileObjectLedger } from '../../local/file-ledger';
 import { fileUri } from '../../local/glue-runner';
 import { FileManifestStore } from '../../local/system-store';
@@ -57,6 +58,7 @@ async function setup(withDeferred: boolean | LandedObject[], executionBudget?: n
       ledger,
       ...(executionBudget !== undefined ? { executionBudget } : {}),
       runs: starter,
+      executions: starter,
       alerts: alerter,
       manifests: new FileManifestStore(),
       log,
@@ -267,6 +269,109 @@ describe('finish-run', () => {
       await handler(event as never, {} as never);
 
       expect(await slots(ledger)).toEqual([]);
+    });
+
+    /** A run of `day` that found every slot held: it waits on its lease since `at`. */
+    const waiting = async (ledger: FileObjectLedger, day: string, at: Date) => {
+      const name = `orders-2024-01-${day}-${day.repeat(8)}`;
+      const key = `orders/year=2024/month=01/day=${day}`;
+      await ledger.claim([`o-${day}`], name, at);
+      await ledger.acquireLease(key, name, at, 3_600_000);
+      const input = {
+        ...succeeded('').input,
+        partition: { year: '2024', month: '01', day },
+        partitionValues: ['2024', '01', day],
+        partitionPath: `year=2024/month=01/day=${day}`,
+      } as RunInput;
+      await ledger.waitForSlot({
+        partitionKey: key,
+        executionName: name,
+        waiting: { since: at.toISOString(), input },
+        objectIds: [`o-${day}`],
+      });
+      return { name, key, input };
+    };
+    const sweep = { sweep: 'execution-slots', stateMachineArn: succeeded('').stateMachineArn };
+
+    it("hands an aborted run's slot (EventBridge) to the oldest waiting run and starts it; a second event changes nothing", async () => {
+      const { ledger, handler, starter } = await setup(false, 2);
+      await ledger.takeSlot({ executionName: HOLDER, now: NOW, budget: 2 });
+      await ledger.takeSlot({ executionName: 'orders-2024-01-16-other', now: NOW, budget: 2 });
+      const younger = await waiting(ledger, '18', new Date(NOW.getTime() + 1000));
+      const oldest = await waiting(ledger, '17', NOW);
+
+      const first = await handler(loadEvent('sfn-execution-aborted') as never, {} as never);
+      const second = await handler(loadEvent('sfn-execution-aborted') as never, {} as never);
+
+      expect(first).toMatchObject({ lease: 'released', waitingStarted: [oldest.name] });
+      expect(second).toEqual({ lease: 'not-held', followUp: null, deferredRead: 0 });
+      expect(starter.started).toEqual([{ name: oldest.name, input: oldest.input }]);
+      expect(await slots(ledger)).toEqual([oldest.name, 'orders-2024-01-16-other'].sort());
+      expect(await ledger.waitingRuns(10)).toEqual([
+        {
+          executionName: younger.name,
+          partitionKey: younger.key,
+          since: new Date(NOW.getTime() + 1000).toISOString(),
+        },
+      ]);
+      const lease = await ledger.readLease(oldest.key);
+      expect(lease?.holder).toBe(oldest.name);
+      expect(lease?.waiting).toBeUndefined();
+    });
+
+    it('a waiting run whose start fails keeps waiting, visibly, with its slot; the sweep starts it', async () => {
+      const { ledger, handler, starter, log } = await setup(false, 1);
+      await ledger.takeSlot({ executionName: HOLDER, now: NOW, budget: 1 });
+      const run = await waiting(ledger, '17', NOW);
+      starter.failWhen = (name) =>
+        name === run.name ? new Error('ThrottlingException: Rate exceeded') : undefined;
+
+      const failed = await handler(loadEvent('sfn-execution-aborted') as never, {} as never);
+      const stillWaiting = await ledger.waitingRuns(10);
+      const held = await slots(ledger);
+      starter.failWhen = () => undefined;
+      const swept = await handler(sweep as never, {} as never);
+
+      expect(failed).toMatchObject({ lease: 'released', waitingStartFailed: [run.name] });
+      expect(stillWaiting.map((r) => r.executionName)).toEqual([run.name]);
+      expect(held).toEqual([run.name]);
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          message:
+            'A waiting run could not be started: it keeps waiting, with its slot, and is started again by the next dispatch',
+        }),
+      );
+      expect(swept).toMatchObject({ started: [run.name], failed: [], waiting: 0, inFlight: 1, budget: 1 });
+      expect(starter.started.map((s) => s.name)).toEqual([run.name]);
+      expect(await ledger.countWaitingRuns()).toBe(0);
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'info',
+          message: 'Execution slots swept',
+          attributes: expect.objectContaining({ waiting: 0, started: 1, inFlight: 1, budget: 1 }),
+        }),
+      );
+    });
+
+    it('the sweep frees a leaked slot (its holder ended) and starts the oldest waiting run with it, logging the queue', async () => {
+      const { ledger, handler, starter, log } = await setup(false, 1);
+      await starter.start({ name: 'orders-2024-01-16-gone', input: succeeded('').input as RunInput });
+      starter.end('orders-2024-01-16-gone', 'FAILED');
+      await ledger.takeSlot({ executionName: 'orders-2024-01-16-gone', now: NOW, budget: 1 });
+      const run = await waiting(ledger, '17', NOW);
+      await waiting(ledger, '18', new Date(NOW.getTime() + 5000));
+
+      const swept = await handler(sweep as never, {} as never);
+
+      expect(swept).toMatchObject({ started: [run.name], waiting: 1, inFlight: 1 });
+      expect(await slots(ledger)).toEqual([run.name]);
+      const line = log.lines.find((l) => l.message === 'Execution slots swept');
+      expect(line?.attributes).toMatchObject({
+        waiting: 1,
+        oldestWaiting: 'orders-2024-01-18-1818181818181818',
+      });
+      expect(Number(line?.attributes['oldestWaitingSeconds'])).toBeGreaterThan(0);
     });
 
     it('starts the follow-up over the budget, saying so, when its predecessor held no slot and none is free', async () => {

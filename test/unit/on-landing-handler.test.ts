@@ -13,7 +13,10 @@ import {
   LandingFailedError,
   REQUIRED_ENV,
 } from '../../functions/on-landing/handler';
+import { createHandler as createFinishRun, finishRunDeps } from '../../functions/finish-run/handler';
 import type { DynamoObjectLedger } from '../../shared/aws/dynamo-ledger';
+import { FileManifestStore } from '../../local/system-store';
+import { MemoryAlerter } from '../state-machines/harness';
 import { SFN_CLIENT_CONFIG, SfnRunStarter } from '../../shared/aws/sfn-run-starter';
 import { toDeliveryUnits } from '../../shared/domain/events';
 import { loadEvent, ordersBatch, s3Record, sqsEvent } from '../helpers/fixtures';
@@ -111,30 +114,63 @@ describe('on-landing handler (DynamoDB and Step Functions on moto server)', () =
     expect(await ledger.lookup(FIXTURE_ID)).toBeUndefined();
   });
 
-  it('with a budget of 2, starts two partitions of three; the third waits (its message comes back) until a slot is freed', async () => {
+  it('with a budget of 2, starts two partitions of three; the third waits in the ledger (its message acknowledged) until finish-run hands it a slot and starts it', async () => {
     const event = sqsEvent(ordersBatch(3, 3), 'budget');
     log = memoryLog();
 
     const first = await handlerWith(stateMachineArn, 2)(event, context);
     const started = (await executions()).map((e) => e.name ?? '');
     const held = (await ledger.readSlots()).holders.map((h) => h.executionName).sort();
-    await ledger.releaseSlot(started[0] ?? '');
+    const queue = await ledger.waitingRuns(10);
     const again = await handlerWith(stateMachineArn, 2)(event, context);
+    // The first run ends: finish-run, wired as on AWS, hands its slot to the waiting run and starts it.
+    const ended = started[0] ?? '';
+    const described = await sfn.send(
+      new DescribeExecutionCommand({
+        executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${ended}`,
+      }),
+    );
+    const finished = await createFinishRun(() =>
+      finishRunDeps({
+        registry: shippedRegistry(),
+        ledger,
+        executionBudget: 2,
+        runs: new SfnRunStarter(stateMachineArn, sfn),
+        alerts: new MemoryAlerter(),
+        manifests: new FileManifestStore(),
+        log,
+      }),
+    )(
+      {
+        executionName: ended,
+        stateMachineArn,
+        outcome: 'succeeded',
+        input: JSON.parse(described.input ?? 'null') as unknown,
+      },
+      context,
+    );
 
     expect(started).toHaveLength(2);
     expect(held).toEqual([...started].sort());
-    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: expect.stringMatching(/^budget/) }] });
+    expect(first).toEqual({ batchItemFailures: [] });
+    expect(queue).toHaveLength(1);
+    const waiting = queue[0]?.executionName ?? '';
     // The line the stack's metric filters count (stack/back-pressure.ts), at info: waiting is no error.
     expect(log.lines.filter((l) => l.message === 'Run waits for an execution slot')).toEqual([
       expect.objectContaining({
         level: 'info',
-        attributes: expect.objectContaining({ inFlight: 2, budget: 2 }),
+        attributes: expect.objectContaining({ inFlight: 2, budget: 2, executionName: waiting }),
       }),
     ]);
     expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
+    // The same batch delivered again: its objects are the waiting run's (deferred to it), nothing starts.
     expect(again).toEqual({ batchItemFailures: [] });
-    expect(await executions()).toHaveLength(3);
-    expect((await ledger.readSlots()).holders).toHaveLength(2);
+    expect(finished).toMatchObject({ lease: 'released', waitingStarted: [waiting] });
+    expect((await executions()).map((e) => e.name).sort()).toEqual([...started, waiting].sort());
+    expect((await ledger.readSlots()).holders.map((h) => h.executionName).sort()).toEqual(
+      [started[1] ?? '', waiting].sort(),
+    );
+    expect(await ledger.countWaitingRuns()).toBe(0);
   });
 
   it('never starts a run for objects the ledger already saw started', async () => {
