@@ -190,6 +190,12 @@ ${EXIT_CODES}`,
         .argParser(integerAtLeast(1))
         .default(10),
     )
+    .addOption(
+      new Option(
+        '--execution-budget <n>',
+        "executions in flight at most, as the stack's executionBudget: runs beyond it wait in the ledger and start as slots free (default: none)",
+      ).argParser(integerAtLeast(1)),
+    )
     .addOption(lakeOption('; created if missing'))
     .addOption(engineOption())
     .addHelpText(

@@ -16,6 +16,8 @@ export interface WatchOptions {
   readonly batchSize: number;
   readonly lake?: string;
   readonly engine: Engine;
+  /** Executions in flight at most (shared/domain/run-slots.ts); none: unbounded. */
+  readonly executionBudget?: number;
   /** Stops watching when it resolves (default: on SIGINT or SIGTERM). */
   readonly until?: Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function watch(v: WatchOptions): Promise<number> {
     lake,
     engine,
     registry: registry(),
+    ...(v.executionBudget !== undefined ? { executionBudget: v.executionBudget } : {}),
     onUpdate: (h) => {
       progress.update(h);
       if (h.status === 'RUNNING') return;

@@ -17,9 +17,9 @@ let tables = 0;
  */
 export async function dynamoLedgerOn(
   moto: MotoServer,
+  table = `ledger-${process.pid}-${++tables}`,
 ): Promise<{ ledger: DynamoObjectLedger; table: string; client: DynamoDBClient }> {
   const client = new DynamoDBClient({ ...moto.clientConfig, maxAttempts: 2 });
-  const table = `ledger-${process.pid}-${++tables}`;
   await client.send(
     new CreateTableCommand({
       TableName: table,

@@ -5,7 +5,9 @@ import { LocalLake } from '../../local/lake';
 import { LocalPipeline, quietLog } from '../../local/pipeline';
 import { datePartitions, startReplays } from '../../local/replay';
 import { sampleOrders, toJsonLines, writeFile } from '../../local/sample';
-import type { ExecutionHistory } from '../../local/history';
+import { ExecutionHistoryStore, type ExecutionHistory } from '../../local/history';
+import { FileObjectLedger } from '../../local/file-ledger';
+import { runCliCaptured } from '../helpers/cli';
 
 /**
  * A backfill under an execution budget of 3, through the real on-landing and finish-run handlers, the
@@ -154,5 +156,34 @@ describe('a backfill with an execution budget', () => {
     expect(waits.length).toBeGreaterThan(0);
     expect(new Set(waits)).toEqual(new Set(['2/2']));
     expect((await pipeline.ledger.readSlots()).holders).toEqual([]);
+  }, 120_000);
+});
+
+describe('medallion watch with an execution budget', () => {
+  const root = mkdtempSync(join(tmpdir(), 'budget-watch-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test('watch --once --execution-budget 2 delivers every landing once (nothing to retry) and runs each partition once', async () => {
+    const lake = new LocalLake(root);
+    for (let day = 1; day <= 5; day++)
+      writeFile(
+        lake.path(dayKey(day, 'a.jsonl')),
+        toJsonLines(sampleOrders({ date: `2024-02-0${day}`, records: 10, seed: day, firstId: day * 100 })),
+      );
+
+    const result = await runCliCaptured(['watch', '--once', '--execution-budget', '2', '--lake', root]);
+
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('delivered 5 file(s): ');
+    expect(result.out).not.toContain('to retry');
+    const history = new ExecutionHistoryStore(lake.system('executions')).list();
+    expect(history.map((h) => [h.partition, h.status]).sort()).toEqual(
+      [1, 2, 3, 4, 5].map((d) => [`year=2024/month=02/day=0${d}`, 'SUCCEEDED']),
+    );
+    const ledger = new FileObjectLedger(lake.system('ledger.json'));
+    // Runs took slots of the budget, and those that found both held waited (their objects deferred to them).
+    expect(await ledger.readSlots()).toMatchObject({ budget: 2, holders: [] });
+    expect((await ledger.all()).filter((e) => e.state === 'deferred').length).toBeGreaterThanOrEqual(1);
+    expect(await ledger.countWaitingRuns()).toBe(0);
   }, 120_000);
 });
