@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { CLASSIFICATIONS, DRIFT_POLICIES, FILE_FORMATS, GOLD_WINDOW_MAX, SETTLE_SECONDS_MAX } from './dataset-limits';
+import {
+  CLASSIFICATIONS,
+  DRIFT_POLICIES,
+  FILE_FORMATS,
+  GOLD_WINDOW_MAX,
+  SETTLE_SECONDS_MAX,
+} from './dataset-limits';
 
 /**
  * The schema of datasets/<name>/dataset.yml, validated strictly: unknown keys are errors, and every
