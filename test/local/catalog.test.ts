@@ -1,36 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDemo } from '../../local/demo-scenario';
-import { LocalLake } from '../../local/lake';
-import { openLakeViews } from '../../local/lake-query';
-import { LocalPipeline } from '../../local/pipeline';
+import { lakeRows, useDemoLake } from '../helpers/demo-lake';
 import { runCliCaptured } from '../helpers/cli';
 
 /** `medallion catalog`: the data dictionary an analyst reads, from a lake the demo filled. */
 describe('medallion catalog (data dictionary)', () => {
-  const root = mkdtempSync(join(tmpdir(), 'catalog-lake-'));
-  let pipeline: LocalPipeline;
-
-  beforeAll(async () => {
-    pipeline = new LocalPipeline({ lake: new LocalLake(root) });
-    await runDemo(pipeline, { rows: 100 });
-  }, 120_000);
-  afterAll(async () => {
-    await pipeline.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, pipeline } = useDemoLake('catalog-lake-');
 
   const cli = runCliCaptured;
 
-  const count = async (sql: string): Promise<number> => {
-    const { duck } = await openLakeViews(pipeline.lake, pipeline.registry);
-    try {
-      return Number((await duck.rows(sql))[0]?.['n']);
-    } finally {
-      duck.close();
-    }
-  };
+  const count = async (sql: string): Promise<number> => Number((await lakeRows(pipeline, sql))[0]?.['n']);
 
   test('every dataset with its description, owner, keys, freshness, tables per zone and gold SQL', async () => {
     const { code, out } = await cli(['catalog', '--lake', root]);

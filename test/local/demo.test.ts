@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { runDemo, type DemoResult } from '../../local/demo-scenario';
 import { expectDemoOutcomes } from '../helpers/demo-outcomes';
 import { LocalLake } from '../../local/lake';
-import { openLakeViews } from '../../local/lake-query';
 import { LocalPipeline } from '../../local/pipeline';
 import { ExecutionHistoryStore, type ExecutionHistory } from '../../local/history';
 import { runCli } from '../../cli/program';
+import { lakeRows } from '../helpers/demo-lake';
 
 /** The demo scenario, small: four landings through the real handlers, ASL and the DuckDB jobs. */
 describe('local lake end to end (demo scenario, 100-row files)', () => {
@@ -21,14 +21,7 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
   }, 60_000);
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  const query = async (sql: string) => {
-    const { duck } = await openLakeViews(pipeline.lake, pipeline.registry);
-    try {
-      return await duck.rows(sql);
-    } finally {
-      duck.close();
-    }
-  };
+  const query = (sql: string) => lakeRows(pipeline, sql);
 
   test('every expected outcome of the scenario happened, against the lake and hand-computed figures', async () => {
     await expectDemoOutcomes(pipeline, result);

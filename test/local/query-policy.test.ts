@@ -1,9 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runDemo } from '../../local/demo-scenario';
-import { LocalLake } from '../../local/lake';
-import { LocalPipeline } from '../../local/pipeline';
+import { useDemoLake } from '../helpers/demo-lake';
 import { columnGovernance, mayRead } from '../../shared/domain/governance';
 import { runCliCaptured as cli } from '../helpers/cli';
 
@@ -13,17 +8,7 @@ import { runCliCaptured as cli } from '../helpers/cli';
  * confidential column; a full-access principal can.
  */
 describe('medallion query --as <principal>', () => {
-  const root = mkdtempSync(join(tmpdir(), 'query-policy-lake-'));
-  let pipeline: LocalPipeline;
-
-  beforeAll(async () => {
-    pipeline = new LocalPipeline({ lake: new LocalLake(root) });
-    await runDemo(pipeline, { rows: 100 });
-  }, 120_000);
-  afterAll(async () => {
-    await pipeline.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const { root, pipeline } = useDemoLake('query-policy-lake-');
 
   const columnsOf = async (as: string, table: string): Promise<string[]> => {
     const { code, out } = await cli([

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRegistry, type Dataset } from '../../shared/domain/datasets';
 import { LocalLake } from '../../local/lake';
-import { openLakeViews } from '../../local/lake-query';
 import { LocalPipeline } from '../../local/pipeline';
 import { partitionFromPath, startReplays } from '../../local/replay';
 import { writeFile } from '../../local/sample';
 import { shippedRegistry } from '../helpers/registry';
+import { lakeRows } from '../helpers/demo-lake';
 
 /**
  * Schema drift through the whole local pipeline (on-landing → state machine → DuckDB Glue → record-stage
@@ -47,14 +47,7 @@ describe('schema drift, locally', () => {
     await pipeline.land(keys);
     await pipeline.idle();
   };
-  const query = async (sql: string) => {
-    const { duck } = await openLakeViews(pipeline.lake, pipeline.registry);
-    try {
-      return await duck.rows(sql);
-    } finally {
-      duck.close();
-    }
-  };
+  const query = (sql: string) => lakeRows(pipeline, sql);
 
   test('onDrift: alert loads the declared columns, reports the drift and pages once with file and columns', async () => {
     // Act: a CSV export with a new column (coupon) and without one (items), beside a clean JSON file
