@@ -38,6 +38,8 @@ import { GLUE_ARGS, GOLD_WINDOW_ARG, stageSourceKey } from '../shared/domain/glu
 import { goldTargetsOf, type GoldWindowArgument } from '../shared/domain/gold-window';
 import { manifestSchema, MANIFEST_VERSION, type RunManifest } from '../shared/domain/manifest';
 import { INGESTED_AT, PLAN_VERSION, SOURCE_FILE, type DatasetPlan } from '../shared/domain/sql';
+import { CDC_TARGET, cdcStateFolder, currentStateSql } from '../shared/domain/cdc';
+import { SystemLock } from './system-lock';
 import { Duck, sqlString } from './duck';
 import { writtenType } from './zone-columns';
 
@@ -262,7 +264,9 @@ export async function runGlueJob(
         await duck.run(`CREATE TABLE rejected AS ${plan.sql.silver.quarantine}`);
         const recordsOut = Number(await duck.scalar('SELECT count(*) FROM clean'));
         const recordsQuarantined = Number(await duck.scalar('SELECT count(*) FROM rejected'));
-        await overwriteFolder(target, (folder) => writeParquet(duck, 'clean', folder));
+        const merge = plan.sql.silver.merge;
+        if (merge) await mergeCurrentState(duck, merge, stateFolder(target, args));
+        else await overwriteFolder(target, (folder) => writeParquet(duck, 'clean', folder));
         const quarantinePath = localPath(quarantineLocation);
         if (recordsQuarantined > 0) {
           await overwriteFolder(quarantinePath, (folder) => writeParquet(duck, 'rejected', folder));
@@ -271,20 +275,40 @@ export async function runGlueJob(
           rmSync(quarantinePath, { recursive: true, force: true });
         }
         counts = { recordsIn, recordsOut, recordsQuarantined };
+        // A CDC dataset's silver is its current state, not a partition: nothing to register.
         outputPartitions = [
-          partition(tables.silver, args[GLUE_ARGS.targetLocation] ?? ''),
+          ...(merge ? [] : [partition(tables.silver, args[GLUE_ARGS.targetLocation] ?? '')]),
           ...(recordsQuarantined > 0 ? [partition(tables.quarantine, quarantineLocation)] : []),
         ];
         break;
       }
       case 'gold': {
-        const written = await gold(duck, plan, args, source, target);
-        counts = { recordsIn: written.recordsIn, recordsOut: written.recordsOut, recordsQuarantined: 0 };
-        outputPartitions = written.targets.map((t) => ({
-          table: tables.gold,
-          values: [...t.values],
-          location: t.location,
-        }));
+        if (plan.sql.silver.merge) {
+          // A CDC dataset's gold reads the current state, one target (no window: datasets.ts refuses one).
+          const state = stateFolder(source, args);
+          if (!existsSync(state))
+            throw new JobInputError(
+              `the current state of ${datasetName} (${state}) does not exist: run silver first`,
+            );
+          const columns = [...plan.dataset.columns.map((c) => c.name), INGESTED_AT, SOURCE_FILE];
+          await duck.run(
+            `CREATE VIEW silver AS ${currentStateSql(columns, `read_parquet(${parquetGlob(state)}, hive_partitioning = false)`)}`,
+          );
+          const recordsIn = Number(await duck.scalar('SELECT count(*) FROM silver'));
+          await duck.run(`CREATE TABLE gold AS ${plan.sql.gold.select}`);
+          const recordsOut = Number(await duck.scalar('SELECT count(*) FROM gold'));
+          await overwriteFolder(target, (folder) => writeParquet(duck, 'gold', folder));
+          counts = { recordsIn, recordsOut, recordsQuarantined: 0 };
+          outputPartitions = [partition(tables.gold, args[GLUE_ARGS.targetLocation] ?? '')];
+        } else {
+          const written = await gold(duck, plan, args, source, target);
+          counts = { recordsIn: written.recordsIn, recordsOut: written.recordsOut, recordsQuarantined: 0 };
+          outputPartitions = written.targets.map((t) => ({
+            table: tables.gold,
+            values: [...t.values],
+            location: t.location,
+          }));
+        }
         break;
       }
     }
@@ -321,6 +345,35 @@ export async function runGlueJob(
     duck.close();
     rmSync(spill, { recursive: true, force: true });
   }
+}
+
+/** A CDC dataset's state folder, from the silver partition location of a stage (shared/domain/cdc.ts). */
+function stateFolder(partitionFolder: string, args: Readonly<Record<string, string>>): string {
+  const folder = cdcStateFolder(partitionFolder, args[GLUE_ARGS.partitionPath] ?? '');
+  if (!folder)
+    throw new JobInputError(
+      `${partitionFolder} does not end with the partition path ${args[GLUE_ARGS.partitionPath] ?? ''}`,
+    );
+  return folder;
+}
+
+/**
+ * Merges the batch's changes (`clean`) into a CDC dataset's current state (`folder`, one Parquet
+ * file): read, MERGE INTO (the plan's text), written back whole, holding the folder's lock so two
+ * partitions' runs merge one after the other.
+ */
+async function mergeCurrentState(duck: Duck, merge: string, folder: string): Promise<void> {
+  await new SystemLock(dirname(folder)).run(async () => {
+    const existing = existsSync(folder) && readdirSync(folder).some((f) => f.endsWith('.parquet'));
+    await duck.run(
+      existing
+        ? `CREATE TABLE current_state AS SELECT * FROM read_parquet(${parquetGlob(folder)}, hive_partitioning = false)`
+        : 'CREATE TABLE current_state AS SELECT * FROM clean WHERE false',
+    );
+    await duck.run('CREATE VIEW changes AS SELECT * FROM clean');
+    await duck.run(merge.split(CDC_TARGET).join('current_state'));
+    await overwriteFolder(folder, (f) => writeParquet(duck, 'current_state', f));
+  });
 }
 
 /**

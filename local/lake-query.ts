@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from '../shared/domain/datasets';
+import { CDC_DELETED, CDC_STATE_FOLDER, currentStateSql } from '../shared/domain/cdc';
 import {
   columnGovernance,
   mayRead,
@@ -140,8 +141,10 @@ export async function openLakeViews(
     for (const zone of ZONES) {
       const dir = lake.path(zonePrefix(zone, dataset.name));
       const table = dataset.catalog.tables[zone];
-      const keys = dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }));
-      const all = [...columns[zone], ...keys];
+      // A CDC dataset's silver is its current state (shared/domain/cdc.ts): one table, no partitions.
+      const cdcState = dataset.mode === 'cdc' && zone === 'silver';
+      const keys = cdcState ? [] : dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }));
+      const all = [...columns[zone].filter((c) => !(cdcState && c.name === CDC_DELETED)), ...keys];
       const level = options.as;
       const shown =
         level === undefined
@@ -153,7 +156,12 @@ export async function openLakeViews(
               return false;
             });
       let select: string;
-      if (hasParquet(dir)) {
+      const state = cdcState ? join(dir, CDC_STATE_FOLDER) : undefined;
+      if (state && hasParquet(state)) {
+        // Tombstones left out; only the columns the reader may see.
+        const names = shown.map((c) => quoted(c.name));
+        select = currentStateSql(names, `read_parquet(${sqlString(join(state, '*.parquet'))})`);
+      } else if (hasParquet(dir)) {
         const glob = sqlString(join(dir, '**', 'part-*.parquet'));
         const list = level === undefined ? '*' : shown.map((c) => quoted(c.name)).join(', ');
         select = `SELECT ${list} FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true)`;

@@ -159,6 +159,20 @@ export class SparkGlue {
     return answer.statements ?? {};
   }
 
+  /**
+   * Writes a CDC dataset's current state as the local Spark engine keeps it (an Iceberg table in the
+   * lake's Hadoop catalog, glue/medallion_glue/cdc.py), tombstones included, as Parquet to `to`.
+   */
+  async exportIcebergTable(p: {
+    readonly lake: string;
+    readonly database: string;
+    readonly table: string;
+    readonly to: string;
+  }): Promise<void> {
+    const answer = await this.request({ export: p });
+    if (!answer.ok) throw new SparkJobError(answer.error, answer.message);
+  }
+
   /** Ends the process (and Spark with it). */
   async close(): Promise<void> {
     if (this.exited) return;

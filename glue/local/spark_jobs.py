@@ -35,7 +35,21 @@ LOCAL_CONF = {
     "spark.driver.host": "127.0.0.1",
     "spark.sql.warehouse.dir": os.path.join(os.environ.get("TMPDIR", "/tmp"), "medallion-spark-warehouse"),
     "spark.driver.extraJavaOptions": "-Dderby.system.home=" + os.path.join(os.environ.get("TMPDIR", "/tmp"), "medallion-derby"),
+    # Iceberg, as Glue 5.1's --datalake-formats iceberg gives it: the runtime (fetched by
+    # scripts/pyenv.sh into .venv/jars) and its SQL extensions (MERGE INTO).
+    "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
 }
+
+# The Iceberg Spark runtime of AWS Glue 5.1 (Iceberg 1.10.0), pinned in scripts/pyenv.sh.
+ICEBERG_JAR = Path(sys.executable).resolve().parent.parent / "jars" / "iceberg-spark-runtime-3.5_2.12-1.10.0.jar"
+if not ICEBERG_JAR.is_file():
+    ICEBERG_JAR = Path(sys.prefix) / "jars" / "iceberg-spark-runtime-3.5_2.12-1.10.0.jar"
+if ICEBERG_JAR.is_file():
+    LOCAL_CONF["spark.jars"] = str(ICEBERG_JAR)
+else:
+    # Without it Spark cannot even parse with the extensions configured: CDC datasets need it.
+    del LOCAL_CONF["spark.sql.extensions"]
+    print(f"medallion: {ICEBERG_JAR} is missing (bash scripts/pyenv.sh fetches it): CDC datasets cannot run", file=sys.stderr)
 
 # Python UDFs (the bronze job's .json reader) run in workers of this same Python (the project's .venv),
 # importing medallion_glue from glue/ as Glue's workers import it from --extra-py-files.
@@ -131,6 +145,18 @@ def check_plan(plan: dict) -> dict:
     return out
 
 
+def export_table(request: dict) -> None:
+    """Writes a CDC dataset's Iceberg table of a local lake (tombstones included) as Parquet to
+    request["to"], for a test to read it as it reads the other engine's state."""
+    from medallion_glue.cdc import iceberg_table
+
+    spark = spark_session()
+    table = iceberg_table(None, request["lake"], request["database"], request["table"])
+    for key, value in table.conf:
+        spark.conf.set(key, value)
+    spark.table(table.identifier).write.mode("overwrite").parquet(request["to"])
+
+
 def serve(stdin=sys.stdin) -> None:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     sys.stdout = sys.stderr  # the jobs' JSON logs must not mix with the answers
@@ -143,6 +169,9 @@ def serve(stdin=sys.stdin) -> None:
         try:
             if "check" in request:
                 answer = {"id": request.get("id"), "ok": True, "statements": check_plan(request["check"])}
+            elif "export" in request:
+                export_table(request["export"])
+                answer = {"id": request.get("id"), "ok": True}
             else:
                 manifest = run_job(request["stage"], request["args"])
                 answer = {"id": request.get("id"), "ok": True, "manifest": manifest}

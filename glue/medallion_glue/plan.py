@@ -45,6 +45,14 @@ class Plan:
     clean_sql: str
     quarantine_sql: str
     gold_sql: str
+    # The Glue database of the dataset's tables.
+    database: str = ""
+    # CDC datasets (mode: cdc): the MERGE of the batch's changes into the current state (cdc.py).
+    merge_sql: Optional[str] = None
+
+    @property
+    def is_cdc(self) -> bool:
+        return self.merge_sql is not None
 
     @property
     def column_names(self) -> Tuple[str, ...]:
@@ -153,6 +161,17 @@ def parse_plan(raw: bytes, source: str) -> Plan:
     if on_drift not in DRIFT_POLICIES:
         raise DatasetPlanError(f"{source}: field 'dataset.onDrift' is {on_drift!r}, expected one of {list(DRIFT_POLICIES)}")
 
+    mode = _at(plan, ["dataset", "mode"], str, source, required=False) or "append"
+    if mode not in ("append", "cdc"):
+        raise DatasetPlanError(f"{source}: field 'dataset.mode' is {mode!r}, expected 'append' or 'cdc'")
+    merge_sql = _sql(plan, ["sql", "silver", "merge"], source) if mode == "cdc" else None
+    if mode == "cdc":
+        # The batch keeps the latest change per key: its key is the deduplication key of the counts.
+        dedup_key = tuple(_at(plan, ["dataset", "cdc", "key"], list, source))
+        unknown = [k for k in dedup_key if k not in {c.name for c in columns}]
+        if not dedup_key or unknown:
+            raise DatasetPlanError(f"{source}: field 'dataset.cdc.key' must name declared columns, got {list(dedup_key)}")
+
     return Plan(
         version=version,
         dataset=name,
@@ -163,6 +182,8 @@ def parse_plan(raw: bytes, source: str) -> Plan:
         tables=dict(tables),
         dedup_key=dedup_key,
         on_drift=on_drift,
+        database=_at(plan, ["dataset", "catalog", "database"], str, source),
+        merge_sql=merge_sql,
         validate_sql=_sql(plan, ["sql", "silver", "validate"], source),
         clean_sql=_sql(plan, ["sql", "silver", "clean"], source),
         quarantine_sql=_sql(plan, ["sql", "silver", "quarantine"], source),

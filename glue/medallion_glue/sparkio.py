@@ -8,6 +8,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
+from .cdc import CDC_DELETED, CDC_TARGET, iceberg_table
 from .contract import INGESTED_AT, MAX_CSV_RECORD_BYTES, SOURCE_FILE
 from .errors import LandingDataError, StageContractError
 from .landing import is_json_document, json_document_records, json_key_spellings
@@ -217,6 +218,43 @@ class SparkEngine:
             frame = self.spark.read.parquet(*[escape_hadoop_glob(u) for u in uris])
         except Exception as error:  # AnalysisException: PATH_NOT_FOUND, unreadable files...
             raise StageContractError(f"cannot read the {view} partition at {', '.join(uris)}: {error}") from error
+        frame.createOrReplaceTempView(view)
+        return frame
+
+    def _iceberg(self, plan, lake_root_uri: str):
+        configured = self.spark.conf.get("spark.sql.catalog.glue_catalog", None)
+        table = iceberg_table(configured, lake_root_uri, plan.database, plan.tables["silver"])
+        for key, value in table.conf:
+            if self.spark.conf.get(key, None) != value:
+                self.spark.conf.set(key, value)
+        return table
+
+    def merge_current(self, changes: DataFrame, plan, lake_root_uri: str) -> None:
+        table = self._iceberg(plan, lake_root_uri)
+        try:
+            self.spark.table(table.identifier)
+        except Exception:  # AnalysisException: not created yet (locally; on AWS the stack declares it)
+            try:
+                self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {table.catalog}.{table.database}")
+                self.spark.createDataFrame([], changes.schema).writeTo(table.identifier).using("iceberg").create()
+            except Exception as error:
+                raise StageContractError(
+                    f"cannot create the Iceberg table {table.identifier} (is the Iceberg Spark runtime on the "
+                    f"classpath? bash scripts/pyenv.sh fetches it; on Glue: --datalake-formats iceberg): {error}"
+                ) from error
+        changes.createOrReplaceTempView("changes")
+        try:
+            self.spark.sql(plan.merge_sql.replace(CDC_TARGET, table.identifier))
+        except Exception as error:
+            raise StageContractError(f"sql.silver.merge into {table.identifier} failed: {error}") from error
+
+    def read_current(self, plan, lake_root_uri: str, view: str) -> DataFrame:
+        table = self._iceberg(plan, lake_root_uri)
+        try:
+            frame = self.spark.table(table.identifier)
+        except Exception as error:
+            raise StageContractError(f"cannot read the current state {table.identifier}: run silver first ({error})") from error
+        frame = frame.filter(~F.col(CDC_DELETED)).drop(CDC_DELETED).cache()
         frame.createOrReplaceTempView(view)
         return frame
 

@@ -11,7 +11,7 @@ from .args import JobArgs, check_against_plan, parse_job_args
 from .contract import EMPTY_FILE_REASON, INGESTED_AT, MAX_CSV_RECORD_BYTES, QUARANTINE_REASONS, SOURCE_FILE
 from .errors import JobArgumentError, MedallionJobError, StageContractError
 from .gold_window import GoldTarget
-from .locations import parse_location
+from .locations import lake_root, parse_location
 from .landing import HEADER_PROBE_BYTES, CsvLayout, classify, csv_layout, group_by_header, first_line, gz_copies
 from .manifest import build_manifest, iso_now, manifest_json, output_partition, source_file
 from .plan import Plan, parse_plan
@@ -47,6 +47,12 @@ class Engine(Protocol):
         """`frame` plus each of `columns` as NULL text, registered as `view`."""
         ...
     def sql(self, text: str, label: str, view: Optional[str] = None): ...
+    def merge_current(self, changes, plan: Plan, lake_root_uri: str) -> None:
+        """CDC: merges `changes` into the dataset's current state (an Iceberg table; cdc.py)."""
+        ...
+    def read_current(self, plan: Plan, lake_root_uri: str, view: str):
+        """CDC: the dataset's current state (tombstones left out), registered as `view`."""
+        ...
     def columns(self, frame) -> List[str]: ...
     def count(self, frame, where: Optional[str] = None) -> int: ...
     def distinct_count(self, frame, columns: Sequence[str], where: Optional[str] = None) -> int: ...
@@ -215,10 +221,14 @@ def run_silver(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], 
     duplicates = reconcile_silver(**counts)
     log("Silver rows reconciled", **counts, duplicatesSuperseded=duplicates)
 
-    engine.write_parquet(clean, args.target.uri)
+    if plan.is_cdc:
+        # The batch's latest change per key, merged into the current state: not a partition of its own.
+        engine.merge_current(clean, plan, lake_root(args.target, "silver", args.dataset, args.partition_path).uri)
+    else:
+        engine.write_parquet(clean, args.target.uri)
     # Always rewritten, even when empty: a re-run must not leave an earlier run's rejects behind.
     engine.write_parquet(quarantine, args.quarantine.uri)
-    partitions = [output_partition(plan.tables["silver"], args.partition_values, args.target.uri)]
+    partitions = [] if plan.is_cdc else [output_partition(plan.tables["silver"], args.partition_values, args.target.uri)]
     if counts["quarantined"]:
         partitions.append(output_partition(plan.tables["quarantine"], args.partition_values, args.quarantine.uri))
     return build_manifest(
@@ -250,19 +260,28 @@ def run_gold(args: JobArgs, plan: Plan, engine_factory: Callable[[], Engine], st
         return any(f.location.key.endswith(".parquet") for f in stores.list_files(folder))
 
     engine = engine_factory()
-    records_in = records_out = 0
-    partitions = []
-    for index, target in enumerate(targets):
-        if index > 0 and not has_silver(target.path):
-            continue
-        sources = [silver_root + path + "/" for path in target.window if path == args.partition_path or has_silver(path)]
-        silver = engine.read_parquet(sources[0] if len(sources) == 1 else sources, view="silver")
-        records_in += engine.count(silver)
+    if plan.is_cdc:
+        # A CDC dataset's gold reads the current state, one target (the dataset registry refuses a window).
+        silver = engine.read_current(plan, lake_root(args.target, "gold", args.dataset, args.partition_path).uri, view="silver")
+        records_in = engine.count(silver)
         gold = engine.sql(plan.gold_sql, "sql.gold.select")
-        records_out += engine.count(gold)
-        location = gold_root + target.path + "/"
-        engine.write_parquet(gold, location)
-        partitions.append(output_partition(plan.tables["gold"], target.values, location))
+        records_out = engine.count(gold)
+        engine.write_parquet(gold, args.target.uri)
+        partitions = [output_partition(plan.tables["gold"], args.partition_values, args.target.uri)]
+    else:
+        records_in = records_out = 0
+        partitions = []
+        for index, target in enumerate(targets):
+            if index > 0 and not has_silver(target.path):
+                continue
+            sources = [silver_root + path + "/" for path in target.window if path == args.partition_path or has_silver(path)]
+            silver = engine.read_parquet(sources[0] if len(sources) == 1 else sources, view="silver")
+            records_in += engine.count(silver)
+            gold = engine.sql(plan.gold_sql, "sql.gold.select")
+            records_out += engine.count(gold)
+            location = gold_root + target.path + "/"
+            engine.write_parquet(gold, location)
+            partitions.append(output_partition(plan.tables["gold"], target.values, location))
     return build_manifest(
         args,
         started_at=started_at,

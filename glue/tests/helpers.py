@@ -112,6 +112,13 @@ class FakeEngine:
     def _frame(self, name, rows):
         return {"name": name, "rows": rows}
 
+    def merge_current(self, changes, plan, lake_root_uri):
+        self.calls.append(("merge_current", changes["name"], plan.merge_sql, lake_root_uri))
+
+    def read_current(self, plan, lake_root_uri, view):
+        self.calls.append(("read_current", lake_root_uri, view))
+        return self._frame(view, self.parquet.get("current", []))
+
     def with_empty_columns(self, frame, columns, view):
         self.calls.append(("with_empty_columns", tuple(columns), view))
         rows = [{**r, **{c: None for c in columns}} for r in frame["rows"]]

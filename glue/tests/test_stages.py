@@ -12,7 +12,7 @@ from medallion_glue.manifest import manifest_problems
 from medallion_glue.stages import reconcile_silver, run_stage
 from medallion_glue.storage import Stores
 
-from .helpers import PARTITION, PARTITION_PATH, Clock, FakeEngine, LakeTestCase
+from .helpers import PARTITION, PARTITION_PATH, Clock, FakeEngine, LakeTestCase, plan_bytes
 
 
 def no_s3():
@@ -253,6 +253,45 @@ class Silver(StageTestCase):
         self.run_stage("silver", engine)
         # Assess: the view silver's SQL reads has them, empty
         self.assertIn(("with_empty_columns", ("customer_id", "items"), "bronze"), engine.calls)
+
+
+class Cdc(StageTestCase):
+    """mode: cdc: silver merges the batch's changes into the current state; gold reads that state."""
+
+    def setUp(self):
+        super().setUp()
+
+        def cdc(plan):
+            plan["dataset"]["mode"] = "cdc"
+            plan["dataset"]["cdc"] = {"operation": {"column": "status", "insert": "placed", "update": "paid", "delete": "cancelled"},
+                                      "sequence": "updated_at", "key": ["order_id"]}
+            del plan["dataset"]["dedup"]
+            plan["sql"]["silver"]["merge"] = "MERGE INTO {{target}} t USING changes s ON t.order_id = s.order_id WHEN NOT MATCHED THEN INSERT *"
+
+        Path(self.lake.plan_path).write_bytes(plan_bytes(cdc))
+
+    def test_silver_merges_the_changes_and_registers_no_silver_partition(self):
+        # Prepare
+        engine = Silver.silver_engine(self)
+        # Act
+        manifest = self.run_stage("silver", engine)
+        # Assess: merged into the lake's table, not written as a partition; the quarantine is
+        merged = [c for c in engine.calls if c[0] == "merge_current"]
+        self.assertEqual(len(merged), 1)
+        self.assertEqual(merged[0][1], "sql.silver.clean")
+        self.assertTrue(merged[0][3].endswith("/") and "/silver/" not in merged[0][3], merged[0][3])
+        self.assertNotIn(self.lake.args("silver")["target_location"], engine.written)
+        self.assertEqual([p["table"] for p in manifest["outputPartitions"]], ["orders_quarantine"])
+        self.assertEqual((manifest["recordsIn"], manifest["recordsOut"], manifest["recordsQuarantined"]), (5, 2, 2))
+
+    def test_gold_reads_the_current_state(self):
+        # Prepare
+        engine = FakeEngine(parquet={"current": [order("A"), order("B")]}, sql={"sql.gold.select": [{"country": "DE"}]})
+        # Act
+        manifest = self.run_stage("gold", engine)
+        # Assess
+        self.assertEqual([c[0] for c in engine.calls][:1], ["read_current"])
+        self.assertEqual(manifest["recordsIn"], 2)
 
 
 class Gold(StageTestCase):

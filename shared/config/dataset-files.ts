@@ -49,7 +49,36 @@ function semanticProblems(def: Partial<DatasetDefinition>, source: DatasetSource
     });
     if (def.dedup && !columns.has(def.dedup.orderBy))
       at('dedup.orderBy', `unknown column "${def.dedup.orderBy}"`);
+    const cdc = def.cdc;
+    if (cdc) {
+      const typeOf = new Map(def.columns?.map((c) => [c.name, c.type]));
+      cdc.key.forEach((k, i) => {
+        if (!columns.has(k)) at(`cdc.key[${i}]`, `unknown column "${k}"`);
+      });
+      if (!columns.has(cdc.sequence)) at('cdc.sequence', `unknown column "${cdc.sequence}"`);
+      else if (
+        !/^(int|bigint|double|date|timestamp|decimal\(\d+,\d+\))$/.test(typeOf.get(cdc.sequence) ?? '')
+      )
+        at(
+          'cdc.sequence',
+          `"${cdc.sequence}" is ${typeOf.get(cdc.sequence) ?? '?'}: a sequence must be a number, a date or a timestamp`,
+        );
+      if (!columns.has(cdc.operation.column))
+        at('cdc.operation.column', `unknown column "${cdc.operation.column}"`);
+      const values = [cdc.operation.insert, cdc.operation.update, cdc.operation.delete];
+      if (new Set(values).size !== 3)
+        at('cdc.operation', 'insert, update and delete must be three different values');
+    }
   }
+  if (def.mode === 'cdc' && !def.cdc) at('cdc', 'mode: cdc needs cdc (operation, sequence, key)');
+  if (def.mode !== 'cdc' && def.cdc) at('mode', 'cdc is set: set mode: cdc (or remove cdc)');
+  if (def.mode === 'cdc' && def.dedup)
+    at('dedup', 'a CDC dataset keeps the latest change per cdc.key: remove dedup');
+  if (def.mode === 'cdc' && def.gold?.window && def.gold.window.partitions > 1)
+    at(
+      'gold.window',
+      'a CDC dataset\'s gold reads its whole current state, not partitions: remove gold.window',
+    );
   const goldNames = new Set<string>();
   def.gold?.columns.forEach((c, i) => {
     if (goldNames.has(c.name)) at(`gold.columns[${i}].name`, `duplicate column "${c.name}"`);

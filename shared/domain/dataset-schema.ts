@@ -148,6 +148,27 @@ export const datasetSchema = z.strictObject({
    */
   numberFormat: z.enum(['plain', 'scientific']).default('plain'),
   dedup: z.strictObject({ key: z.array(identifier).min(1), orderBy: identifier }).optional(),
+  /**
+   * `append` (default): each partition's silver is its own clean rows. `cdc`: the landed rows are
+   * changes of a source table (`cdc`), and silver is the table's current state, merged into by every
+   * run (shared/domain/cdc.ts; an Iceberg table on AWS).
+   */
+  mode: z.enum(['append', 'cdc']).default('append'),
+  cdc: z
+    .strictObject({
+      /** The column holding each change's operation, and the value that means each one. */
+      operation: z.strictObject({
+        column: identifier,
+        insert: z.string().min(1).max(64),
+        update: z.string().min(1).max(64),
+        delete: z.string().min(1).max(64),
+      }),
+      /** The change sequence column: per key, the highest wins (a number, a timestamp or a date). */
+      sequence: identifier,
+      /** The source table's primary key. */
+      key: z.array(identifier).min(1),
+    })
+    .optional(),
   gold: z.strictObject({
     /** File (relative to the dataset folder) holding the gold SELECT over the `silver` relation. */
     sql: z.string().regex(/^[A-Za-z0-9_.-]+\.sql$/, 'must name a .sql file in the dataset folder'),

@@ -1,6 +1,7 @@
 import { ruleName, type Dataset, type Rule } from './datasets';
 import { DatasetConfigError } from './errors';
 import { WHITESPACE } from './landed-files';
+import { CDC_DELETED, cdcDeletedExpr, cdcMergeSql } from './cdc';
 
 /**
  * Turns a dataset's declared schema and rules into the SQL that both engines run: DuckDB locally and
@@ -46,7 +47,13 @@ export const SOURCE_FILE = '_source_file';
 export const QUARANTINE_REASONS = '_quarantine_reasons';
 
 export interface DatasetSql {
-  readonly silver: { readonly validate: string; readonly clean: string; readonly quarantine: string };
+  readonly silver: {
+    readonly validate: string;
+    readonly clean: string;
+    readonly quarantine: string;
+    /** CDC datasets: the MERGE of `clean` (as `changes`) into the current state (shared/domain/cdc.ts). */
+    readonly merge?: string;
+  };
   readonly gold: { readonly select: string };
 }
 
@@ -286,6 +293,21 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
     if (!column.nullable && !notNullRules.has(column.name))
       checks.push({ reason: requiredReason(column.name), failure: `${present(column.name)} IS NULL` });
   }
+  // A CDC change needs its key, its sequence and a known operation (shared/domain/cdc.ts).
+  const cdc = dataset.mode === 'cdc' ? dataset.cdc : undefined;
+  if (cdc) {
+    const nullable = new Map(dataset.columns.map((c) => [c.name, c.nullable]));
+    for (const column of [...cdc.key, cdc.sequence])
+      if (nullable.get(column) !== false && !notNullRules.has(column))
+        checks.push({ reason: requiredReason(column), failure: `${column} IS NULL` });
+    const operations = [cdc.operation.insert, cdc.operation.update, cdc.operation.delete]
+      .map((v) => literal(v, `${file}: cdc.operation`, problems))
+      .join(', ');
+    checks.push({
+      reason: 'cdc_operation',
+      failure: `${cdc.operation.column} IS NULL OR ${cdc.operation.column} NOT IN (${operations})`,
+    });
+  }
   dataset.rules.forEach((rule, i) => {
     checks.push({
       reason: ruleName(rule),
@@ -339,14 +361,16 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
   ].join('\n');
 
   const cleanColumns = [...columns, ...lineage];
-  const clean = dataset.dedup
+  // A CDC batch keeps the latest change per key (ties broken as dedup breaks them), marked deleted or not.
+  const latest = cdc ? { key: cdc.key, orderBy: cdc.sequence } : dataset.dedup;
+  const clean = latest
     ? [
         'SELECT',
-        indent(cleanColumns),
+        indent([...cleanColumns, ...(cdc ? [CDC_DELETED] : [])]),
         'FROM (',
         '  SELECT',
-        indent([...cleanColumns], '    ') + ',',
-        `    ROW_NUMBER() OVER (PARTITION BY ${dataset.dedup.key.join(', ')} ORDER BY ${[`${dataset.dedup.orderBy} DESC NULLS LAST`, `${INGESTED_AT} DESC`, `${SOURCE_FILE} DESC`, ...columns.map((c) => `${raw(c)} DESC NULLS LAST`)].join(', ')}) AS _row_number`,
+        indent([...cleanColumns, ...(cdc ? [`${cdcDeletedExpr(cdc)} AS ${CDC_DELETED}`] : [])], '    ') + ',',
+        `    ROW_NUMBER() OVER (PARTITION BY ${latest.key.join(', ')} ORDER BY ${[`${latest.orderBy} DESC NULLS LAST`, `${INGESTED_AT} DESC`, `${SOURCE_FILE} DESC`, ...columns.map((c) => `${raw(c)} DESC NULLS LAST`)].join(', ')}) AS _row_number`,
         '  FROM validated',
         `  WHERE ${QUARANTINE_REASONS} IS NULL`,
         ') d',
@@ -370,7 +394,8 @@ export function compileDatasetSql(dataset: Dataset): DatasetSql {
     ') gold',
   ].join('\n');
 
-  return { silver: { validate, clean, quarantine }, gold: { select: gold } };
+  const merge = cdc ? cdcMergeSql(dataset, cleanColumns) : undefined;
+  return { silver: { validate, clean, quarantine, ...(merge ? { merge } : {}) }, gold: { select: gold } };
 }
 
 /** The compiled plan of a dataset, as `medallion compile` writes it. */

@@ -7,6 +7,8 @@ import { compileDatasetSql } from '../../shared/domain/sql';
 import { DatasetConfigError } from '../../shared/domain/errors';
 import { CORPUS, REFUSED_GOLD } from './conformance/corpus';
 import { ConformanceLake, conformanceDatasets, type Case } from './conformance/engines';
+import { Duck, sqlString } from '../../local/duck';
+import { fileUri } from '../../local/glue-runner';
 
 /**
  * The cross-engine conformance suite: every landing file of the corpus (test/glue/conformance/corpus.ts)
@@ -112,3 +114,178 @@ describe('gold SQL the engines evaluate differently is refused when the dataset 
     expect(() => compileDatasetSql({ ...probe, goldSql })).toThrow(why);
   });
 });
+
+describe('CDC: the same current state on DuckDB and on Spark with Iceberg', () => {
+  const customers = conformanceDatasets(join(__dirname, 'cdc', 'datasets')).get('customers') as Dataset;
+  const change = (customer_id: string, op: string, seq: number | null, name?: string, country?: string) => ({
+    customer_id,
+    op,
+    ...(seq === null ? {} : { seq }),
+    ...(name ? { name } : {}),
+    ...(country ? { country } : {}),
+  });
+  const jsonl = (...rows: ReadonlyArray<Record<string, unknown>>): string =>
+    rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  // Each entry: one partition's run, in landing order (the replay re-runs 2024-03-01).
+  const RUNS: ReadonlyArray<{ day: string; files: Case['files'] }> = [
+    {
+      day: '2024-03-01',
+      files: [
+        {
+          name: 'export-1.jsonl',
+          content: jsonl(
+            change('c1', 'I', 1, 'Ann', 'FR'),
+            change('c2', 'I', 2, 'Bob', 'DE'),
+            change('c3', 'I', 3, 'Cid', 'FR'),
+            change('c1', 'U', 4, 'Ann B.', 'ES'),
+            change('c2', 'I', 2, 'Bob', 'DE'), // a duplicate
+            change('c9', 'X', 5, 'Unknown op'), // quarantined: cdc_operation
+            change('c8', 'I', null, 'No sequence'), // quarantined: seq_required
+          ),
+        },
+      ],
+    },
+    {
+      day: '2024-03-02',
+      files: [
+        {
+          name: 'export-2.csv',
+          // a delete, two updates of c3 out of order (7 wins), an insert
+          content:
+            'customer_id,op,seq,name,country\nc2,D,5,,\nc3,U,7,Cid 7,FR\nc3,U,6,Cid 6,FR\nc4,I,8,Dan,IT\n',
+        },
+      ],
+    },
+    {
+      day: '2024-03-03',
+      files: [
+        {
+          name: 'export-3.jsonl',
+          content: jsonl(
+            change('c2', 'I', 9, 'Bob again', 'DE'), // re-insert after delete
+            change('c4', 'U', 8, 'Dan (same sequence)', 'IT'), // equal sequence: a duplicate, ignored
+            change('c5', 'D', 10), // a delete of a key never seen: its tombstone
+          ),
+        },
+      ],
+    },
+    { day: '2024-03-01', files: [] }, // a replay of the first partition: nothing newer, nothing changes
+    {
+      day: '2024-03-04',
+      files: [
+        {
+          name: 'export-4.jsonl',
+          content: jsonl(
+            change('c5', 'I', 3, 'Eve (late)', 'FR'), // older than c5's delete: stays deleted
+            change('c1', 'U', 11, 'Ann C.', 'ES'),
+          ),
+        },
+      ],
+    },
+  ];
+
+  /** The state as the engine keeps it (tombstones included), read with DuckDB. */
+  async function state(lake: ConformanceLake): Promise<string[]> {
+    let folder = join(lake.root, 'silver', 'customers', 'current');
+    if (lake.engine === 'spark') {
+      folder = join(lake.root, '_export', 'customers');
+      await spark.exportIcebergTable({
+        lake: fileUri(lake.root),
+        database: customers.catalog.database,
+        table: customers.catalog.tables.silver,
+        to: fileUri(folder),
+      });
+    }
+    const duck = await Duck.open();
+    try {
+      const rows = await duck.rows(
+        `SELECT customer_id, name, country, op, CAST(seq AS VARCHAR) AS seq, _cdc_deleted, regexp_extract(_source_file, '[^/]+$') AS file FROM read_parquet(${sqlString(join(folder, '*.parquet'))}) ORDER BY customer_id`,
+      );
+      return rows.map((r) => JSON.stringify(r));
+    } finally {
+      duck.close();
+    }
+  }
+
+  test('inserts, updates, deletes, re-insert, duplicates, out-of-order and a replay', async () => {
+    // Act: every run on both engines, in order
+    const results: Array<[unknown, unknown]> = [];
+    for (const [i, run] of RUNS.entries()) {
+      const c: Case = { name: `cdc ${i}`, dataset: 'customers', files: run.files };
+      results.push([
+        await duckLake.runCase(customers, c, [run.day]),
+        await sparkLake.runCase(customers, c, [run.day]),
+      ]);
+    }
+    const duckState = await state(duckLake);
+    const sparkState = await state(sparkLake);
+    // Assess: each run's outcome and rows agree, and so does the final state
+    for (const [duckdb, onSpark] of results) expect(onSpark).toEqual(duckdb);
+    expect(sparkState).toEqual(duckState);
+    expect(duckState.map((r) => JSON.parse(r) as Record<string, unknown>)).toEqual([
+      {
+        customer_id: 'c1',
+        name: 'Ann C.',
+        country: 'ES',
+        op: 'U',
+        seq: '11',
+        _cdc_deleted: false,
+        file: 'export-4.jsonl',
+      },
+      {
+        customer_id: 'c2',
+        name: 'Bob again',
+        country: 'DE',
+        op: 'I',
+        seq: '9',
+        _cdc_deleted: false,
+        file: 'export-3.jsonl',
+      },
+      {
+        customer_id: 'c3',
+        name: 'Cid 7',
+        country: 'FR',
+        op: 'U',
+        seq: '7',
+        _cdc_deleted: false,
+        file: 'export-2.csv',
+      },
+      {
+        customer_id: 'c4',
+        name: 'Dan',
+        country: 'IT',
+        op: 'I',
+        seq: '8',
+        _cdc_deleted: false,
+        file: 'export-2.csv',
+      },
+      {
+        customer_id: 'c5',
+        name: null,
+        country: null,
+        op: 'D',
+        seq: '10',
+        _cdc_deleted: true,
+        file: 'export-3.jsonl',
+      },
+    ]);
+    const [first] = results[0] as [EngineResultLike, EngineResultLike];
+    expect(first.stages['silver']).toMatchObject({
+      ok: true,
+      counts: { recordsIn: 7, recordsOut: 3, recordsQuarantined: 2 },
+    });
+    // gold of the last run: the current state per country (c5 deleted)
+    const [last] = results[RUNS.length - 1] as [EngineResultLike, EngineResultLike];
+    expect(last.zones['gold#0']?.rows).toEqual([
+      '{"country":"DE","customers":"1"}',
+      '{"country":"ES","customers":"1"}',
+      '{"country":"FR","customers":"1"}',
+      '{"country":"IT","customers":"1"}',
+    ]);
+  }, 900_000);
+});
+
+type EngineResultLike = {
+  stages: Record<string, unknown>;
+  zones: Record<string, { rows: string[] } | null>;
+};

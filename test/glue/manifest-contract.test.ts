@@ -14,6 +14,7 @@ import {
 } from '../../shared/domain/sql';
 import { shippedRegistry } from '../helpers/registry';
 import { runPython } from './python';
+import { CDC_DELETED, CDC_TARGET } from '../../shared/domain/cdc';
 
 /**
  * One contract, both sides: the Glue scripts' Python package and the TypeScript domain agree on the job
@@ -196,6 +197,13 @@ describe('shared constants', () => {
       plan: PLAN_VERSION,
       columns: [INGESTED_AT, SOURCE_FILE, QUARANTINE_REASONS],
     });
+  });
+
+  test('CDC: the tombstone column and the merge target token are the same on both sides', () => {
+    const python = runPython<string[]>(
+      'import json\nfrom medallion_glue import cdc\nprint(json.dumps([cdc.CDC_DELETED, cdc.CDC_TARGET]))',
+    );
+    expect(python).toEqual([CDC_DELETED, CDC_TARGET]);
   });
 
   test('the lake layout keys are the same on both sides', () => {

@@ -130,6 +130,39 @@ describe('dataset registry', () => {
     ]);
   });
 
+  it('mode: cdc: its operation, sequence and key named and checked, dedup refused', () => {
+    expect(shippedRegistry().get('orders').mode).toBe('append');
+    const cdc = (spec: string) => source(`${ordersYaml}\nmode: cdc\n${spec}`);
+    const good =
+      'cdc:\n  operation: { column: status, insert: placed, update: paid, delete: cancelled }\n  sequence: updated_at\n  key: [order_id]\n';
+
+    expect(problemsOf([cdc('')])).toEqual([
+      'datasets/orders/dataset.yml: cdc: mode: cdc needs cdc (operation, sequence, key)',
+      'datasets/orders/dataset.yml: dedup: a CDC dataset keeps the latest change per cdc.key: remove dedup',
+    ]);
+    const noDedup = (text: string) => text.replace(/\ndedup:\n( {2}.*\n)+/, '\n');
+    expect(
+      parseRegistry([source(noDedup(`${ordersYaml}\nmode: cdc\n${good}`))]).get('orders').cdc?.key,
+    ).toEqual(['order_id']);
+    expect(
+      problemsOf([
+        source(
+          noDedup(
+            `${ordersYaml}\nmode: cdc\ncdc:\n  operation: { column: op, insert: I, update: I, delete: D }\n  sequence: currency\n  key: [id]\n`,
+          ),
+        ),
+      ]),
+    ).toEqual([
+      'datasets/orders/dataset.yml: cdc.key[0]: unknown column "id"',
+      'datasets/orders/dataset.yml: cdc.sequence: "currency" is string: a sequence must be a number, a date or a timestamp',
+      'datasets/orders/dataset.yml: cdc.operation.column: unknown column "op"',
+      'datasets/orders/dataset.yml: cdc.operation: insert, update and delete must be three different values',
+    ]);
+    expect(problemsOf([source(`${ordersYaml}\n${good}`)])).toEqual([
+      'datasets/orders/dataset.yml: mode: cdc is set: set mode: cdc (or remove cdc)',
+    ]);
+  });
+
   it('checks references between fields: rule columns, dedup key, gold SQL file, folder name', () => {
     const broken = ordersYaml
       .replace('{ column: currency, check: accepted_values', '{ column: curency, check: accepted_values')
