@@ -161,6 +161,14 @@ describe('dataset registry', () => {
     expect(problemsOf([source(`${ordersYaml}\n${good}`)])).toEqual([
       'datasets/orders/dataset.yml: mode: cdc is set: set mode: cdc (or remove cdc)',
     ]);
+    // A CDC dataset's gold reads its whole current state: a trailing window would mean nothing.
+    const windowed = noDedup(`${ordersYaml}\nmode: cdc\n${good}`).replace(
+      'gold:\n  sql: gold.sql\n',
+      'gold:\n  sql: gold.sql\n  window: { partitions: 7 }\n',
+    );
+    expect(problemsOf([source(windowed)])).toEqual([
+      "datasets/orders/dataset.yml: gold.window: a CDC dataset's gold reads its whole current state, not partitions: remove gold.window",
+    ]);
   });
 
   it('checks references between fields: rule columns, dedup key, gold SQL file, folder name', () => {
