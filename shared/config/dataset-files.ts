@@ -77,7 +77,7 @@ function semanticProblems(def: Partial<DatasetDefinition>, source: DatasetSource
   if (def.mode === 'cdc' && def.gold?.window && def.gold.window.partitions > 1)
     at(
       'gold.window',
-      'a CDC dataset\'s gold reads its whole current state, not partitions: remove gold.window',
+      "a CDC dataset's gold reads its whole current state, not partitions: remove gold.window",
     );
   const goldNames = new Set<string>();
   def.gold?.columns.forEach((c, i) => {
