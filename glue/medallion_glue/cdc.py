@@ -10,6 +10,7 @@ Iceberg catalog and table a run writes; the Spark work is in sparkio.py.
   warehouse URI), so one Spark process can serve several lakes."""
 
 import hashlib
+import random
 from dataclasses import dataclass
 
 GLUE_CATALOG = "glue_catalog"
@@ -53,3 +54,29 @@ def iceberg_table(configured_catalog, lake_root_uri: str, database: str, table: 
         (f"{prefix}.warehouse", warehouse),
     )
     return IcebergTable(name, database, table, conf)
+
+
+# Iceberg commits optimistically. A MERGE that another writer's commit overtook between planning and
+# committing fails with ValidationException ("Found conflicting files ...") or, once Iceberg's own commit
+# retries are spent, CommitFailedException. Two partitions of one CDC dataset merging at once (a
+# backfill on AWS: one Glue job run per partition) do exactly that. A merge is idempotent (a change only
+# replaces an older sequence; an equal one changes nothing), so running it again over the table as it
+# now is gives the state the two merges would give one after the other: the job re-runs it.
+MERGE_ATTEMPTS = 8
+_CONFLICTS = (
+    "org.apache.iceberg.exceptions.CommitFailedException",
+    "org.apache.iceberg.exceptions.ValidationException: Found conflicting",
+    "org.apache.iceberg.exceptions.ValidationException: Found new conflicting",
+)
+
+
+def is_commit_conflict(error: BaseException) -> bool:
+    """True when a MERGE failed because another commit overtook it (worth running again)."""
+    text = str(error)
+    return any(marker in text for marker in _CONFLICTS)
+
+
+def merge_backoff_seconds(attempt: int, rand=random.random) -> float:
+    """Seconds to wait before attempt `attempt + 1` (1-based `attempt` failed): full jitter on an
+    exponential base of 1 s, capped at 20 s, so that writers that collided do not collide again."""
+    return rand() * min(20.0, 2.0 ** (attempt - 1))

@@ -2,18 +2,19 @@
 It runs on Glue 5.0 (Spark 3.5) and cannot run on a machine without Spark: it is kept small and
 holds no decisions, which all live in the pure modules."""
 
+import time
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-from .cdc import CDC_DELETED, CDC_TARGET, iceberg_table
+from .cdc import CDC_DELETED, CDC_TARGET, MERGE_ATTEMPTS, iceberg_table, is_commit_conflict, merge_backoff_seconds
 from .contract import INGESTED_AT, MAX_CSV_RECORD_BYTES, SOURCE_FILE
 from .errors import LandingDataError, StageContractError
 from .landing import is_json_document, json_document_records, json_key_spellings
 from .locations import escape_hadoop_glob
-from .stages import CORRUPT_RECORD
+from .stages import CORRUPT_RECORD, log
 
 # input_file_name() is the URL-encoded URI (a space is %20); decode it to the object's real URI.
 # A literal '+' is protected first because url_decode uses form decoding ('+' would become a space).
@@ -229,24 +230,42 @@ class SparkEngine:
                 self.spark.conf.set(key, value)
         return table
 
-    def merge_current(self, changes: DataFrame, plan, lake_root_uri: str) -> None:
+    def merge_current(self, changes: DataFrame, plan, lake_root_uri: str, sleep=time.sleep) -> int:
+        """MERGE the batch into the current state; a commit conflict with another writer runs it again
+        (cdc.py: a merge is idempotent). Returns the attempts it took."""
         table = self._iceberg(plan, lake_root_uri)
-        try:
-            self.spark.table(table.identifier)
-        except Exception:  # AnalysisException: not created yet (locally; on AWS the stack declares it)
+        if not self._exists(table.identifier):  # not created yet (locally; on AWS the stack declares it)
             try:
                 self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {table.catalog}.{table.database}")
                 self.spark.createDataFrame([], changes.schema).writeTo(table.identifier).using("iceberg").create()
             except Exception as error:
-                raise StageContractError(
-                    f"cannot create the Iceberg table {table.identifier} (is the Iceberg Spark runtime on the "
-                    f"classpath? bash scripts/pyenv.sh fetches it; on Glue: --datalake-formats iceberg): {error}"
-                ) from error
+                # Another run's merge may have created it in the meantime: then merge into it.
+                if not self._exists(table.identifier):
+                    raise StageContractError(
+                        f"cannot create the Iceberg table {table.identifier} (is the Iceberg Spark runtime on the "
+                        f"classpath? bash scripts/pyenv.sh fetches it; on Glue: --datalake-formats iceberg): {error}"
+                    ) from error
         changes.createOrReplaceTempView("changes")
+        statement = plan.merge_sql.replace(CDC_TARGET, table.identifier)
+        for attempt in range(1, MERGE_ATTEMPTS + 1):
+            try:
+                self.spark.sql(statement)
+                return attempt
+            except Exception as error:
+                if not is_commit_conflict(error) or attempt == MERGE_ATTEMPTS:
+                    tried = f" (after {attempt} attempts, each overtaken by another commit)" if attempt > 1 else ""
+                    raise StageContractError(f"sql.silver.merge into {table.identifier} failed{tried}: {error}") from error
+                log("MERGE overtaken by another commit; running it again", level="WARN", table=table.identifier, attempt=attempt)
+                sleep(merge_backoff_seconds(attempt))
+                self.spark.sql(f"REFRESH TABLE {table.identifier}")
+        raise AssertionError("unreachable")
+
+    def _exists(self, identifier: str) -> bool:
         try:
-            self.spark.sql(plan.merge_sql.replace(CDC_TARGET, table.identifier))
-        except Exception as error:
-            raise StageContractError(f"sql.silver.merge into {table.identifier} failed: {error}") from error
+            self.spark.table(identifier)
+            return True
+        except Exception:  # AnalysisException: no such table
+            return False
 
     def read_current(self, plan, lake_root_uri: str, view: str) -> DataFrame:
         table = self._iceberg(plan, lake_root_uri)
