@@ -77,7 +77,7 @@ export class FileObjectLedger implements ObjectLedger, PartitionLeases, RunSlots
     return this.mutate((entries) =>
       objectIds.map((objectId): ClaimOutcome => {
         const existing = entries.get(objectId);
-        const outcome = decideClaim(existing, executionName, reclaimable);
+        const outcome = decideClaim(existing, reclaimable);
         if (outcome === 'claimed') {
           entries.set(objectId, { objectId, executionName, state: 'pending', claimedAt: now.toISOString() });
           return { objectId, outcome };

@@ -37,11 +37,13 @@ import type {
 } from '../ports';
 
 /**
- * The `claimed` branch of decideClaim (shared/domain/ledger.ts) as a condition: a new object, our own
- * pending claim, or a pending claim of an owner judged never-started (`:r0`, `:r1`... appended).
+ * The `claimed` branch of decideClaim (shared/domain/ledger.ts) as a condition: a new object, or a
+ * pending claim of an owner named reclaimable (`:r0`, `:r1`...; the claimant itself included).
  */
 const claimCondition = (reclaimable: number): string =>
-  `attribute_not_exists(pk) OR (#state = :pending AND executionName IN (${[':me', ...Array.from({ length: reclaimable }, (_, i) => `:r${i}`)].join(', ')}))`;
+  reclaimable === 0
+    ? 'attribute_not_exists(pk)'
+    : `attribute_not_exists(pk) OR (#state = :pending AND executionName IN (${Array.from({ length: reclaimable }, (_, i) => `:r${i}`).join(', ')}))`;
 /** mayConfirm / mayRelease: the owner's own pending claim. */
 const OWN_PENDING = 'executionName = :me AND #state = :pending';
 
@@ -49,8 +51,8 @@ const OWN_PENDING = 'executionName = :me AND #state = :pending';
 const TRANSACTION_MAX = 100;
 /** Rounds of re-trying a cancelled transaction without its failed items. */
 const TRANSACTION_ROUNDS = 4;
-/** The IN operator takes at most 100 operands (`:me` is one). */
-const RECLAIMABLE_MAX = 99;
+/** The IN operator takes at most 100 operands. */
+const RECLAIMABLE_MAX = 100;
 
 /** Rounds of optimistic re-reads when a follow-up request races another writer. */
 const DEFER_ROUNDS = 5;
@@ -155,7 +157,7 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
     const outcomes = new Map<string, ClaimOutcome>();
     const expiresAt =
       Math.floor(now.getTime() / 1000) + (this.options.ttlDays ?? DEFAULT_LEDGER_TTL_DAYS) * 86400;
-    const others = [...reclaimable].filter((r) => r !== executionName).slice(0, RECLAIMABLE_MAX);
+    const others = [...reclaimable].slice(0, RECLAIMABLE_MAX);
 
     // One set of attribute values shared by every item: a claim of 10,000 objects builds 10,000
     // items, and these are identical across them (the SDK only reads them).
@@ -166,9 +168,13 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
       expiresAt: { N: String(expiresAt) },
     };
     const condition = claimCondition(others.length);
-    const names = { '#state': 'state' };
-    const values: Record<string, AttributeValue> = { ':pending': shared.state, ':me': shared.executionName };
+    const values: Record<string, AttributeValue> = { ':pending': shared.state };
     others.forEach((r, i) => (values[`:r${i}`] = { S: r }));
+    // DynamoDB refuses names and values the condition does not use.
+    const placeholders =
+      others.length > 0
+        ? { ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: values }
+        : {};
     const allowed = new Set(others);
 
     const unsettled = await this.transactEach(
@@ -178,19 +184,14 @@ export class DynamoObjectLedger implements ObjectLedger, PartitionLeases, RunSlo
           TableName: this.tableName,
           Item: { pk: { S: id }, ...shared },
           ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...placeholders,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       }),
       (id, item) => {
         const old = toEntry(item);
         const owner = old?.executionName ?? 'unknown';
-        const outcome = decideClaim(
-          old ?? { state: 'pending', executionName: owner },
-          executionName,
-          allowed,
-        );
+        const outcome = decideClaim(old ?? { state: 'pending', executionName: owner }, allowed);
         outcomes.set(
           id,
           outcome === 'duplicate'

@@ -263,9 +263,11 @@ function groupObjects(units: readonly DeliveryUnit[], parser: KeyParser, tally: 
 }
 
 /**
- * Step 2: claim the group's objects. A pending claim of another run is settled by asking about its
- * owner (shared/domain/ledger.ts): a started owner makes it a duplicate (and its claim is confirmed
- * for it), a never-started one gives it up, one that may be starting leaves it in flight.
+ * Step 2: claim the group's objects. A pending claim is settled by asking about its owner
+ * (shared/domain/ledger.ts): a started owner makes it a duplicate (and its claim is confirmed for
+ * it), a never-started one gives it up, one that may be starting leaves it in flight. The owner may
+ * be this very run (a redelivered batch gets the same name): started, its objects are duplicates
+ * too; not started, they are claimed again.
  * Returns the objects claimed for `executionName`.
  */
 async function claimObjects(
@@ -295,7 +297,7 @@ async function claimObjects(
     const reclaimIds: string[] = [];
     for (const [owner, { since, ids }] of owners) {
       const judged = judgeOwner(await deps.executions.status(owner), since, now());
-      switch (pendingClaimOutcome(judged)) {
+      switch (pendingClaimOutcome(judged, owner === executionName)) {
         case 'duplicate':
           for (const id of ids) duplicates.set(id, owner);
           // Record what happened: the owner's run started (its confirm was lost).

@@ -52,22 +52,33 @@ export type ClaimDecision = 'claimed' | 'duplicate' | 'in-flight';
 
 /**
  * The claim rule. `reclaimable`: owners of pending claims judged `never-started` (their claims may be
- * taken). DynamoDB expresses the `claimed` branch as the condition of its conditional write.
+ * taken), or the claimant itself once it knows its own run has not started. DynamoDB expresses the
+ * `claimed` branch as the condition of its conditional write.
+ *
+ * A pending claim is never taken without judging its owner, even when the owner is the claimant: the
+ * same group of objects always gets the same run name, so a redelivered batch claims under the name
+ * of a run that may have started already (its confirm write lost). Taken blindly, its objects would
+ * be deferred to another run of the partition, joined to a waiting one, or take the partition's lease
+ * for an execution that has ended: a second run for an object version its run was given.
  */
 export function decideClaim(
   existing: Pick<LedgerEntry, 'state' | 'executionName'> | undefined,
-  executionName: string,
   reclaimable: ReadonlySet<string> = new Set(),
 ): ClaimDecision {
   if (!existing) return 'claimed';
   // Started: its run reads it. Deferred: the follow-up of a running run will.
   if (existing.state === 'started' || existing.state === 'deferred') return 'duplicate';
-  if (existing.executionName === executionName || reclaimable.has(existing.executionName)) return 'claimed';
+  if (reclaimable.has(existing.executionName)) return 'claimed';
   return 'in-flight';
 }
 
-/** What to do about a pending claim of another run, once its owner is judged. */
-export function pendingClaimOutcome(owner: OwnerState): 'duplicate' | 'reclaim' | 'in-flight' {
+/**
+ * What to do about a pending claim, once its owner is judged. `mine`: the owner is the claimant (a
+ * redelivery of its batch): not started, it is ours to claim again at once (its run is started by
+ * name, so a landing that may still be starting it starts the same execution); started, its run has
+ * the object, as for any owner.
+ */
+export function pendingClaimOutcome(owner: OwnerState, mine = false): 'duplicate' | 'reclaim' | 'in-flight' {
   switch (owner) {
     case 'running':
     case 'ended':
@@ -76,7 +87,7 @@ export function pendingClaimOutcome(owner: OwnerState): 'duplicate' | 'reclaim' 
     case 'never-started':
       return 'reclaim';
     case 'starting':
-      return 'in-flight';
+      return mine ? 'reclaim' : 'in-flight';
   }
 }
 

@@ -126,6 +126,48 @@ describe.each(ledgerKinds(moto))('landing on the %s', (_name, make) => {
     });
   });
 
+  describe('a batch redelivered after its run started, its confirm write lost (the same group: the same run name)', () => {
+    let first: ReturnType<typeof sqsEvent>;
+    let run: string;
+    beforeEach(async () => {
+      const confirm = ledger.confirm.bind(ledger);
+      let throttled = 0;
+      ledger.confirm = async (...args) => {
+        if (throttled++ === 0)
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        return confirm(...args);
+      };
+      first = sqsEvent([file('a.jsonl', '01')], 'first');
+      await processLanding(first, deps);
+      run = starter.started[0]?.name ?? '';
+      // Its run read a.jsonl and ended; the claim still reads pending.
+      starter.end(run);
+      await ledger.releaseLease(PARTITION, run);
+    });
+
+    it('is a duplicate of that run, never deferred to the run that holds the partition now', async () => {
+      await processLanding(sqsEvent([file('b.jsonl', '02')], 'second'), deps);
+
+      const again = await processLanding(first, deps);
+
+      expect(again.failedUnits).toEqual([]);
+      expect(again.counts).toMatchObject({ duplicates: 1, deferred: 0, started: 0 });
+      expect(await ledger.lookup(idOf('a.jsonl', '01'))).toMatchObject({
+        state: 'started',
+        executionName: run,
+      });
+      expect((await ledger.readLease(PARTITION))?.followUp).toBeUndefined();
+    });
+
+    it('takes no lease for that ended run when the partition is free', async () => {
+      const again = await processLanding(first, deps);
+
+      expect(again.counts).toMatchObject({ duplicates: 1, started: 0 });
+      expect(await ledger.readLease(PARTITION)).toBeUndefined();
+      expect(starter.started.map((s) => s.name)).toEqual([run]);
+    });
+  });
+
   it('runs a re-upload into a versioning-suspended bucket (versionId "null"), not a redelivery', async () => {
     const v1 = s3Record(`${DAY15}/a.jsonl`, { versionId: 'null', sequencer: '0065A5063318B4F4A1' });
     const v2 = s3Record(`${DAY15}/a.jsonl`, {
