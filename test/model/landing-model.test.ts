@@ -43,8 +43,9 @@ import { shippedRegistry } from '../helpers/registry';
  *
  * After every step: no object is read by two runs for it, no two runs of a partition hold it at once,
  * every acknowledged object is in the ledger, and an object the ledger gives to a run after it read its
- * partition was in that run's manifest. After each sequence, once everything is delivered and every
- * run has ended: every landed object version was read by exactly one run, or is in the DLQ.
+ * partition was in that run's manifest (or was overwritten before: it lists a newer version of the
+ * key). After each sequence, once everything is delivered and every run has ended: every landed
+ * object version was read by exactly one run, or is in the DLQ.
  */
 
 const registry = shippedRegistry();
@@ -76,7 +77,13 @@ interface Execution {
   readonly name: string;
   readonly input: RunInput;
   status: ExecutionStatus;
-  phase: 'waiting' | 'holding' | 'ended';
+  /**
+   * `holding`: took its lease and runs its stages; `finishing`: in its last state (finish-run, which
+   * may die and be retried, but runs no stage again).
+   */
+  phase: 'waiting' | 'holding' | 'finishing' | 'ended';
+  /** Landings before it started (`World.seq`): the batch it was started for is among them. */
+  readonly startSeq: number;
   /** Where its bronze wrote the manifest (planned by prepare-run), once it read its partition. */
   bronzeManifest?: string;
   /** Ended without running its last state: its EventBridge status change is still to be delivered. */
@@ -100,9 +107,16 @@ class World {
   private seq = 0;
   private messages = 0;
   readonly ledger = FileObjectLedger.inMemory();
-  readonly landed = new Map<string, { day: string; landedAt: number; source: SourceFile }>();
-  /** The bronze manifests the runs wrote, by location: what each listed of its partition. */
-  readonly manifests = new Map<string, { run: string; sources: SourceFile[] }>();
+  /** Object id → where and when it landed; `seq` orders the landings (a later one of a key overwrites). */
+  readonly landed = new Map<string, { day: string; landedAt: number; seq: number; source: SourceFile }>();
+  /**
+   * The bronze manifests the runs wrote, by location: what each listed of its partition, and the
+   * landing `seq` of the version it listed of each key.
+   */
+  readonly manifests = new Map<
+    string,
+    { run: string; sources: SourceFile[]; listedSeq: ReadonlyMap<string, number> }
+  >();
   queue: Message[] = [];
   readonly dlq: Message[] = [];
   readonly executions = new Map<string, Execution>();
@@ -219,7 +233,14 @@ class World {
   private startExecution({ name, input }: { name: string; input: RunInput }): StartResult {
     const executionArn = `arn:aws:states:eu-west-1:1:execution:p:${name}`;
     if (this.executions.has(name)) return { outcome: 'already-started', executionArn };
-    this.executions.set(name, { name, input, status: 'RUNNING', phase: 'waiting', finishPending: false });
+    this.executions.set(name, {
+      name,
+      input,
+      status: 'RUNNING',
+      phase: 'waiting',
+      startSeq: this.seq,
+      finishPending: false,
+    });
     return { outcome: 'started', executionArn };
   }
 
@@ -233,7 +254,12 @@ class World {
     const o = record.s3.object;
     if (!o.eTag) throw new Error('the notification fixture carries no eTag');
     const objectId = objectIdentity({ bucket: 'example-lake', key, size: o.size, sequencer, eTag: o.eTag });
-    this.landed.set(objectId, { day, landedAt: this.now, source: { key, size: o.size, eTag: o.eTag } });
+    this.landed.set(objectId, {
+      day,
+      landedAt: this.now,
+      seq: this.seq,
+      source: { key, size: o.size, eTag: o.eTag },
+    });
     this.queue.push({ id: `m${++this.messages}`, record, objectId, receives: 0 });
   }
 
@@ -316,13 +342,23 @@ class World {
         // its manifest lists what the landing folder holds (the latest version of each key).
         await this.take(e);
         const latest = new Map<string, SourceFile>();
+        const listedSeq = new Map<string, number>();
         for (const l of this.landed.values())
-          if (l.day === e.input.partition['day']) latest.set(l.source.key, l.source);
+          if (l.day === e.input.partition['day']) {
+            latest.set(l.source.key, l.source);
+            listedSeq.set(l.source.key, l.seq);
+          }
         e.bronzeManifest = prepared.run.jobs.bronze.manifestLocation;
-        this.manifests.set(e.bronzeManifest, { run: e.name, sources: [...latest.values()] });
+        this.manifests.set(e.bronzeManifest, { run: e.name, sources: [...latest.values()], listedSeq });
       });
       return;
     }
+    // Its last state. The model used to keep a run whose finish-run died in `holding`, and failed on
+    // seed 22: finish-run released the lease and the slot and died before returning, the next
+    // landing's run took the lease, and the model saw two runs holding the partition. "Release partition lease"
+    // is the state machine's last state: a run in it only runs finish-run again (its retry, or the
+    // failure path's release), never a stage, so it holds nothing another run could overlap.
+    e.phase = 'finishing';
     const died = await this.invoke(crash, async () => {
       const result = await this.finish(e, 'succeeded', e.bronzeManifest);
       readAtFinish += result.deferredRead;
@@ -404,25 +440,58 @@ class World {
   }
 
   /**
-   * Objects the ledger gave a run after it read its partition (its last state found them deferred and
-   * in its manifest) are read by it: each must be in what that run's bronze listed.
+   * Objects the ledger gave a run after it read its partition are read by it: its last state found
+   * them deferred and in its manifest, or a redelivery of the batch that started it claimed objects
+   * that were in flight when it started (the same group, so the same run name: the start is refused
+   * as already started and the claims are confirmed for that run). Each must be in what that run's
+   * bronze listed, or have been overwritten before it listed the folder.
+   *
+   * The model used to require the version itself to be listed, and failed on seed 7: a.jsonl landed
+   * three times, the batch of all three started a run with only the third (the first two were
+   * claimed by a landing that died before its start), and the redelivery of that batch, once the dead
+   * landing's claims could be taken, confirmed the first two for that run after its bronze had read
+   * the folder. Every object of a run's batch landed before the run started, so its bronze saw each
+   * one that still existed; the first two had been overwritten by the third before that, and no run
+   * can ever list an overwritten version (S3 keeps one object per key; bronze lists the folder). The
+   * run that read the key's newer bytes is the one run they can have: what the product does.
+   *
+   * Objects given (so) to a run after it ended without reading its partition are failed with it, as
+   * those it had when it ended: each must have landed before it started (in the batch it was started
+   * for, which its bronze would have listed). The model used to leave them to no run, and failed on
+   * seed 20: the batch of two versions of a.jsonl started a run with the second only (the first was
+   * claimed by a landing that died), the run was aborted before its bronze, and the redelivery of the
+   * batch confirmed the first for it. Its failure is what tells that the partition needs a replay,
+   * which reads the folder, as for the objects it had.
    */
-  private async settleReadAtFinish(): Promise<void> {
-    const took = new Map([...this.manifests.values()].map((m) => [m.run, m.sources]));
+  private async settleLateGifts(): Promise<void> {
+    const took = new Map([...this.manifests.values()].map((m) => [m.run, m]));
     for (const entry of await this.ledger.all()) {
-      const sources = took.get(entry.executionName);
-      if (entry.state !== 'started' || !sources) continue;
+      if (entry.state !== 'started') continue;
       const runs = this.readBy.get(entry.objectId) ?? [];
       if (runs.includes(entry.executionName)) continue;
       const landed = this.landed.get(entry.objectId);
-      const listed = sources.some(
+      const manifest = took.get(entry.executionName);
+      if (!manifest) {
+        const e = this.executions.get(entry.executionName);
+        // Not ended: it takes what the ledger gives it when its bronze reads.
+        if (e?.phase !== 'ended') continue;
+        if (!landed || landed.seq > e.startSeq)
+          throw new Error(
+            `object ${entry.objectId} was given to ${e.name} after it ended unread, and landed after it started`,
+          );
+        this.readBy.set(entry.objectId, [...runs, e.name]);
+        continue;
+      }
+      const listed = manifest.sources.some(
         (s) =>
           landed &&
           s.key === landed.source.key &&
           s.size === landed.source.size &&
           s.eTag === landed.source.eTag,
       );
-      if (!listed)
+      const listedSeq = landed ? manifest.listedSeq.get(landed.source.key) : undefined;
+      const overwrittenBeforeRead = !!landed && listedSeq !== undefined && listedSeq > landed.seq;
+      if (!listed && !overwrittenBeforeRead)
         throw new Error(
           `object ${entry.objectId} was given to ${entry.executionName} after its bronze, which did not list it`,
         );
@@ -432,7 +501,7 @@ class World {
 
   // ---- invariants ----------------------------------------------------------------------------------
   async checkSafety(): Promise<void> {
-    await this.settleReadAtFinish();
+    await this.settleLateGifts();
     for (const [id, runs] of this.readBy)
       if (runs.length > 1) throw new Error(`object ${id} was run twice: ${runs.join(', ')}`);
     for (const day of DAYS) {
@@ -559,23 +628,51 @@ const COMMANDS = [
   advance,
 ];
 
+/**
+ * The seeds run by default: the first one this test ran with, and each seed a counterexample was found
+ * with (4 and 7 in the ledger's claim rule and the model's reading of overwrites, 20 and 22 in the
+ * model; see decideClaim in shared/domain/ledger.ts, settleLateGifts and step), at 5,000 interleavings
+ * each (every one of those counterexamples came within the first 3,300). MODEL_SEEDS (`4`, `1-50`,
+ * `3,9-12`) runs others, MODEL_RUNS another count: sweep many seeds locally before changing the rules.
+ */
+const DEFAULT_SEEDS = [20261130, 4, 7, 20, 22];
+const seedsOf = (list: string): number[] =>
+  list.split(',').flatMap((range) => {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(range.trim());
+    if (!match) throw new Error(`MODEL_SEEDS: "${range}" is not a seed or a range of seeds (from-to)`);
+    const from = Number(match[1]);
+    const to = Number(match[2] ?? match[1]);
+    if (to < from) throw new Error(`MODEL_SEEDS: "${range}" ends before it starts`);
+    return Array.from({ length: to - from + 1 }, (_, k) => from + k);
+  });
+const SEEDS_ENV = process.env['MODEL_SEEDS'] ?? process.env['MODEL_SEED'];
+const SEEDS = SEEDS_ENV ? seedsOf(SEEDS_ENV) : DEFAULT_SEEDS;
+const RUNS = Number(process.env['MODEL_RUNS'] ?? 5_000);
+
 describe('nothing strands (model-based, fast-check)', () => {
-  it('gives every landed object version to exactly one run, or leaves it in the DLQ, in 10,000 interleavings', async () => {
-    let interleavings = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.commands(COMMANDS, { maxCommands: 24 }), async (commands) => {
-        interleavings++;
-        const world = new World();
-        await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
-        await world.quiesce();
-        await world.checkNothingStranded();
-      }),
-      { numRuns: 10_000, seed: Number(process.env['MODEL_SEED'] ?? 20261130), endOnFailure: true },
-    );
-    expect(interleavings).toBeGreaterThanOrEqual(10_000);
-    expect(readAtFinish).toBeGreaterThan(100);
-    expect(waited.recorded).toBeGreaterThan(500);
-    expect(waited.joined).toBeGreaterThan(20);
-    expect(waited.assigned).toBeGreaterThan(500);
-  }, 300_000);
+  it.each(SEEDS)(
+    `gives every landed object version to exactly one run, or leaves it in the DLQ, in ${RUNS} interleavings (seed %i)`,
+    async (seed) => {
+      let interleavings = 0;
+      readAtFinish = 0;
+      Object.assign(waited, { recorded: 0, joined: 0, assigned: 0 });
+      await fc.assert(
+        fc.asyncProperty(fc.commands(COMMANDS, { maxCommands: 24 }), async (commands) => {
+          interleavings++;
+          const world = new World();
+          await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
+          await world.quiesce();
+          await world.checkNothingStranded();
+        }),
+        { numRuns: RUNS, seed, endOnFailure: true },
+      );
+      expect(interleavings).toBeGreaterThanOrEqual(RUNS);
+      // Not vacuous: runs found deferred objects they had read, waited for a slot, were joined, started.
+      expect(readAtFinish).toBeGreaterThan(RUNS / 100);
+      expect(waited.recorded).toBeGreaterThan(RUNS / 20);
+      expect(waited.joined).toBeGreaterThan(RUNS / 1000);
+      expect(waited.assigned).toBeGreaterThan(RUNS / 20);
+    },
+    300_000,
+  );
 });
