@@ -1,7 +1,8 @@
 'use strict';
 // The inputs of a packaged stack and their hash: the stack tests re-package only when one of them
 // changed since the last packaging (the hash is written next to the template).
-//   node scripts/stack-inputs.cjs [--fresh|--stamp] [--dir D] [--stage S] [--region R] [-- osls args]
+//   node scripts/stack-inputs.cjs [--fresh|--stamp] [--dir D] [--stage S] [--region R]
+//     [--extra-datasets D] [-- osls args]
 //     prints the hash; --fresh exits 0 when D (default .serverless) was packaged from these inputs;
 //     --stamp records the hash in D.
 const { createHash } = require('node:crypto');
@@ -36,14 +37,23 @@ function files(root, dir) {
 
 /**
  * sha256 over the sorted input paths and contents, the stage, the region and the packaging arguments.
- * @param {{ root?: string, stage?: string, region?: string, args?: string[] }} p
+ * @param {{ root?: string, stage?: string, region?: string, args?: string[], extraDatasets?: string }} p
  */
-function inputsHash({ root = process.cwd(), stage = 'dev', region = 'eu-west-1', args = [] } = {}) {
+function inputsHash({
+  root = process.cwd(),
+  stage = 'dev',
+  region = 'eu-west-1',
+  args = [],
+  extraDatasets = undefined,
+} = {}) {
   const hash = createHash('sha256');
   hash.update(`stage=${stage} region=${region} args=${JSON.stringify(args)}\n`);
+  const extra = extraDatasets ? path.relative(root, path.resolve(root, extraDatasets)) : undefined;
+  hash.update(`extra-datasets=${extra ?? ''}\n`);
   const all = [
     ...INPUT_FILES.filter((f) => fs.existsSync(path.join(root, f))),
     ...INPUT_DIRS.flatMap((d) => files(root, d)),
+    ...(extra ? files(root, extra) : []),
   ];
   for (const file of all.map((f) => f.split(path.sep).join('/')).sort()) {
     hash.update(`${file}\n`);
@@ -53,7 +63,7 @@ function inputsHash({ root = process.cwd(), stage = 'dev', region = 'eu-west-1',
   return hash.digest('hex');
 }
 
-/** @param {{ root?: string, dir?: string, stage?: string, region?: string, args?: string[] }} p */
+/** @param {{ root?: string, dir?: string, stage?: string, region?: string, args?: string[], extraDatasets?: string }} p */
 function isFresh(p = {}) {
   const root = p.root ?? process.cwd();
   const dir = path.resolve(root, p.dir ?? '.serverless');
@@ -78,6 +88,7 @@ if (require.main === module) {
     stage: opt('--stage') ?? process.env.MEDALLION_STAGE ?? 'dev',
     region: opt('--region') ?? process.env.MEDALLION_REGION ?? 'eu-west-1',
     args,
+    extraDatasets: opt('--extra-datasets'),
   };
   if (own.includes('--fresh')) process.exit(isFresh(p) ? 0 : 1);
   if (own.includes('--stamp')) fs.writeFileSync(path.join(p.dir, STAMP_FILE), `${inputsHash(p)}\n`);

@@ -15,6 +15,7 @@ import { stateMachineDefinition } from './definition';
 import { functionAlarms } from './function-alarms';
 import { collectJobs, glueJobResources } from './glue-jobs';
 import { functionRoles } from './iam-functions';
+import { icebergMaintenanceResources } from './iceberg';
 import { glueJobRoles, glueJobTableAccess } from './iam-glue-jobs';
 import { stateMachineRole } from './iam-state-machine';
 import { lakeResources } from './lake';
@@ -83,6 +84,7 @@ export async function build(input: BuildInput): Promise<StackParts> {
       ctx.functionFolders.includes('record-stage') ? 'RecordStageRole' : undefined,
     ),
     ...glueJobResources(ctx, jobs, artifacts),
+    ...icebergMaintenanceResources(ctx),
     StateMachineRole: stateMachineRole(ctx, sm, jobs),
     ...glueJobRoles(ctx, jobs, artifactsPrefix(p.service, p.stage)),
     ...functionRoles(ctx, jobs),

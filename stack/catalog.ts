@@ -2,14 +2,21 @@ import { ZONES } from './constants';
 import { glueArn, pascal, refuseClash, type Cfn, type Resources, type StackContext } from './context';
 import { tableColumns, type CatalogColumn } from './catalog-columns';
 import type { Dataset } from '../shared/domain/datasets';
+import { cdcStatePrefix, isIcebergTable } from '../shared/domain/cdc';
 import { columnGovernance, mostRestricted } from '../shared/domain/governance';
-import type { Zone } from '../shared/domain/layout';
+import { zonePrefix, type Zone } from '../shared/domain/layout';
 
 /**
  * Glue Data Catalog as code: one database per declared `catalog.database`, and per dataset the
  * bronze / silver / gold / quarantine Parquet tables, partitioned by its keys, at
  * s3://<lake>/<zone>/<dataset>/ (shared/domain/layout.ts). Logical ids follow the declared names (the
  * same in every stage); the deployed database names are the stage's.
+ *
+ * A CDC dataset's silver (shared/domain/cdc.ts `icebergZones`) is an Apache Iceberg table instead:
+ * Glue creates its Iceberg metadata (format version 2) from the declared columns at
+ * s3://<lake>/silver/<dataset>/current/, with no partition keys (the current state is one table);
+ * the silver job commits its merges to it through the Glue catalog (stack/glue-jobs.ts) and Glue's
+ * table optimizers compact it and expire its snapshots (stack/iceberg.ts).
  */
 
 const PARQUET = {
@@ -29,8 +36,11 @@ export function catalogArns(ctx: StackContext): { catalogArn: Cfn; databaseArns:
     databaseArns: [...new Set(ctx.datasets.map((d) => database(d.catalog.database)))]
       .sort()
       .map((db) => glueArn(`database/${db}`)),
+    // An Iceberg table has no partitions to register: its ARN is left out.
     tableArns: ctx.datasets.flatMap((d) =>
-      ZONES.map((zone) => glueArn(`table/${database(d.catalog.database)}/${d.catalog.tables[zone]}`)),
+      ZONES.filter((zone) => !isIcebergTable(d, zone)).map((zone) =>
+        glueArn(`table/${database(d.catalog.database)}/${d.catalog.tables[zone]}`),
+      ),
     ),
   };
 }
@@ -62,8 +72,8 @@ export function tableParameters(
     byClass[key] = byClass[key] ? `${byClass[key]},${c.Name}` : c.Name;
   });
   return {
-    classification: 'parquet',
-    EXTERNAL: 'TRUE',
+    // An Iceberg table's format parameters (table_type, metadata_location) are Glue's own.
+    ...(isIcebergTable(dataset, zone) ? {} : { classification: 'parquet', EXTERNAL: 'TRUE' }),
     'medallion.dataset': dataset.name,
     'medallion.layer': zone,
     ...(dataset.owner ? { 'medallion.owner': dataset.owner } : {}),
@@ -106,7 +116,11 @@ export async function catalogResources(
   for (const dataset of ctx.datasets) {
     for (const zone of ZONES) {
       const zoneColumns = columns.get(dataset.name)![zone];
-      resources[`GlueTable${pascal(dataset.name)}${pascal(zone)}`] = {
+      if (isIcebergTable(dataset, zone)) {
+        resources[glueTableId(dataset, zone)] = icebergTable(ctx, dataset, zone, zoneColumns);
+        continue;
+      }
+      resources[glueTableId(dataset, zone)] = {
         Type: 'AWS::Glue::Table',
         DependsOn: `GlueDatabase${pascal(dataset.catalog.database)}`,
         Properties: {
@@ -125,7 +139,7 @@ export async function catalogResources(
             })),
             StorageDescriptor: {
               Columns: zoneColumns.map((c) => ({ ...c, Comment: columnComment(dataset, zone, c.Name) })),
-              Location: { 'Fn::Join': ['', ['s3://', ctx.lakeBucket, `/${zone}/${dataset.name}/`]] },
+              Location: lakeUri(ctx, zonePrefix(zone, dataset.name)),
               ...PARQUET,
               Compressed: false,
               StoredAsSubDirectories: false,
@@ -136,4 +150,53 @@ export async function catalogResources(
     }
   }
   return resources;
+}
+
+/** The logical id of a dataset's table of a zone. */
+export const glueTableId = (dataset: Pick<Dataset, 'name'>, zone: Zone): string =>
+  `GlueTable${pascal(dataset.name)}${pascal(zone)}`;
+
+const lakeUri = (ctx: StackContext, prefix: string): Cfn => ({
+  'Fn::Join': ['', ['s3://', ctx.lakeBucket, `/${prefix}`]],
+});
+
+/**
+ * An Apache Iceberg table (format version 2) in the Glue Data Catalog: Glue writes its first metadata
+ * file from the declared columns at the table's location and records it in the table's parameters
+ * (`table_type` ICEBERG, `metadata_location`). No partition keys (an empty list), no SerDe: Iceberg's metadata says
+ * how its data files are laid out. The columns are what the silver job merges (its clean SQL: the
+ * declared columns, the lineage columns and the tombstone flag `_cdc_deleted`).
+ *
+ * Only CREATE is possible (`MetadataOperation`): CloudFormation updates the table with Glue's
+ * UpdateTable, which replaces its parameters and drops `metadata_location` (docs/incremental.md says
+ * what a change to a CDC dataset's declaration needs).
+ */
+function icebergTable(
+  ctx: StackContext,
+  dataset: Dataset,
+  zone: Zone,
+  columns: readonly CatalogColumn[],
+): Cfn {
+  return {
+    Type: 'AWS::Glue::Table',
+    DependsOn: `GlueDatabase${pascal(dataset.catalog.database)}`,
+    Properties: {
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseName: ctx.databaseName(dataset.catalog.database),
+      TableInput: {
+        Name: dataset.catalog.tables[zone],
+        Description: `${dataset.name} ${zone}: ${dataset.description}`.slice(0, 2048),
+        ...(dataset.owner ? { Owner: dataset.owner } : {}),
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: tableParameters(dataset, zone, columns),
+        // None (Athena wants the empty list rather than no list).
+        PartitionKeys: [],
+        StorageDescriptor: {
+          Columns: columns.map((c) => ({ ...c, Comment: columnComment(dataset, zone, c.Name) })),
+          Location: lakeUri(ctx, cdcStatePrefix(dataset.name)),
+        },
+      },
+      OpenTableFormatInput: { IcebergInput: { MetadataOperation: 'CREATE', Version: '2' } },
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { runsPerJob } from './back-pressure';
 import { GLUE_LOG_PREFIX, GLUE_VERSION } from './constants';
 import { glueArn, pascal, refuseClash, type Cfn, type Resources, type StackContext } from './context';
 import type { GlueArtifacts } from './glue-artifacts';
+import { icebergJobArguments, jobIcebergTables } from './iceberg';
 
 /**
  * The Glue jobs: one per declared `stages.<stage>.glueJob` name (deployed as `<name>-<stage>`), each
@@ -111,6 +112,9 @@ export function glueJobResources(
           '--custom-logGroup-prefix': GLUE_LOG_PREFIX(ctx.stage),
           [GLUE_TEMP_DIR]: { 'Fn::Sub': `s3://\${ArtifactsBucket}/${glueTempKey(name)}` },
           ...(artifacts.library ? { '--extra-py-files': deployed(artifacts.library) } : {}),
+          // A job that reads or writes an Iceberg table (a CDC dataset's silver): Glue's Iceberg and
+          // the glue_catalog Spark catalog (stack/iceberg.ts).
+          ...(jobIcebergTables(ctx, job).length > 0 ? icebergJobArguments(ctx) : {}),
         },
       },
     };

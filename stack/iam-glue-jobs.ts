@@ -4,6 +4,7 @@ import { zonePrefix } from '../shared/domain/layout';
 import { GLUE_LOG_PREFIX } from './constants';
 import { assume, lakeObjects, logsArn, type Cfn, type Resources, type StackContext } from './context';
 import { glueJobRoleId, glueTempKey, type GlueJob } from './glue-jobs';
+import { icebergJobStatements } from './iceberg';
 import type { TableAccess } from './lake-formation';
 
 /**
@@ -83,6 +84,9 @@ function glueJobRole(ctx: StackContext, name: string, job: GlueJob, artifactsPre
       Resource: '*',
       Condition: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
     },
+    // The Iceberg tables it reads or commits to, through the Glue catalog (their files are under the
+    // prefixes above).
+    ...icebergJobStatements(ctx, job),
   ];
   return {
     Type: 'AWS::IAM::Role',

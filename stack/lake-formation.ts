@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIcebergTable } from '../shared/domain/cdc';
 import type { Dataset } from '../shared/domain/datasets';
 import {
   CLASSIFICATIONS,
@@ -79,14 +80,15 @@ export function principalsParam(name: string, value: string): string[] {
 const catalogId = { Ref: 'AWS::AccountId' };
 const short = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 10);
 
-/** The column names of each classification in one table (partition keys included). */
+/** The column names of each classification in one table (partition keys included; an Iceberg table has none). */
 export function columnsByClassification(
   dataset: Dataset,
   zone: Zone,
   columns: readonly CatalogColumn[],
 ): Map<Classification, string[]> {
   const out = new Map<Classification, string[]>();
-  const names = [...columns.map((c) => c.Name), ...dataset.partitionKeys.map((k) => k.name)];
+  const keys = isIcebergTable(dataset, zone) ? [] : dataset.partitionKeys.map((k) => k.name);
+  const names = [...columns.map((c) => c.Name), ...keys];
   for (const name of names) {
     const c = columnGovernance(dataset, zone, name).classification;
     out.set(c, [...(out.get(c) ?? []), name]);
@@ -202,8 +204,15 @@ export function lakeFormationResources(
           Properties: {
             Principal: { DataLakePrincipalIdentifier: roleArn(access.role) },
             Resource: { Table: table(dataset, zone) },
+            // Committing to an Iceberg table updates the table itself (its metadata_location): ALTER.
             Permissions: writes.includes(zone)
-              ? ['SELECT', 'INSERT', 'DELETE', 'DESCRIBE']
+              ? [
+                  'SELECT',
+                  'INSERT',
+                  'DELETE',
+                  'DESCRIBE',
+                  ...(isIcebergTable(dataset, zone) ? ['ALTER'] : []),
+                ]
               : ['SELECT', 'DESCRIBE'],
             PermissionsWithGrantOption: [],
           },

@@ -1,3 +1,4 @@
+import { icebergZones } from '../domain/cdc';
 import type { Dataset, Registry, Stage } from '../domain/datasets';
 import { manifestSchema, type RunManifest } from '../domain/manifest';
 import { PARTITION_SAMPLE, type JobRunSummary, type StageResult } from '../domain/pipeline';
@@ -12,7 +13,8 @@ import type { Log, ManifestStore, MetricsReader, MetricsSink, PartitionCatalog }
 
 /**
  * Records one stage's results after its job: checks the job run really succeeded, reads and
- * validates the run manifest, registers the output partitions in the catalog, judges the quarantine
+ * validates the run manifest, registers the output partitions in the catalog (none of an Iceberg
+ * table: a manifest naming one is refused), judges the quarantine
  * ratio (silver) against the dataset's policy and recent runs, and publishes the stage metrics.
  */
 
@@ -83,6 +85,15 @@ function checkTables(dataset: Dataset, manifest: RunManifest, location: string):
       ({ p, i }) =>
         `outputPartitions[${i}].table: "${p.table}" is not a table of dataset "${dataset.name}" (${[...tables].join(', ')})`,
     );
+  // An Iceberg table (a CDC dataset's silver) has no partitions: its job commits to the table itself.
+  const iceberg = new Set(icebergZones(dataset).map((zone) => dataset.catalog.tables[zone]));
+  const partitionless = manifest.outputPartitions
+    .map((p, i) => ({ p, i }))
+    .filter(({ p }) => iceberg.has(p.table))
+    .map(
+      ({ p, i }) =>
+        `outputPartitions[${i}].table: "${p.table}" is an Iceberg table (the current state of CDC dataset "${dataset.name}"): it has no partitions to register`,
+    );
   const keys = dataset.partitionKeys.length;
   const badValues = manifest.outputPartitions
     .map((p, i) => ({ p, i }))
@@ -91,8 +102,8 @@ function checkTables(dataset: Dataset, manifest: RunManifest, location: string):
       ({ p, i }) =>
         `outputPartitions[${i}].values: has ${p.values.length} value(s), the tables have ${keys} partition key(s)`,
     );
-  if (unknown.length + badValues.length > 0)
-    throw new InvalidManifestError(location, [...unknown, ...badValues]);
+  if (unknown.length + partitionless.length + badValues.length > 0)
+    throw new InvalidManifestError(location, [...unknown, ...partitionless, ...badValues]);
 }
 
 export async function recordStage(input: RecordStageInput, deps: RecordStageDeps): Promise<StageResult> {

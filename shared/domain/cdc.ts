@@ -1,4 +1,5 @@
 import type { Dataset } from './datasets';
+import { zonePrefix, type Zone } from './layout';
 
 /**
  * CDC datasets (`mode: cdc`): the landed rows are changes of a source table (insert / update / delete
@@ -19,6 +20,27 @@ import type { Dataset } from './datasets';
  * Parquet file rewritten by each merge (the Spark engine keeps it as an Iceberg table).
  */
 export const CDC_STATE_FOLDER = 'current';
+
+/**
+ * A CDC dataset's current state as an object key prefix of the lake: `silver/<dataset>/current/`. The
+ * DuckDB engine keeps its Parquet file there; on AWS it is the location of the Apache Iceberg table the
+ * stack declares (stack/catalog.ts), whose data and metadata folders Iceberg keeps under it.
+ */
+export const cdcStatePrefix = (dataset: string): string =>
+  `${zonePrefix('silver', dataset)}${CDC_STATE_FOLDER}/`;
+
+/**
+ * The zones whose catalog table is an Apache Iceberg table, not a partitioned Parquet table: a CDC
+ * dataset's silver (its current state, one table merged into by every run). An Iceberg table has
+ * no partitions to register: the stack declares it without partition keys, the silver job writes
+ * it by committing to the table, and the registration step refuses a run manifest that names one.
+ */
+export function icebergZones(dataset: Pick<Dataset, 'mode'>): readonly Zone[] {
+  return dataset.mode === 'cdc' ? ['silver'] : [];
+}
+
+export const isIcebergTable = (dataset: Pick<Dataset, 'mode'>, zone: Zone): boolean =>
+  icebergZones(dataset).includes(zone);
 
 /** The state folder from a stage's silver partition location: `<lake>/silver/<dataset>/current`. */
 export function cdcStateFolder(partitionLocation: string, partitionPath: string): string | undefined {

@@ -2,6 +2,7 @@ import type { Dataset } from './datasets';
 import type { Zone } from './layout';
 import { ACCESS_LEVELS, CLASSIFICATIONS, type AccessLevel, type Classification } from './dataset-limits';
 import { INGESTED_AT, QUARANTINE_REASONS, SOURCE_FILE } from './sql';
+import { CDC_DELETED } from './cdc';
 
 export { ACCESS_LEVELS, CLASSIFICATIONS, type AccessLevel, type Classification };
 
@@ -57,11 +58,12 @@ export interface ColumnGovernance {
   readonly declared: boolean;
 }
 
-/** The columns every stage adds: lineage and quarantine reasons, none personal. */
+/** The columns the stages add: lineage, quarantine reasons and a CDC state's tombstone flag, none personal. */
 const SYSTEM_COLUMNS: Record<string, string> = {
   [INGESTED_AT]: 'When the row was ingested into bronze (lineage)',
   [SOURCE_FILE]: 'The landed file the row came from (lineage)',
   [QUARANTINE_REASONS]: 'The checks the row failed, comma-separated',
+  [CDC_DELETED]: "True when the key's latest change is a delete (a tombstone of the CDC state)",
 };
 
 /** Sensitivity order: the higher, the more restricted. */

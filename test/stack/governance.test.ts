@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadRegistry } from '../../shared/config/registry';
+import { isIcebergTable } from '../../shared/domain/cdc';
 import { columnGovernance } from '../../shared/domain/governance';
 import {
   PACKAGE_TIMEOUT_MS,
@@ -43,8 +44,8 @@ test('every table: the dataset description, the owner, and parameters for datase
       expect(input.Description).toBe(`${d.name} ${zone}: ${d.description}`);
       expect(input.Owner).toBe(d.owner);
       expect(input.Parameters).toMatchObject({
-        // Glue's own data-format key stays Glue's.
-        classification: 'parquet',
+        // Glue's own data-format key stays Glue's (an Iceberg table's format parameters are Glue's own).
+        ...(isIcebergTable(d, zone) ? {} : { classification: 'parquet' }),
         'medallion.dataset': d.name,
         'medallion.layer': zone,
         'medallion.owner': d.owner,

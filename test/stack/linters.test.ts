@@ -134,7 +134,7 @@ beforeAll(() => {
 }, PACKAGE_TIMEOUT_MS + LINT_TIMEOUT_MS);
 
 describe("AWS's linters on the packaged templates", () => {
-  test('linted: the default package, a second stage and the parameter variant', () => {
+  test('linted: the default package, a second stage, the parameter variant and the CDC variant', () => {
     expect(templates).toHaveLength(1 + Object.keys(VARIANTS).length);
   });
 

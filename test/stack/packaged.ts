@@ -50,7 +50,8 @@ export function loadTemplate(dir: string = SERVERLESS_DIR): Template {
 
 /**
  * The packages the stack tests check besides the default one (stage dev, default parameters): a
- * second stage, and every parameter switched away from its default.
+ * second stage, every parameter switched away from its default, and the shipped datasets plus the
+ * CDC test dataset (`customers`, test/glue/cdc/datasets: its silver is an Iceberg table).
  */
 export const VARIANTS = {
   // As long as a stage may be: the names of any stage fit AWS's limits (test/stack/stages.test.ts).
@@ -73,7 +74,8 @@ export const VARIANTS = {
       waitingRunAlarmMinutes: '30',
     },
   },
-} as const satisfies Record<string, { stage: string; params: Record<string, string> }>;
+  cdc: { stage: 'dev', params: {}, datasets: 'test/glue/cdc/datasets' },
+} as const satisfies Record<string, { stage: string; params: Record<string, string>; datasets?: string }>;
 export type VariantName = keyof typeof VARIANTS;
 
 /** Where a variant is packaged (its own folder: packaging wipes the folder it writes). */
@@ -81,7 +83,8 @@ export const variantDir = (name: VariantName): string => join(ROOT, '.serverless
 
 /** Packages a variant unless it was packaged from the current inputs; returns its folder. */
 export function ensureVariant(name: VariantName): string {
-  const { stage, params } = VARIANTS[name];
+  const variant: { stage: string; params: Record<string, string>; datasets?: string } = VARIANTS[name];
+  const { stage, params } = variant;
   execFileSync(
     'bash',
     [
@@ -89,6 +92,7 @@ export function ensureVariant(name: VariantName): string {
       '--if-stale',
       '--out',
       variantDir(name),
+      ...(variant.datasets ? ['--extra-datasets', join(ROOT, variant.datasets)] : []),
       ...Object.entries(params).map(([k, v]) => `--param=${k}=${v}`),
     ],
     {

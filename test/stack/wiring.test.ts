@@ -7,6 +7,7 @@ import { DIMENSIONS, METRIC_NAMES } from '../../shared/domain/metrics';
 import { stageDatabaseName, stageJobName, stageMetricsNamespace } from '../../shared/domain/stage-names';
 import { boundDefinition } from '../../shared/domain/horizon';
 import { zoneKey } from '../../shared/domain/layout';
+import { CDC_DELETED, cdcStatePrefix, isIcebergTable } from '../../shared/domain/cdc';
 import {
   PACKAGE_TIMEOUT_MS,
   ROOT,
@@ -360,7 +361,7 @@ describe('Glue: jobs, scripts, catalog', () => {
     }
   });
 
-  test('each dataset has its database and four Parquet tables, partitioned by its keys, at its zone', () => {
+  test('each dataset has its database and four tables: Parquet partitioned by its keys at its zone, or Iceberg (a CDC state)', () => {
     for (const d of registry.datasets) {
       const db = resourcesOfType(template, 'AWS::Glue::Database').find(([, r]) =>
         JSON.stringify(r.Properties).includes(`"Name":"${stageDatabaseName(d.catalog.database, STAGE)}"`),
@@ -373,6 +374,18 @@ describe('Glue: jobs, scripts, catalog', () => {
         expect(table).toBeDefined();
         expect(table['DatabaseName']).toBe(stageDatabaseName(d.catalog.database, STAGE));
         const input = table['TableInput'];
+        if (isIcebergTable(d, zone)) {
+          // The current state of a CDC dataset: one Iceberg table, no partitions (test/stack/iceberg.test.ts).
+          expect(table['OpenTableFormatInput']).toEqual({
+            IcebergInput: { MetadataOperation: 'CREATE', Version: '2' },
+          });
+          expect(input.PartitionKeys).toEqual([]);
+          expect(input.StorageDescriptor.Location).toEqual({
+            'Fn::Join': ['', ['s3://', { Ref: 'LakeBucket' }, `/${cdcStatePrefix(d.name)}`]],
+          });
+          continue;
+        }
+        expect(table['OpenTableFormatInput']).toBeUndefined();
         expect(input.PartitionKeys).toEqual(
           d.partitionKeys.map((k) => ({ Name: k.name, Type: 'string', Comment: '[internal] Partition key' })),
         );
@@ -388,7 +401,7 @@ describe('Glue: jobs, scripts, catalog', () => {
     }
   });
 
-  test('silver columns are the declared columns with their types, then the lineage columns', () => {
+  test('silver columns are the declared columns with their types, then the lineage columns (and a CDC state its tombstone flag)', () => {
     for (const d of registry.datasets) {
       const silver = resourcesOfType(template, 'AWS::Glue::Table').find(
         ([, r]) => (r.Properties?.['TableInput'] as { Name: string }).Name === d.catalog.tables.silver,
@@ -402,6 +415,7 @@ describe('Glue: jobs, scripts, catalog', () => {
         ...d.columns.map((c) => ({ Name: c.name, Type: c.type })),
         { Name: '_ingested_at', Type: 'timestamp' },
         { Name: '_source_file', Type: 'string' },
+        ...(d.mode === 'cdc' ? [{ Name: CDC_DELETED, Type: 'boolean' }] : []),
       ]);
     }
   });
