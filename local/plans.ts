@@ -35,6 +35,7 @@ export function localGlueArguments(
     lakeRoot: fileUri(lake.root),
     planLocation: fileUri(planPath(lake, dataset.name), false),
     dataset: dataset.name,
+    catalogDatabase: dataset.catalog.database,
     landingPrefix: dataset.landing.prefix,
     stage,
     runId,

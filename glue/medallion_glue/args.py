@@ -40,6 +40,9 @@ class JobArgs:
     quarantine: Location
     manifest: Location
     plan: Location
+    # The Glue database of the dataset's tables as deployed (`<database>_<stage>` on AWS): where a CDC
+    # dataset's Iceberg table is (cdc.py).
+    catalog_database: str
     # Glue's --TempDir (the stack sets it on every job): where the bronze job puts the copies it reads
     # instead of a landed file (landing.gz_copies). None when the run has none.
     temp_dir: Optional[Location] = None
@@ -107,6 +110,7 @@ def parse_job_args(resolved: Mapping[str, object], stage: str) -> JobArgs:
         quarantine=_folder(resolved, "quarantine_location"),
         manifest=manifest,
         plan=plan,
+        catalog_database=_text(resolved, "catalog_database"),
         temp_dir=_temp_dir(resolved),
         gold_targets=tuple(gold_targets(_text(resolved, GOLD_WINDOW))) if stage == "gold" else (),
     )
@@ -117,6 +121,14 @@ def check_against_plan(args: JobArgs, plan: Plan) -> None:
     lays it out, and no output may land inside the source (landing is never written)."""
     if plan.dataset != args.dataset:
         raise JobArgumentError(f"--dataset: {args.dataset!r} but --dataset_plan {args.plan.uri} is for {plan.dataset!r}")
+    # The declared database, or as a stage deploys it: `<database>_<stage>` (shared/domain/stage-names.ts).
+    if args.catalog_database != plan.database and not re.fullmatch(
+        re.escape(plan.database) + r"_[a-z0-9_]{1,15}", args.catalog_database
+    ):
+        raise JobArgumentError(
+            f"--catalog_database: {args.catalog_database!r} is not the plan's database {plan.database!r} "
+            f"(or its stage's name, {plan.database!r}_<stage>)"
+        )
 
     _check_partition(plan, args.partition_values, args.partition_path, "--partition_values", "--partition_path")
     for target in args.gold_targets:

@@ -4,7 +4,8 @@ Iceberg catalog and table a run writes; the Spark work is in sparkio.py.
 
 - On AWS Glue (5.1, `--datalake-formats iceberg`) the job's --conf defines the catalog `glue_catalog`
   (the Glue Data Catalog, org.apache.iceberg.aws.glue.GlueCatalog, warehouse under the lake's silver
-  zone); the table is `glue_catalog.<database>.<silver table>`, declared by the stack.
+  zone); the table is `glue_catalog.<database>.<silver table>` (the database as deployed: the job's
+  --catalog_database), declared by the stack (stack/catalog.ts), never created by a run.
 - Locally (no such catalog configured) a Hadoop catalog in the lake itself: warehouse `<lake>/iceberg/`,
   registered on the session under a name of its own per lake (LOCAL_CATALOG_PREFIX + a hash of the
   warehouse URI), so one Spark process can serve several lakes."""
@@ -29,6 +30,8 @@ class IcebergTable:
     table: str
     # Spark conf to set before the catalog's first use (empty when the job's --conf defines it).
     conf: tuple
+    # Whether a run creates the table when it does not exist (locally); on AWS the stack declares it.
+    creates: bool = False
 
     @property
     def identifier(self) -> str:
@@ -53,7 +56,7 @@ def iceberg_table(configured_catalog, lake_root_uri: str, database: str, table: 
         (f"{prefix}.type", "hadoop"),
         (f"{prefix}.warehouse", warehouse),
     )
-    return IcebergTable(name, database, table, conf)
+    return IcebergTable(name, database, table, conf, creates=True)
 
 
 # Iceberg commits optimistically. A MERGE that another writer's commit overtook between planning and

@@ -14,6 +14,7 @@ JOB_ARGS = (
     "quarantine_location",
     "manifest_location",
     "dataset_plan",
+    "catalog_database",
 )
 
 # shared/domain/glue-args.ts GOLD_WINDOW_ARG: the gold job's own argument (gold_window.py).

@@ -235,6 +235,11 @@ class SparkEngine:
         (cdc.py: a merge is idempotent). Returns the attempts it took."""
         table = self._iceberg(plan, lake_root_uri)
         if not self._exists(table.identifier):  # not created yet (locally; on AWS the stack declares it)
+            if not table.creates:
+                raise StageContractError(
+                    f"the Iceberg table {table.identifier} does not exist: the stack declares it (deploy the "
+                    f"stack with this dataset; --catalog_database names the stage's database)"
+                )
             try:
                 self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {table.catalog}.{table.database}")
                 self.spark.createDataFrame([], changes.schema).writeTo(table.identifier).using("iceberg").create()

@@ -5,6 +5,7 @@ and writes the manifest last: a manifest exists only for a run whose outputs are
 
 import json
 import sys
+from dataclasses import replace
 from typing import Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from .args import JobArgs, check_against_plan, parse_job_args
@@ -305,6 +306,9 @@ def run_stage(stage: str, resolved: Mapping[str, object], engine_factory: Callab
         args = parse_job_args(resolved, stage)
         plan = parse_plan(stores.read_bytes(args.plan), args.plan.uri)
         check_against_plan(args, plan)
+        # The catalog database as the run's registry names it (the stage's on AWS): where a CDC
+        # dataset's Iceberg table is (cdc.py).
+        plan = replace(plan, database=args.catalog_database)
         log("Stage starting", stage=stage, dataset=args.dataset, runId=args.run_id, jobRunId=args.job_run_id,
             partition=args.partition_path, source=args.source.uri, target=args.target.uri)
         manifest = FLOWS[stage](args, plan, engine_factory, stores, started_at, now)

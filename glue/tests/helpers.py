@@ -62,6 +62,7 @@ class Lake:
             "quarantine_location": self.uri + f"quarantine/orders/{PARTITION_PATH}/",
             "manifest_location": self.uri + f"_manifests/orders/{stage}/{RUN_ID}.json",
             "dataset_plan": "file://" + self.plan_path,
+            "catalog_database": "shop_lake",
             "JOB_RUN_ID": "jr_0123456789",
             "JOB_NAME": f"medallion-{stage}",
             # Glue passes the job's --TempDir (the stack sets one on every job).

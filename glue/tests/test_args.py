@@ -28,6 +28,7 @@ def s3_args(stage="silver", **override):
         "quarantine_location": f"{root}quarantine/orders/{path}/",
         "manifest_location": f"{root}_manifests/orders/{stage}/orders-2024-01-15-abc.json",
         "dataset_plan": "s3://artifacts-123/glue/plans/orders.json",
+        "catalog_database": "shop_lake_prod_eu",
         "JOB_RUN_ID": "jr_abc",
     }
     args.update(override)
@@ -103,6 +104,14 @@ class CheckAgainstPlan(unittest.TestCase):
     def test_the_plan_must_be_for_the_dataset(self):
         with self.assertRaisesRegex(JobArgumentError, "--dataset: 'payments' but --dataset_plan .* is for 'orders'"):
             self.check(dataset="payments")
+
+    def test_the_catalog_database_is_the_plans_as_declared_or_as_a_stage_deploys_it(self):
+        self.check(catalog_database="shop_lake")
+        self.check(catalog_database="shop_lake_dev")
+        with self.assertRaisesRegex(JobArgumentError, "--catalog_database: 'other_lake_dev' is not the plan's database 'shop_lake'"):
+            self.check(catalog_database="other_lake_dev")
+        with self.assertRaisesRegex(JobArgumentError, "--catalog_database: 'shop_lakeside' is not"):
+            self.check(catalog_database="shop_lakeside")
 
     def test_values_must_fit_the_declared_keys(self):
         with self.assertRaisesRegex(JobArgumentError, "2 value\\(s\\) for the 3 partition key"):

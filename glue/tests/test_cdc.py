@@ -10,6 +10,8 @@ class IcebergTable(unittest.TestCase):
         # Assess: nothing to configure, the stack's --conf did
         self.assertEqual(table.identifier, f"{GLUE_CATALOG}.shop_lake_prod.customers_silver")
         self.assertEqual(table.conf, ())
+        # The stack declares the table (stack/catalog.ts): a run never creates it on AWS.
+        self.assertFalse(table.creates)
 
     def test_locally_a_hadoop_catalog_in_the_lake_one_name_per_lake(self):
         # Act
@@ -18,6 +20,7 @@ class IcebergTable(unittest.TestCase):
         b = iceberg_table(None, "file:///tmp/lake-b/", "crm", "customers_silver")
         # Assess
         self.assertEqual(a, again)
+        self.assertTrue(a.creates)
         self.assertNotEqual(a.catalog, b.catalog)
         self.assertTrue(a.identifier.startswith("medallion_") and a.identifier.endswith(".crm.customers_silver"))
         self.assertEqual(dict(a.conf), {

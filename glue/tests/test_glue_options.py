@@ -31,6 +31,7 @@ GLUE_ARGV = [
     "--quarantine_location", "s3://lake/quarantine/orders/year=2024/month=01/day=15/",
     "--manifest_location", "s3://lake/_manifests/orders/silver/orders-2024-01-15-3f9c2a7d1b0e4c55.json",
     "--dataset_plan", "s3://artifacts/plans/orders.json",
+    "--catalog_database", "shop_lake_dev",
     "--enable-auto-scaling", "true",
 ]
 

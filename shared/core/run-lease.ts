@@ -99,6 +99,7 @@ export async function prepareRun(raw: PrepareRunInput, deps: PrepareRunDeps): Pr
       lakeRoot: deps.lakeRoot,
       planLocation: `${withSlash(deps.plansLocation)}${dataset.name}.json`,
       dataset: dataset.name,
+      catalogDatabase: dataset.catalog.database,
       landingPrefix: dataset.landing.prefix,
       stage,
       runId: raw.executionName,

@@ -21,6 +21,12 @@ export const GLUE_ARGS = {
   manifestLocation: '--manifest_location',
   /** The compiled dataset (definition + generated SQL), see `medallion compile`. */
   datasetPlan: '--dataset_plan',
+  /**
+   * The Glue database of the dataset's tables as the run's registry names it: the stage's on AWS
+   * (`<database>_<stage>`, shared/domain/stage-names.ts), the declared one locally. Where a CDC
+   * dataset's Iceberg table is (glue/medallion_glue/cdc.py); the same name record-stage registers in.
+   */
+  catalogDatabase: '--catalog_database',
 } as const;
 
 export type GlueArgName = keyof typeof GLUE_ARGS;
@@ -79,6 +85,8 @@ export function glueArguments(p: {
   lakeRoot: string;
   planLocation: string;
   dataset: string;
+  /** The dataset's `catalog.database` in the run's registry (the stage's name on AWS). */
+  catalogDatabase: string;
   landingPrefix: string;
   stage: Stage;
   runId: string;
@@ -99,6 +107,7 @@ export function glueArguments(p: {
     [GLUE_ARGS.quarantineLocation]: root + zoneKey('quarantine', p.dataset, p.partitionPath),
     [GLUE_ARGS.manifestLocation]: root + manifestKey(p.dataset, p.stage, p.runId),
     [GLUE_ARGS.datasetPlan]: p.planLocation,
+    [GLUE_ARGS.catalogDatabase]: p.catalogDatabase,
     ...(p.stage === 'gold'
       ? {
           [GOLD_WINDOW_ARG]: JSON.stringify(

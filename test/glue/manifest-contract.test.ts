@@ -73,6 +73,7 @@ describe('the manifest built by the Glue package', () => {
         lakeRoot,
         planLocation: `${lakeRoot}_artifacts/plans/orders.json`,
         dataset: 'orders',
+        catalogDatabase: orders.catalog.database,
         landingPrefix: orders.landing.prefix,
         stage,
         runId: 'orders-2024-01-15-0123456789abcdef',

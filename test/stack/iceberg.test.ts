@@ -1,5 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadDeployedRegistry } from '../../shared/config/deployed-registry';
 import { loadRegistry } from '../../shared/config/registry';
+import { GLUE_ARGS, glueArguments } from '../../shared/domain/glue-args';
+import { venvPython } from '../helpers/python-env';
 import { CDC_DELETED, cdcStatePrefix } from '../../shared/domain/cdc';
 import { columnGovernance } from '../../shared/domain/governance';
 import { runPython } from '../glue/python';
@@ -136,6 +142,32 @@ describe('the Glue jobs that use it', () => {
     }
     expect(args('GlueJobMedallionBronze')['--datalake-formats']).toBeUndefined();
     expect(args('GlueJobMedallionBronze')['--conf']).toBeUndefined();
+  });
+
+  test("each run is told the stage's database, the one the stack declares the table in", () => {
+    // The registry prepare-run ships (build/datasets.json in its zip), unzipped as Lambda would.
+    const dir = mkdtempSync(join(tmpdir(), 'iceberg-registry-'));
+    execFileSync(venvPython(), [
+      '-c',
+      'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("build/datasets.json", sys.argv[2])',
+      join(ensureVariant('cdc'), 'prepareRun.zip'),
+      dir,
+    ]);
+    const deployed = loadDeployedRegistry(join(dir, 'build', 'datasets.json')).get('customers');
+
+    const args = glueArguments({
+      lakeRoot: 's3://lake/',
+      planLocation: 's3://artifacts/plans/customers.json',
+      dataset: deployed.name,
+      catalogDatabase: deployed.catalog.database,
+      landingPrefix: deployed.landing.prefix,
+      stage: 'silver',
+      runId: 'customers-2024-03-02-abc',
+      partitionPath: 'dt=2024-03-02',
+      partitionValues: ['2024-03-02'],
+    });
+
+    expect(args[GLUE_ARGS.catalogDatabase]).toBe(props(template, 'GlueTableCustomersSilver').DatabaseName);
   });
 
   test('the silver role may load and commit the table, the gold role only load it, bronze neither', () => {

@@ -39,6 +39,7 @@ describe('medallion pipeline state machine (aws-local-stepfunctions, real handle
       '--manifest_location':
         's3://example-lake/_manifests/orders/silver/orders-2024-01-15-0123456789abcdef.json',
       '--dataset_plan': 's3://example-artifacts/plans/orders.json',
+      '--catalog_database': 'shop_lake',
     });
     expect(h.glueCalls[2]?.args['--enable-auto-scaling']).toBe('true');
     expect(h.metrics.published.map((m) => m.stage)).toEqual(['bronze', 'silver', 'gold']);

@@ -44,6 +44,7 @@ describe('prepare-run', () => {
         '--quarantine_location': 'file:///srv/lake/quarantine/orders/year=2024/month=01/day=15/',
         '--manifest_location': 'file:///srv/lake/_manifests/orders/bronze/orders-2024-01-15-abc.json',
         '--dataset_plan': 'file:///srv/lake/_system/plans/orders.json',
+        '--catalog_database': 'shop_lake',
       },
     });
     expect(state.run.jobs.gold.arguments['--enable-auto-scaling']).toBe('true');

@@ -125,6 +125,7 @@ export class ConformanceLake {
         lakeRoot: fileUri(this.root),
         planLocation: (stage === 'bronze' ? bronzePlan : undefined) ?? plans[variant] ?? '',
         dataset: dataset.name,
+        catalogDatabase: dataset.catalog.database,
         landingPrefix: dataset.landing.prefix,
         stage,
         runId: `conformance-${values.join('-')}`,
