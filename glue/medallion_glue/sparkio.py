@@ -275,6 +275,9 @@ class SparkEngine:
     def read_current(self, plan, lake_root_uri: str, view: str) -> DataFrame:
         table = self._iceberg(plan, lake_root_uri)
         try:
+            # The table as it is now: a session that loaded it before another run's commit (the local
+            # Spark process serves many runs) would otherwise read Iceberg's cached, older snapshot.
+            self.spark.sql(f"REFRESH TABLE {table.identifier}")
             frame = self.spark.table(table.identifier)
         except Exception as error:
             raise StageContractError(f"cannot read the current state {table.identifier}: run silver first ({error})") from error
