@@ -1,5 +1,11 @@
 import { percent } from '../shared/domain/quarantine';
-import { runDemo, type RunReport } from '../local/demo-scenario';
+import {
+  DEMO_CDC_DATASET,
+  DEMO_WINDOW_DATASET,
+  runDemo,
+  type IncrementalFacts,
+  type RunReport,
+} from '../local/demo-scenario';
 import { clearDemoLake, DEFAULT_DEMO_LAKE, recordDemoLake } from '../local/demo-lake';
 import { LocalLake } from '../local/lake';
 import { LocalPipeline } from '../local/pipeline';
@@ -26,6 +32,42 @@ function printRun(r: RunReport): void {
   );
 }
 
+/** What steps 5 and 6 left in the lake, under their runs. */
+function printFacts(title: string, facts: IncrementalFacts): void {
+  if (title.startsWith('Customer changes')) {
+    const { cdc } = facts;
+    console.log('  current state of the customers changed after the export (customers_silver):');
+    const lines: Array<[string, string]> = [
+      [cdc.updated, 'updated on day 2, then an older late update'],
+      [cdc.deleted, 'deleted on day 2, then an older late update'],
+      [cdc.inserted, 'inserted on day 2'],
+      [cdc.lateMerged, 'a late update, newer than its export row'],
+    ];
+    for (const [id, what] of lines) {
+      const row = cdc.state.find((r) => r['customer_id'] === id);
+      const now = row
+        ? `${String(row['country'])}  ${String(row['segment'])}  change ${String(row['change_seq'])}`
+        : cdc.state.length === 0
+          ? '(the state is an Iceberg table on Spark: see its gold)'
+          : '(no row)';
+      console.log(`    ${id}  ${what.padEnd(44)} →  ${now}`);
+    }
+  }
+  if (title.startsWith('Late file')) {
+    const { window } = facts;
+    console.log(
+      `  gold of ${window.correctedDay}, before → after the late file for ${window.lateDay} (active_users_7d):`,
+    );
+    for (const after of window.after) {
+      const before = window.before.find((b) => b['platform'] === after['platform']);
+      const was = (k: string) => (before ? String(before[k]) : '–');
+      console.log(
+        `    ${String(after['platform']).padEnd(8)} active users ${was('active_users')} → ${String(after['active_users'])}   sign-ins ${was('sign_ins')} → ${String(after['sign_ins'])}`,
+      );
+    }
+  }
+}
+
 export interface DemoOptions {
   readonly lake?: string;
   readonly rows: number;
@@ -45,9 +87,10 @@ export async function demo(values: DemoOptions): Promise<number> {
   const progress = values.json
     ? undefined
     : await RunProgress.create((line) => process.stderr.write(`    ${line}\n`), process.stderr);
-  // The demo lands orders: that one must be valid; an invalid other dataset is named and left out.
+  // The demo lands orders, customers and sign_ins: those must be valid; an invalid other dataset is
+  // named and left out.
   const reg = registry();
-  datasetNamed(reg, 'orders');
+  for (const name of ['orders', DEMO_CDC_DATASET, DEMO_WINDOW_DATASET]) datasetNamed(reg, name);
   const pipeline = new LocalPipeline({
     lake,
     engine,
@@ -85,6 +128,7 @@ export async function demo(values: DemoOptions): Promise<number> {
           runs: result.runs,
           landed,
           unacknowledged: result.unacknowledged,
+          incremental: result.incremental,
         },
         null,
         2,
@@ -100,6 +144,7 @@ export async function demo(values: DemoOptions): Promise<number> {
         `  landed ${f.key}${f.rows ? ` (${f.rows.length} rows)` : ''}${f.redelivered ? ', delivered twice' : ''}`,
       );
     for (const r of result.runs.filter((x) => x.step === step.title)) printRun(r);
+    printFacts(step.title, result.incremental);
   }
   for (const u of result.unacknowledged)
     console.log(`  warning: ${u.step}: SQS message ${u.itemIdentifier} was not acknowledged`);

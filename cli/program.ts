@@ -146,6 +146,16 @@ Exit codes: 0 the scenario ran (its corrupt-file run fails on purpose), 1 it cou
         .default(0),
     )
     .addOption(
+      new Option('--duplicates <r>', 'CDC datasets: share of changes delivered twice, 0..1')
+        .argParser(numberIn(0, 1))
+        .default(0),
+    )
+    .addOption(
+      new Option('--out-of-order <r>', 'CDC datasets: share of changes written after the next one, 0..1')
+        .argParser(numberIn(0, 1))
+        .default(0),
+    )
+    .addOption(
       new Option('--seed <n>', 'random seed: the same seed gives the same file')
         .argParser(integer)
         .default(42),

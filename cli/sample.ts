@@ -19,6 +19,9 @@ export interface SampleCommandOptions {
   readonly partition?: string;
   readonly where?: string[];
   readonly badRatio: number;
+  /** CDC datasets: shares of changes delivered twice, and written after the next change. */
+  readonly duplicates: number;
+  readonly outOfOrder: number;
   readonly seed: number;
   readonly firstId: number;
   /** Default: the dataset's first landing format. */
@@ -53,6 +56,10 @@ export async function sample(v: SampleCommandOptions): Promise<number> {
     throw new UsageError(
       `dataset "${dataset.name}" does not accept ${format} files (it takes ${dataset.landing.formats.join(', ')})`,
     );
+  if ((v.duplicates > 0 || v.outOfOrder > 0) && dataset.mode !== 'cdc')
+    throw new UsageError(
+      `--duplicates and --out-of-order shape a change stream: dataset "${dataset.name}" is not a CDC dataset (mode: cdc)`,
+    );
   const fileName = v.file ?? `sample-${v.seed}.${format}`;
   if (fileName.includes('/')) throw new UsageError('--file must be a file name, not a path');
 
@@ -71,7 +78,12 @@ export async function sample(v: SampleCommandOptions): Promise<number> {
   const generic =
     dataset.name === 'orders' && day
       ? undefined
-      : new DatasetRows(dataset, { ...options, ...(day ? { day } : {}) });
+      : new DatasetRows(dataset, {
+          ...options,
+          duplicates: v.duplicates,
+          outOfOrder: v.outOfOrder,
+          ...(day ? { day } : {}),
+        });
   const result = writeRows(
     path,
     format,

@@ -1,3 +1,4 @@
+import { CDC_DELETED } from '../shared/domain/cdc';
 import type { Dataset, Registry } from '../shared/domain/datasets';
 import { ruleName } from '../shared/domain/datasets';
 import { columnGovernance, type Classification } from '../shared/domain/governance';
@@ -43,6 +44,8 @@ export interface DictionaryTable {
   readonly columns: readonly DictionaryColumn[];
   readonly partitionCount: number;
   readonly rows: number;
+  /** A CDC dataset's silver: the table's current state, one row per key, not partitioned. */
+  readonly currentState: boolean;
   /** The newest partitions (`k=v/...`) with their rows. */
   readonly latest: ReadonlyArray<{ readonly partition: string; readonly rows: number }>;
 }
@@ -61,6 +64,9 @@ export interface DictionaryDataset {
   readonly goldSql: string;
 }
 
+/** A CDC dataset's silver is its current state (shared/domain/cdc.ts): no partitions, tombstones hidden. */
+const isCurrentState = (dataset: Dataset, zone: Zone): boolean => dataset.mode === 'cdc' && zone === 'silver';
+
 const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 async function columnsOf(dataset: Dataset): Promise<Record<Zone, DictionaryColumn[]>> {
@@ -78,7 +84,10 @@ async function columnsOf(dataset: Dataset): Promise<Record<Zone, DictionaryColum
   return Object.fromEntries(
     ZONES.map((zone) => [
       zone,
-      [...zones[zone], ...dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }))].map((c) => {
+      (isCurrentState(dataset, zone)
+        ? zones[zone].filter((c) => c.name !== CDC_DELETED)
+        : [...zones[zone], ...dataset.partitionKeys.map((k) => ({ name: k.name, type: 'VARCHAR' }))]
+      ).map((c) => {
         const g = columnGovernance(dataset, zone, c.name);
         const key = dataset.partitionKeys.some((k) => k.name === c.name);
         return {
@@ -104,6 +113,21 @@ export async function dataDictionary(lake: LocalLake, registry: Registry): Promi
       const tables: DictionaryTable[] = [];
       for (const zone of ZONES) {
         const table = dataset.catalog.tables[zone];
+        const currentState = isCurrentState(dataset, zone);
+        if (currentState) {
+          const [all] = await duck.rows(`SELECT count(*)::BIGINT AS rows FROM ${quoted(table)}`);
+          tables.push({
+            zone,
+            database: dataset.catalog.database,
+            table,
+            columns: columns[zone],
+            partitionCount: 0,
+            rows: Number(all?.['rows'] ?? 0),
+            currentState,
+            latest: [],
+          });
+          continue;
+        }
         const byPartition = await duck.rows(
           `SELECT ${keys.map(quoted).join(', ')}, count(*)::BIGINT AS rows FROM ${quoted(table)}
            GROUP BY ALL ORDER BY ${keys.map((k) => `${quoted(k)} DESC`).join(', ')}`,
@@ -113,6 +137,7 @@ export async function dataDictionary(lake: LocalLake, registry: Registry): Promi
           database: dataset.catalog.database,
           table,
           columns: columns[zone],
+          currentState,
           partitionCount: byPartition.length,
           rows: byPartition.reduce((n, r) => n + Number(r['rows']), 0),
           latest: byPartition.slice(0, LATEST_PARTITIONS).map((r) => ({
@@ -171,7 +196,7 @@ export function dictionaryMarkdown(datasets: readonly DictionaryDataset[], now: 
     lines.push(`- **Fresh:** last successful run ${freshness(d.lastSuccessAt, now)}`, '');
     for (const t of d.tables) {
       lines.push(`### ${t.zone}: \`${t.database}.${t.table}\``, '');
-      lines.push(`${t.rows} rows in ${t.partitionCount} partitions.`, '');
+      lines.push(`${rowsText(t)}.`, '');
       if (t.latest.length > 0) {
         lines.push('| latest partitions | rows |', '|---|---:|');
         for (const p of t.latest) lines.push(`| \`${p.partition}\` | ${p.rows} |`);
@@ -189,6 +214,12 @@ export function dictionaryMarkdown(datasets: readonly DictionaryDataset[], now: 
   return lines.join('\n');
 }
 
+/** "N rows in P partitions", or for a CDC dataset's silver what it is. */
+const rowsText = (t: DictionaryTable): string =>
+  t.currentState
+    ? `${t.rows} rows: the current state, one row per key merged from every run (docs/incremental.md)`
+    : `${t.rows} rows in ${t.partitionCount} partitions`;
+
 const html = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -201,7 +232,7 @@ export function dictionaryHtml(datasets: readonly DictionaryDataset[], now: Date
         .map(
           (t) => `<section class="table" data-table="${html(t.table)}">
 <h3>${html(t.zone)}: <code>${html(`${t.database}.${t.table}`)}</code></h3>
-<p>${t.rows} rows in ${t.partitionCount} partitions.</p>
+<p>${html(rowsText(t))}.</p>
 ${
   t.latest.length > 0
     ? `<table class="partitions">${row(['latest partitions', 'rows'], 'th')}${t.latest

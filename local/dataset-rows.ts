@@ -9,6 +9,12 @@ import { seededRandom } from './sample';
  * (unique unless a pattern shapes it). Timestamps and dates fall on the partition's day when it has
  * one. A `badRatio` share of rows breaks exactly one breakable rule each, so a user sees the
  * quarantine work; `bad` counts them. Seeded: the same seed gives the same rows.
+ *
+ * A CDC dataset (`mode: cdc`) gets a change stream instead: inserts of new keys, then updates and
+ * deletes of keys the stream inserted and has not deleted, each with the next change sequence
+ * (`changes`). Optionally some changes are delivered twice (`duplicates`) or swapped with the next
+ * one (`outOfOrder`), which the merge must shrug off. A change that breaks a rule is quarantined, not
+ * merged, so the stream goes on as if it had not happened. Its memory grows with the keys it inserts.
  */
 
 export type SampleValue = string | number | boolean | null;
@@ -21,7 +27,17 @@ export interface DatasetRowsOptions {
   readonly badRatio?: number;
   readonly seed?: number;
   readonly firstId?: number;
+  /** CDC datasets only: share of changes delivered twice (0..1, default 0). */
+  readonly duplicates?: number;
+  /** CDC datasets only: share of changes swapped with the change after them (0..1, default 0). */
+  readonly outOfOrder?: number;
 }
+
+/** How a generated change stream picks its operations: inserts first, then this mix. */
+const CDC_INSERT_SHARE = 0.5;
+const CDC_DELETE_SHARE_OF_REST = 0.2;
+/** Share of an update's other columns that change. */
+const CDC_UPDATED_COLUMN_SHARE = 0.5;
 
 type Column = Dataset['columns'][number];
 
@@ -41,6 +57,22 @@ export class DatasetRows implements Iterable<SampleRow> {
   ) {}
 
   *[Symbol.iterator](): Generator<SampleRow> {
+    if (this.dataset.mode === 'cdc' && this.dataset.cdc) {
+      yield* this.changes(this.dataset.cdc);
+      return;
+    }
+    const { rand, generators, breakers, badRatio } = this.setup();
+    for (let i = 0; i < this.options.records; i++) {
+      const row = this.freshRow(generators, i);
+      if (rand() < badRatio) {
+        (breakers[Math.floor(rand() * breakers.length)] as Breaker).apply(row);
+        this.bad++;
+      }
+      yield row;
+    }
+  }
+
+  private setup() {
     const { dataset, options } = this;
     const rand = seededRandom(options.seed ?? 42);
     const randInt = (a: number, b: number) => a + Math.floor(rand() * (b - a + 1));
@@ -50,16 +82,129 @@ export class DatasetRows implements Iterable<SampleRow> {
     );
     const breakers = this.breakers(rand);
     const badRatio = breakers.length > 0 ? (options.badRatio ?? 0) : 0;
-    for (let i = 0; i < options.records; i++) {
-      const row: SampleRow = {};
-      for (const c of dataset.columns)
-        row[c.name] = (generators.get(c.name) as (i: number) => SampleValue)(i);
-      if (rand() < badRatio) {
-        (breakers[Math.floor(rand() * breakers.length)] as Breaker).apply(row);
-        this.bad++;
+    return { rand, randInt, dayMs, generators, breakers, badRatio };
+  }
+
+  private freshRow(generators: ReadonlyMap<string, (i: number) => SampleValue>, i: number): SampleRow {
+    const row: SampleRow = {};
+    for (const c of this.dataset.columns)
+      row[c.name] = (generators.get(c.name) as (i: number) => SampleValue)(i);
+    return row;
+  }
+
+  /**
+   * A change stream of `records` rows: each change an insert of a new key (always while no key is
+   * live, else half of them), or an update (some columns change) or a delete (the key and the
+   * required columns kept, the others empty) of a live key; the sequence grows by one per change
+   * from a base that grows with the day (so a later day's sample supersedes an earlier one's), and
+   * the other timestamps grow with it through the day.
+   */
+  private *changes(cdc: NonNullable<Dataset['cdc']>): Generator<SampleRow> {
+    const { dataset, options } = this;
+    const { rand, dayMs, generators, breakers, badRatio } = this.setup();
+    const records = options.records;
+    const keyColumns = new Set(cdc.key);
+    const required = new Set(
+      dataset.columns
+        .filter((c) => !c.nullable || this.rulesOf(c.name).some((r) => r.check === 'not_null'))
+        .map((c) => c.name),
+    );
+    const timestamps = dataset.columns.filter((c) => c.type === 'timestamp').map((c) => c.name);
+    const sequence = this.sequenceValue(cdc.sequence, dayMs, records);
+    const others = dataset.columns
+      .map((c) => c.name)
+      .filter((n) => !keyColumns.has(n) && n !== cdc.sequence && n !== cdc.operation.column);
+    const live = new Map<string, SampleRow>();
+    const liveKeys: string[] = [];
+    const used = new Set<string>();
+    const keyText = (row: SampleRow) => JSON.stringify(cdc.key.map((k) => row[k]));
+
+    const nextChange = (n: number): SampleRow => {
+      let row: SampleRow;
+      if (liveKeys.length === 0 || rand() < CDC_INSERT_SHARE) {
+        row = this.freshRow(generators, n);
+        // A new key: the generated one unless the stream used it already (a pattern may repeat).
+        for (let attempt = 0; used.has(keyText(row)) && attempt < 100; attempt++) {
+          const again = this.freshRow(generators, n + attempt + records);
+          for (const k of cdc.key) row[k] = again[k] as SampleValue;
+        }
+        used.add(keyText(row));
+        row[cdc.operation.column] = cdc.operation.insert;
+      } else {
+        const at = Math.floor(rand() * liveKeys.length);
+        const current = live.get(liveKeys[at] as string) as SampleRow;
+        if (rand() < CDC_DELETE_SHARE_OF_REST) {
+          row = Object.fromEntries(
+            dataset.columns.map((c) => [
+              c.name,
+              keyColumns.has(c.name) || required.has(c.name) ? (current[c.name] ?? null) : null,
+            ]),
+          );
+          row[cdc.operation.column] = cdc.operation.delete;
+        } else {
+          const fresh = this.freshRow(generators, n);
+          row = { ...current };
+          for (const c of others) if (rand() < CDC_UPDATED_COLUMN_SHARE) row[c] = fresh[c] as SampleValue;
+          row[cdc.operation.column] = cdc.operation.update;
+        }
       }
-      yield row;
+      row[cdc.sequence] = sequence(n);
+      for (const t of timestamps)
+        if (t !== cdc.sequence && row[t] !== null)
+          row[t] = timestampText(dayMs + Math.floor(((n + rand()) / records) * 86_400_000));
+      return row;
+    };
+    /** Applies a valid change to the stream's own idea of the table. */
+    const apply = (row: SampleRow) => {
+      const key = keyText(row);
+      const known = live.has(key);
+      if (row[cdc.operation.column] === cdc.operation.delete) {
+        if (known) {
+          live.delete(key);
+          const at = liveKeys.indexOf(key);
+          liveKeys[at] = liveKeys[liveKeys.length - 1] as string;
+          liveKeys.pop();
+        }
+        return;
+      }
+      if (!known) liveKeys.push(key);
+      live.set(key, row);
+    };
+
+    type Pending = { readonly row: SampleRow; readonly broken: boolean };
+    let emitted = 0;
+    let held: Pending[] | undefined;
+    for (let n = 0; emitted < records; n++) {
+      const row = nextChange(n);
+      const broken = rand() < badRatio;
+      if (broken) (breakers[Math.floor(rand() * breakers.length)] as Breaker).apply(row);
+      else apply(row);
+      const batch: Pending[] = [{ row, broken }];
+      if (rand() < (options.duplicates ?? 0)) batch.push({ row: { ...row }, broken });
+      // Out of order: this change waits, and is written after the next one.
+      if (held === undefined && rand() < (options.outOfOrder ?? 0)) {
+        held = batch;
+        continue;
+      }
+      const ready = held ? [...batch, ...held] : batch;
+      held = undefined;
+      for (const p of ready) {
+        if (emitted === records) break;
+        if (p.broken) this.bad++;
+        emitted++;
+        yield p.row;
+      }
     }
+  }
+
+  /** The change sequence of the n-th change: one more each change, from a base that grows with the day. */
+  private sequenceValue(column: string, dayMs: number, records: number): (n: number) => SampleValue {
+    const type = this.dataset.columns.find((c) => c.name === column)?.type ?? 'bigint';
+    if (type === 'timestamp') return (n) => timestampText(dayMs + Math.floor((n * 86_400_000) / records));
+    if (type === 'date') return () => new Date(dayMs).toISOString().slice(0, 10);
+    // bigint and double: day number × 10⁶ (a later day's changes come later); int and decimal: from 1.
+    const base = type === 'bigint' || type === 'double' ? Math.floor(dayMs / 86_400_000) * 1_000_000 : 0;
+    return (n) => base + n + 1;
   }
 
   private rulesOf(column: string): Rule[] {
@@ -74,7 +219,7 @@ export class DatasetRows implements Iterable<SampleRow> {
   ): (i: number) => SampleValue {
     const rules = this.rulesOf(c.name);
     const required = !c.nullable || rules.some((r) => r.check === 'not_null');
-    const isKey = this.dataset.dedup?.key.includes(c.name) === true;
+    const isKey = (this.dataset.dedup?.key ?? this.dataset.cdc?.key ?? []).includes(c.name);
     const value = this.typedValue(c, rules, isKey, rand, randInt, dayMs);
     if (required || isKey) return value;
     return (i) => (rand() < NULL_SHARE ? null : value(i));
@@ -112,8 +257,7 @@ export class DatasetRows implements Iterable<SampleRow> {
       case c.type === 'date':
         return () => new Date(dayMs).toISOString().slice(0, 10);
       case c.type === 'timestamp':
-        return () =>
-          new Date(dayMs + Math.floor(rand() * 86_400_000)).toISOString().replace('T', ' ').replace('Z', '');
+        return () => timestampText(dayMs + Math.floor(rand() * 86_400_000));
       case c.type === 'int' || c.type === 'bigint': {
         if (isKey && !range) return id;
         const [lo, hi] = bounds(range, 0, 1000);
@@ -135,6 +279,17 @@ export class DatasetRows implements Iterable<SampleRow> {
     const out: Breaker[] = [];
     for (const c of this.dataset.columns)
       if (!c.nullable) out.push({ rule: `${c.name}_required`, apply: (row) => (row[c.name] = null) });
+    // A CDC change also needs its key and sequence, and one of the three operations (shared/domain/sql.ts).
+    const cdc = this.dataset.mode === 'cdc' ? this.dataset.cdc : undefined;
+    if (cdc) {
+      for (const column of [...cdc.key, cdc.sequence])
+        if (!out.some((b) => b.rule === `${column}_required`))
+          out.push({ rule: `${column}_required`, apply: (row) => (row[column] = null) });
+      const values = [cdc.operation.insert, cdc.operation.update, cdc.operation.delete];
+      const text = ['unknown', 'X', 'ZZZ'].find((v) => !values.includes(v));
+      if (text !== undefined && this.columnIsText(cdc.operation.column))
+        out.push({ rule: 'cdc_operation', apply: (row) => (row[cdc.operation.column] = text) });
+    }
     for (const r of this.dataset.rules) {
       const column = r.column;
       switch (r.check) {
@@ -171,6 +326,9 @@ export class DatasetRows implements Iterable<SampleRow> {
     return this.dataset.columns.find((c) => c.name === name)?.type === 'string';
   }
 }
+
+/** A timestamp as the landing files write it: `YYYY-MM-DD HH:MM:SS.mmm` (UTC). */
+const timestampText = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 function bounds(range: Rule | undefined, lo: number, hi: number): [number, number] {
   if (range?.check !== 'range') return [lo, hi];

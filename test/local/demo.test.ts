@@ -27,13 +27,19 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
     await expectDemoOutcomes(pipeline, result);
   });
 
-  test('five runs: four succeed through bronze, silver and gold; the corrupt day fails in bronze', () => {
-    expect(result.runs.map((r) => [r.partition, r.status, r.stages.map((s) => s.stage).join(',')])).toEqual([
-      ['year=2024/month=01/day=15', 'SUCCEEDED', 'bronze,silver,gold'],
-      ['year=2024/month=01/day=16', 'SUCCEEDED', 'bronze,silver,gold'],
-      ['year=2024/month=01/day=15', 'SUCCEEDED', 'bronze,silver,gold'],
-      ['year=2024/month=01/day=17', 'SUCCEEDED', 'bronze,silver,gold'],
-      ['year=2024/month=01/day=18', 'FAILED', ''],
+  test('eleven runs: orders’ corrupt day fails in bronze, every other run succeeds through bronze, silver and gold', () => {
+    const dataset = (r: { name: string }) => r.name.replace(/-\d{4}-.*$/, '');
+    expect(
+      result.runs.map((r) => [dataset(r), r.partition, r.status, r.stages.map((s) => s.stage).join(',')]),
+    ).toEqual([
+      ['orders', 'year=2024/month=01/day=15', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['orders', 'year=2024/month=01/day=16', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['orders', 'year=2024/month=01/day=15', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['orders', 'year=2024/month=01/day=17', 'SUCCEEDED', 'bronze,silver,gold'],
+      ['orders', 'year=2024/month=01/day=18', 'FAILED', ''],
+      ...['dt=2024-01-15', 'dt=2024-01-16', 'dt=2024-01-15'].flatMap((dt) =>
+        ['customers', 'sign_ins'].map((d) => [d, dt, 'SUCCEEDED', 'bronze,silver,gold']),
+      ),
     ]);
     const failed = result.runs[4];
     expect(failed?.path).toContain('Alert on-call of failure');
@@ -48,7 +54,7 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
     );
     const bySilverStage = new Map(
       result.runs
-        .filter((r) => r.status === 'SUCCEEDED')
+        .filter((r) => r.status === 'SUCCEEDED' && r.name.startsWith('orders-'))
         .map((r) => [Number(r.partition.slice(-2)), r.stages.find((s) => s.stage === 'silver')?.recordsOut]),
     );
     expect(silver).toEqual(
@@ -84,16 +90,22 @@ describe('local lake end to end (demo scenario, 100-row files)', () => {
 
   test('catalog, metrics, alerts and the execution history are on disk and readable', async () => {
     expect(await query('SELECT DISTINCT "table" FROM catalog ORDER BY 1')).toEqual([
+      { table: 'active_users_7d' },
+      { table: 'customers_bronze' },
+      { table: 'customers_by_country' },
       { table: 'orders_bronze' },
       { table: 'orders_daily_revenue' },
       { table: 'orders_quarantine' },
       { table: 'orders_silver' },
+      { table: 'sign_ins_bronze' },
+      { table: 'sign_ins_silver' },
     ]);
     const alerts = await query(`SELECT attributes.kind AS kind FROM alerts ORDER BY publishedAt`);
     expect(alerts).toEqual([{ kind: 'quarantine-spike' }, { kind: 'run-failed' }]);
     const history = new ExecutionHistoryStore(pipeline.lake.system('executions')).list();
-    expect(history).toHaveLength(5);
-    expect(readFileSync(pipeline.lake.system('metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(12);
+    expect(history).toHaveLength(11);
+    // One data point per stage run: orders 4 × 3 (the corrupt day none), customers and sign_ins 3 × 3 each
+    expect(readFileSync(pipeline.lake.system('metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(30);
   });
 
   test('medallion runs lists the executions and shows one with its states', async () => {

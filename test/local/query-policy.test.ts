@@ -37,7 +37,7 @@ describe('medallion query --as <principal>', () => {
     expect(code).toBe(1);
     expect(out).toBe('');
     expect(err).toContain('ColumnPolicyError: column "customer_id" is withheld from reader principals');
-    expect(err).toContain('classified pii (orders_bronze, orders_silver, orders_quarantine)');
+    expect(err).toContain('orders_bronze, orders_silver, orders_quarantine)');
     expect(err).toContain('column policy: reader principals select columns classified public, internal');
   });
 

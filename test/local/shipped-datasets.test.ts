@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CDC_STATE_FOLDER } from '../../shared/domain/cdc';
 import type { Dataset } from '../../shared/domain/datasets';
 import { compilePlan, INGESTED_AT, SOURCE_FILE } from '../../shared/domain/sql';
 import { Duck, sqlString } from '../../local/duck';
@@ -48,7 +49,8 @@ const hiveTypes = (types: readonly string[]): string[] => types.map((t) => hiveT
 /** A partition of the dataset: for each key, the first candidate its pattern accepts. */
 function somePartition(dataset: Dataset) {
   const values = dataset.partitionKeys.map(
-    (k) => ['2024', '01', '1', 'x'].find((v) => !k.pattern || new RegExp(k.pattern).test(v)) ?? 'x',
+    (k) =>
+      ['2024', '01', '1', '2024-01-15', 'x'].find((v) => !k.pattern || new RegExp(k.pattern).test(v)) ?? 'x',
   );
   return { path: dataset.partitionKeys.map((k, i) => `${k.name}=${values[i]}`).join('/'), values };
 }
@@ -116,7 +118,9 @@ describe.each(datasets.map((d) => [d.name, d] as const))('shipped dataset %s', (
     const written: Record<string, string[]> = {};
     try {
       for (const zone of ['bronze', 'silver', 'gold', 'quarantine'] as const) {
-        const file = join(lake.path(`${zone}/${dataset.name}/${partition.path}`), 'part-00000.parquet');
+        // A CDC dataset's silver is its current state, one folder (shared/domain/cdc.ts).
+        const folder = zone === 'silver' && dataset.mode === 'cdc' ? CDC_STATE_FOLDER : partition.path;
+        const file = join(lake.path(`${zone}/${dataset.name}/${folder}`), 'part-00000.parquet');
         const columns = await duck.rows(
           `DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`,
         );

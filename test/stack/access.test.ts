@@ -115,7 +115,7 @@ describe('each Glue job has its own role, scoped to its datasets and stage', () 
       const report = accessReport(generated as Loose);
 
       expect(jobsOf(generated)).toHaveLength(6);
-      expect(assertJobRolesScoped(report, generated, datasets)).toBe(12);
+      expect(assertJobRolesScoped(report, generated, datasets)).toBe(6 * datasets.length);
       const webBronze = report.find((p) => p.principal === `GlueJobRole${pascal('web-bronze')}`)!;
       expect(webBronze.s3Read.map(lakeKey).filter((k) => k.startsWith('landing/'))).toEqual([
         'landing/web/page_views/*',

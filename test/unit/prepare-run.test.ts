@@ -79,10 +79,10 @@ describe('prepare-run', () => {
       prepareRun({ executionName: 'x', input: ordersInput({ partitionPath: 'year=2024/month=01' }) }, deps()),
     ).rejects.toThrow(InvalidRunInputError);
     await expect(
-      prepareRun({ executionName: 'x', input: ordersInput({ dataset: 'customers' }) }, deps()),
+      prepareRun({ executionName: 'x', input: ordersInput({ dataset: 'invoices' }) }, deps()),
     ).rejects.toThrow(
       new InvalidRunInputError(
-        `Invalid execution input: dataset: unknown dataset "customers" (known: ${shippedRegistry()
+        `Invalid execution input: dataset: unknown dataset "invoices" (known: ${shippedRegistry()
           .datasets.map((d) => d.name)
           .join(', ')})`,
       ),
