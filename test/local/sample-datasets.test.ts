@@ -111,6 +111,50 @@ const distinct = (lake: string, key: string, column: number): number =>
       .map((line) => line.split(',')[column]),
   ).size;
 
+type Change = Record<string, unknown>;
+const jsonLines = (lake: string, key: string): Change[] =>
+  readFileSync(join(lake, key), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Change);
+
+/** datasets/customers' rules (and a CDC change's key, sequence and operation), checked by hand. */
+const breaksCustomerRules = (c: Change): boolean =>
+  typeof c['customer_id'] !== 'string' ||
+  !/^C[0-9]{6}$/.test(c['customer_id']) ||
+  typeof c['change_seq'] !== 'number' ||
+  c['change_seq'] < 1 ||
+  !['I', 'U', 'D'].includes(String(c['op'])) ||
+  c['changed_at'] === null ||
+  (c['country'] !== null && !/^[A-Z]{2}$/.test(String(c['country']))) ||
+  (c['segment'] !== null && !['consumer', 'business'].includes(String(c['segment'])));
+
+/** The current state by hand: per customer the change with the highest sequence, deleted ones gone. */
+function foldCustomers(changes: readonly Change[]): string[] {
+  const latest = new Map<string, Change>();
+  for (const c of changes) {
+    const seen = latest.get(String(c['customer_id']));
+    if (!seen || Number(c['change_seq']) > Number(seen['change_seq']))
+      latest.set(String(c['customer_id']), c);
+  }
+  return [...latest.values()]
+    .filter((c) => c['op'] !== 'D')
+    .map((c) => `${String(c['customer_id'])} ${String(c['change_seq'])} ${String(c['country'])}`)
+    .sort();
+}
+
+async function customersState(lake: string): Promise<string[]> {
+  const r = await cli([
+    'query',
+    '--lake',
+    lake,
+    '--json',
+    "SELECT customer_id || ' ' || change_seq || ' ' || coalesce(country, 'null') AS c FROM customers_silver ORDER BY 1",
+  ]);
+  expect(r.code).toBe(0);
+  return (JSON.parse(r.out) as Array<{ c: string }>).map((row) => row.c);
+}
+
 describe('medallion sample for any dataset', () => {
   test("page_views (dt=, CSV): every generated row passes its rules; the file is the dataset's format", async () => {
     const lake = newLake();
@@ -160,6 +204,48 @@ describe('medallion sample for any dataset', () => {
     expect(JSON.parse(types.out)).toEqual([{ d: '2024-06-01', b: 2 }]);
   });
 
+  test('customers (mode: cdc): a change stream, duplicates and out-of-order changes included, merges into the state folded by hand', async () => {
+    const lake = newLake();
+    const written = await sample(
+      lake,
+      `--dataset customers --records 400 --date 2024-05-01 --duplicates 0.1 --out-of-order 0.1`.split(' '),
+    );
+    expect(written).toMatchObject({ key: 'landing/crm/customers/dt=2024-05-01/sample-42.jsonl', rows: 400 });
+    const changes = jsonLines(lake, written.key);
+    // A change stream: each key's changes, by sequence, start with its insert; deletes and updates follow.
+    const byKey = new Map<string, Change[]>();
+    for (const c of changes)
+      byKey.set(String(c['customer_id']), [...(byKey.get(String(c['customer_id'])) ?? []), c]);
+    for (const list of byKey.values())
+      expect([...list].sort((a, b) => Number(a['change_seq']) - Number(b['change_seq']))[0]?.['op']).toBe(
+        'I',
+      );
+    const ops = new Set(changes.map((c) => c['op']));
+    expect(ops).toEqual(new Set(['I', 'U', 'D']));
+    const lines = changes.map((c) => JSON.stringify(c));
+    expect(new Set(lines).size).toBeLessThan(lines.length); // duplicates
+    expect(
+      changes.some((c, i) => i > 0 && Number(c['change_seq']) < Number(changes[i - 1]?.['change_seq'])),
+    ).toBe(true); // out of order
+    await cli(['watch', '--once', '--lake', lake]);
+    expect(await customersState(lake)).toEqual(foldCustomers(changes));
+  });
+
+  test('customers with --bad-ratio: exactly the changes that break a rule are quarantined, the others merged', async () => {
+    const lake = newLake();
+    const written = await sample(
+      lake,
+      `--dataset customers --records 400 --date 2024-05-02 --bad-ratio 0.2 --seed 5`.split(' '),
+    );
+    const changes = jsonLines(lake, written.key);
+    const broken = changes.filter(breaksCustomerRules);
+    expect(broken.length).toBe(written.rowsBreakingARule);
+    expect(written.rowsBreakingARule).toBeGreaterThan(40);
+    const counts = await runAndCount(lake, 'customers');
+    expect(counts.quarantined).toBe(written.rowsBreakingARule);
+    expect(await customersState(lake)).toEqual(foldCustomers(changes.filter((c) => !breaksCustomerRules(c))));
+  });
+
   test('usage errors name the problem: a format the dataset does not take, no partition, a layout without a date', async () => {
     const sampleIn = (args: string) => cli(['sample', '--lake', newLake(), ...args.split(' ')]);
     const format = await sampleIn('--dataset page_views --records 5 --date 2024-05-01 --format jsonl');
@@ -171,5 +257,8 @@ describe('medallion sample for any dataset', () => {
     const where = await sampleIn('--dataset readings --records 5 --date 2024-05-01');
     expect(where.code).toBe(2);
     expect(where.err).toContain('region');
+    const stream = await sampleIn('--dataset page_views --records 5 --date 2024-05-01 --duplicates 0.1');
+    expect(stream.code).toBe(2);
+    expect(stream.err).toContain('dataset "page_views" is not a CDC dataset');
   });
 });
