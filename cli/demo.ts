@@ -159,7 +159,7 @@ export async function demo(values: DemoOptions): Promise<number> {
   );
   console.log(
     `\nThe demo ran in ${ms(elapsed)}; test/local/demo.test.ts checks these outcomes against the lake and figures computed by hand.` +
-      `\nExplore: npx medallion runs --lake ${lakeArg} · npx medallion report --lake ${lakeArg} --out run.html · npx medallion query "SELECT * FROM orders_daily_revenue" --lake ${lakeArg}`,
+      `\nExplore: npx medallion runs --lake ${lakeArg} · npx medallion report --lake ${lakeArg} --out run.html · npx medallion query "SELECT * FROM orders_daily_revenue" --lake ${lakeArg} · npx medallion query "SELECT * FROM customers_silver" --lake ${lakeArg}`,
   );
   return 0;
 }

@@ -85,7 +85,7 @@ export function buildProgram(output: CliOutput = processOutput): {
   command(
     program,
     'demo',
-    'Run the whole pipeline on sample orders in a fresh local lake (what "npm start" runs).',
+    'Run the whole pipeline on sample orders, customers and sign-ins in a fresh local lake (what "npm start" runs).',
   )
     .addOption(
       new Option(
@@ -105,8 +105,10 @@ export function buildProgram(output: CliOutput = processOutput): {
       `
 The real on-landing handler, the real state machine (state-machines/medallion-pipeline.asl.json)
 with the real stage functions, and the Glue jobs on DuckDB (or, with --engine spark, the real Glue
-scripts on local Spark). Four landings: a clean day; duplicate order versions, a redelivered batch
-and late records for the first day; a quarantine spike; a corrupt file. Each step says what it
+scripts on local Spark). Four landings of orders: a clean day; duplicate order versions, a
+redelivered batch and late records for the first day; a quarantine spike; a corrupt file. Then
+customers' change stream (an update, a delete, an insert, older late changes) merged into its
+current state, and sign_ins' 7-day rolling gold corrected by a late file. Each step says what it
 shows; each run's path, durations, record and quarantine counts, registered partitions and alerts
 are printed. (The end-to-end test checks the same scenario against the lake and hand-computed figures.)
 

@@ -9,7 +9,7 @@ import { ExecutionHistoryStore, type ExecutionHistory } from '../../local/histor
 import { runCli } from '../../cli/program';
 import { lakeRows } from '../helpers/demo-lake';
 
-/** The demo scenario, small: four landings through the real handlers, ASL and the DuckDB jobs. */
+/** The demo scenario, small: its landings (orders, customers, sign_ins) through the real handlers, ASL and the DuckDB jobs. */
 describe('local lake end to end (demo scenario, 100-row files)', () => {
   const root = mkdtempSync(join(tmpdir(), 'demo-lake-'));
   let pipeline: LocalPipeline;
