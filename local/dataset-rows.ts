@@ -115,7 +115,9 @@ export class DatasetRows implements Iterable<SampleRow> {
       .map((c) => c.name)
       .filter((n) => !keyColumns.has(n) && n !== cdc.sequence && n !== cdc.operation.column);
     const live = new Map<string, SampleRow>();
+    /** The live keys, to pick one at random, and where each is in the list (a delete swaps it out). */
     const liveKeys: string[] = [];
+    const position = new Map<string, number>();
     const used = new Set<string>();
     const keyText = (row: SampleRow) => JSON.stringify(cdc.key.map((k) => row[k]));
 
@@ -161,13 +163,20 @@ export class DatasetRows implements Iterable<SampleRow> {
       if (row[cdc.operation.column] === cdc.operation.delete) {
         if (known) {
           live.delete(key);
-          const at = liveKeys.indexOf(key);
-          liveKeys[at] = liveKeys[liveKeys.length - 1] as string;
-          liveKeys.pop();
+          const at = position.get(key) as number;
+          const last = liveKeys.pop() as string;
+          if (last !== key) {
+            liveKeys[at] = last;
+            position.set(last, at);
+          }
+          position.delete(key);
         }
         return;
       }
-      if (!known) liveKeys.push(key);
+      if (!known) {
+        position.set(key, liveKeys.length);
+        liveKeys.push(key);
+      }
       live.set(key, row);
     };
 
