@@ -126,7 +126,11 @@ describe('medallion CLI', () => {
       ['sample', '--dataset', 'ordres', '--records', '5', '--date', '2024-01-15', '--lake', lake],
       ['compile', '--dataset', 'ordres', '--out', join(lake, 'plans')],
     ])
-      expectUsageError(await capture(args), 'unknown dataset "ordres"', 'known: orders');
+      expectUsageError(
+        await capture(args),
+        'unknown dataset "ordres"',
+        'known: customers, orders, page_views, sign_ins',
+      );
   });
 
   test('a missing --lake is named as an error and not created by runs, runs show or query', async () => {
