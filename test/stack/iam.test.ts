@@ -34,6 +34,8 @@ const STAR_RESOURCE_ACTIONS = new Set([
   'xray:GetSamplingTargets',
   'cloudwatch:PutMetricData',
   'cloudwatch:GetMetricData',
+  // Iceberg table optimizers' role, present once a CDC dataset ships (datasets/customers)
+  'lakeformation:GetDataAccess',
 ]);
 
 let template: Template;
