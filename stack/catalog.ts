@@ -120,33 +120,19 @@ export async function catalogResources(
         resources[glueTableId(dataset, zone)] = icebergTable(ctx, dataset, zone, zoneColumns);
         continue;
       }
-      resources[glueTableId(dataset, zone)] = {
-        Type: 'AWS::Glue::Table',
-        DependsOn: `GlueDatabase${pascal(dataset.catalog.database)}`,
-        Properties: {
-          CatalogId: { Ref: 'AWS::AccountId' },
-          DatabaseName: ctx.databaseName(dataset.catalog.database),
-          TableInput: {
-            Name: dataset.catalog.tables[zone],
-            Description: `${dataset.name} ${zone}: ${dataset.description}`.slice(0, 2048),
-            ...(dataset.owner ? { Owner: dataset.owner } : {}),
-            TableType: 'EXTERNAL_TABLE',
-            Parameters: tableParameters(dataset, zone, zoneColumns),
-            PartitionKeys: dataset.partitionKeys.map((k) => ({
-              Name: k.name,
-              Type: 'string',
-              Comment: columnComment(dataset, zone, k.name),
-            })),
-            StorageDescriptor: {
-              Columns: zoneColumns.map((c) => ({ ...c, Comment: columnComment(dataset, zone, c.Name) })),
-              Location: lakeUri(ctx, zonePrefix(zone, dataset.name)),
-              ...PARQUET,
-              Compressed: false,
-              StoredAsSubDirectories: false,
-            },
-          },
+      resources[glueTableId(dataset, zone)] = glueTable(ctx, dataset, zone, zoneColumns, {
+        PartitionKeys: dataset.partitionKeys.map((k) => ({
+          Name: k.name,
+          Type: 'string',
+          Comment: columnComment(dataset, zone, k.name),
+        })),
+        StorageDescriptor: {
+          Location: lakeUri(ctx, zonePrefix(zone, dataset.name)),
+          ...PARQUET,
+          Compressed: false,
+          StoredAsSubDirectories: false,
         },
-      };
+      });
     }
   }
   return resources;
@@ -177,6 +163,31 @@ function icebergTable(
   zone: Zone,
   columns: readonly CatalogColumn[],
 ): Cfn {
+  const table = glueTable(ctx, dataset, zone, columns, {
+    // None (Athena wants the empty list rather than no list).
+    PartitionKeys: [],
+    StorageDescriptor: { Location: lakeUri(ctx, cdcStatePrefix(dataset.name)) },
+  });
+  return {
+    ...table,
+    Properties: {
+      ...(table['Properties'] as Record<string, unknown>),
+      OpenTableFormatInput: { IcebergInput: { MetadataOperation: 'CREATE', Version: '2' } },
+    },
+  };
+}
+
+/**
+ * A dataset's table of a zone, governed as every table is (description, owner, `medallion.*`
+ * parameters, column comments); `layout` gives its partition keys and where and how it is stored.
+ */
+function glueTable(
+  ctx: StackContext,
+  dataset: Dataset,
+  zone: Zone,
+  columns: readonly CatalogColumn[],
+  layout: { PartitionKeys: Cfn[]; StorageDescriptor: Record<string, unknown> },
+): Cfn {
   return {
     Type: 'AWS::Glue::Table',
     DependsOn: `GlueDatabase${pascal(dataset.catalog.database)}`,
@@ -189,14 +200,12 @@ function icebergTable(
         ...(dataset.owner ? { Owner: dataset.owner } : {}),
         TableType: 'EXTERNAL_TABLE',
         Parameters: tableParameters(dataset, zone, columns),
-        // None (Athena wants the empty list rather than no list).
-        PartitionKeys: [],
+        PartitionKeys: layout.PartitionKeys,
         StorageDescriptor: {
           Columns: columns.map((c) => ({ ...c, Comment: columnComment(dataset, zone, c.Name) })),
-          Location: lakeUri(ctx, cdcStatePrefix(dataset.name)),
+          ...layout.StorageDescriptor,
         },
       },
-      OpenTableFormatInput: { IcebergInput: { MetadataOperation: 'CREATE', Version: '2' } },
     },
   };
 }
